@@ -1,0 +1,34 @@
+"""NetChain: layers applied one after another, each "Output" feeding the next "Input"."""
+
+from __future__ import annotations
+
+from .graph import Container, _default_out, normalize_layers
+
+
+class NetChain(Container):
+    """A chain of layers: the output of each feeds the input of the next.
+
+    ``layers``: a list (named "1", "2", …) or a dict. Ports other than the chained ones
+    (a loss layer's "Target", say) become ports of the chain. Port shapes: ``input=``,
+    ``output=`` or any port name.
+
+    >>> from netgraph import NetChain, LinearLayer, ElementwiseLayer
+    >>> chain = NetChain([LinearLayer(5), ElementwiseLayer("Tanh"), LinearLayer(2)], input=3)
+    >>> chain.ports["Output"]
+    (2,)
+    """
+
+    def __init__(self, layers, *, input=None, output=None, **ports):
+        layers = normalize_layers(layers, "NetChain")
+        if not layers:
+            raise ValueError("NetChain: give at least one layer.")
+        names = list(layers)
+        edges = []
+        for a, b in zip(names, names[1:]):
+            ins = layers[b].input_ports()
+            edges.append(
+                (_default_out(layers, a, "NetChain"), (b, "Input" if "Input" in ins else ins[0]))
+            )
+        specs = {k: v for k, v in (("Input", input), ("Output", output)) if v is not None}
+        specs.update({k: v for k, v in ports.items() if v is not None})
+        self._build(layers, edges, specs)

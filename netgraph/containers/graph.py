@@ -1,0 +1,284 @@
+"""NetGraph: layers wired port to port. Wiring lives in a networkx graph; cycles are refused."""
+
+from __future__ import annotations
+
+import re
+
+import networkx as nx
+
+from ..net import Net, closest
+from ..symbols import NetPort
+from ..types import parse_type
+
+Endpoint = tuple  # (layer name, or None for the container itself; port name)
+
+
+def normalize_layers(layers, owner: str) -> dict[str, Net]:
+    """Layers as an ordered dict; a list names them "1", "2", … as Wolfram does."""
+    if isinstance(layers, dict):
+        items = [(str(k), v) for k, v in layers.items()]
+    elif isinstance(layers, (list, tuple)):
+        items = [(str(i + 1), v) for i, v in enumerate(layers)]
+    else:
+        raise TypeError(
+            f"{owner}: layers must be a list or a dict of layers; received {type(layers).__name__}."
+        )
+    for name, v in items:
+        if not isinstance(v, Net):
+            raise TypeError(
+                f'{owner}: layer "{name}" must be a layer or a net such as LinearLayer(3); '
+                f"received {v!r} of type {type(v).__name__}."
+            )
+        if "/" in name:
+            raise ValueError(f'{owner}: layer names may not contain "/"; received "{name}".')
+    return dict(items)
+
+
+def port_keyword(key: str) -> str:
+    """``input`` → "Input", ``final_cell`` → "FinalCell", ``input2`` → "Input2"."""
+    return "".join(w[:1].upper() + w[1:] for w in key.split("_"))
+
+
+class Container(Net):
+    """What NetChain and NetGraph share: named children, edges between ports, graph ports."""
+
+    layers: dict[str, Net]
+    edges: list[tuple[Endpoint, Endpoint]]
+
+    def input_ports(self, options=None) -> tuple[str, ...]:
+        return self._in
+
+    def output_ports(self, options=None) -> tuple[str, ...]:
+        return self._out
+
+    def _build(self, layers: dict, edges: list, port_specs: dict) -> None:
+        owner = type(self).__name__
+        layers = dict(layers)
+        edges = _set_arities(layers, edges, owner)
+        _check_endpoints(layers, edges, owner)
+        edges, ins, outs = _graph_ports(layers, edges)
+        _check_acyclic(layers, edges, owner)
+        ports = {p: parse_type(None) for p in ins + outs}
+        for key, spec in port_specs.items():
+            name = key if key in ports else port_keyword(key)
+            if name not in ports:
+                raise ValueError(
+                    f'{owner}: there is no port "{name}" to give a shape to{closest(name, ports)}. '
+                    f"Ports: {', '.join(ports)}."
+                )
+            ports[name] = parse_type(spec, f'{owner}: port "{name}"')
+        self._set(layers=layers, edges=edges, ports=ports, _in=tuple(ins), _out=tuple(outs))
+        from ..inference import infer_net
+
+        inferred = infer_net(self)
+        self._set(
+            layers=inferred.layers,
+            ports=inferred.ports,
+            _in=tuple(ins),
+            _out=tuple(outs),
+            edges=edges,
+        )
+
+
+class NetGraph(Container):
+    """A net of layers wired port to port.
+
+    ``layers``: a list (named "1", "2", …) or dict of layers and nets. ``edges``: a list of
+    ``(a, b)``, chains ``(a, b, c)``, multi-input ``([a, b], c)``, with ``NetPort(...)`` on
+    either end. Unconnected ports become the graph's ports; several unconnected "Output"s
+    become "Output1", "Output2", …. Port shapes: ``input=``, ``output=`` or any port name.
+
+    >>> from netgraph import NetGraph, LinearLayer, ElementwiseLayer, ThreadingLayer
+    >>> g = NetGraph({"a": LinearLayer(3), "b": ElementwiseLayer("Tanh"), "c": ThreadingLayer("Plus")},
+    ...              [("a", "b"), (["a", "b"], "c")], input=2)
+    >>> g.ports["Output"]
+    (3,)
+    """
+
+    def __init__(self, layers, edges=(), *, input=None, output=None, **ports):
+        layers = normalize_layers(layers, "NetGraph")
+        specs = {k: v for k, v in (("Input", input), ("Output", output)) if v is not None}
+        specs.update({k: v for k, v in ports.items() if v is not None})
+        self._build(layers, _parse_edges(layers, edges), specs)
+
+
+# -- edges ---------------------------------------------------------------------------------
+
+
+def _default_out(layers, name, owner) -> Endpoint:
+    outs = layers[name].output_ports()
+    if "Output" in outs or len(outs) != 1:
+        if "Output" not in outs:
+            raise ValueError(
+                f'{owner}: layer "{name}" has several output ports ({", ".join(outs)}); '
+                f'name one with NetPort("{name}", port).'
+            )
+        return (name, "Output")
+    return (name, outs[0])
+
+
+def _layer_name(layers, x, owner) -> str:
+    name = str(x)
+    if name not in layers:
+        raise ValueError(
+            f'{owner}: an edge names layer "{name}", which is not in the graph{closest(name, layers)}. '
+            f"Layers: {', '.join(layers)}."
+        )
+    return name
+
+
+def _source(layers, x, owner) -> Endpoint:
+    if isinstance(x, NetPort):
+        if x.path is None:
+            return (None, x.port)
+        return (_layer_name(layers, _one(x, owner), owner), x.port)
+    return _default_out(layers, _layer_name(layers, x, owner), owner)
+
+
+def _one(p: NetPort, owner: str) -> str:
+    if len(p.path) != 1:
+        raise ValueError(
+            f"{owner}: an edge may only name ports of this graph's own layers; {p!r} reaches inside "
+            "a nested net. Expose that port from the inner net and connect to it."
+        )
+    return p.path[0]
+
+
+def _targets(layers, x, count: int, owner) -> list[Endpoint]:
+    """Where ``count`` sources go when the edge's target is ``x``."""
+    if isinstance(x, NetPort):
+        if count != 1:
+            raise ValueError(f"{owner}: several sources cannot all go into the single port {x!r}.")
+        return [
+            (None, x.port)
+            if x.path is None
+            else (_layer_name(layers, _one(x, owner), owner), x.port)
+        ]
+    name = _layer_name(layers, x, owner)
+    layer = layers[name]
+    if count == 1:
+        ins = layer.input_ports()
+        return [(name, "Input" if "Input" in ins or len(ins) != 1 else ins[0])]
+    if getattr(layer, "variadic", False):
+        return [(name, f"Input{i + 1}") for i in range(count)]
+    ins = [p for p in layer.input_ports() if p not in getattr(layer, "optional_inputs", ())]
+    if len(ins) < count:
+        raise ValueError(
+            f'{owner}: {count} sources go into layer "{name}" ({type(layer).__name__}), '
+            f"which has only the input ports {', '.join(ins)}."
+        )
+    return [(name, p) for p in ins[:count]]
+
+
+def _parse_edges(layers, edges, owner="NetGraph") -> list:
+    if isinstance(edges, tuple) and edges and not isinstance(edges[0], (list, tuple)):
+        edges = [edges]
+    out = []
+    for e in edges:
+        if not isinstance(e, (tuple, list)) or isinstance(e, list) or len(e) < 2:
+            raise TypeError(
+                f'{owner}: each edge is a tuple such as ("a", "b"), ("a", "b", "c") or '
+                f'(["a", "b"], "c"); received {e!r}.'
+            )
+        for a, b in zip(e, e[1:]):
+            if isinstance(b, list):
+                raise TypeError(
+                    f"{owner}: a list of sources may only start an edge; received {e!r}."
+                )
+            srcs = a if isinstance(a, list) else [a]
+            dsts = _targets(layers, b, len(srcs), owner)
+            out += [(_source(layers, s, owner), d) for s, d in zip(srcs, dsts)]
+    return out
+
+
+def _set_arities(layers, edges, owner) -> list:
+    """Give variadic layers (Catenate, Total, Threading) as many inputs as are wired to them."""
+    for name, layer in list(layers.items()):
+        if not getattr(layer, "variadic", False):
+            continue
+        used = [
+            int(m.group(1))
+            for (_, (d, p)) in edges
+            if d == name and (m := re.fullmatch(r"Input(\d+)", p))
+        ]
+        if used and layer.arity is None:
+            layers[name] = layer.with_arity(max(used))
+        elif used and max(used) > layer.arity:
+            raise ValueError(
+                f'{owner}: layer "{name}" ({type(layer).__name__}) was built for {layer.arity} inputs '
+                f"but {max(used)} are connected."
+            )
+    return edges
+
+
+def _check_endpoints(layers, edges, owner) -> None:
+    seen = {}
+    for src, dst in edges:
+        for (name, port), side in ((src, "output"), (dst, "input")):
+            if name is None:
+                continue
+            ports = layers[name].output_ports() if side == "output" else layers[name].input_ports()
+            if port not in ports:
+                raise ValueError(
+                    f'{owner}: layer "{name}" ({type(layers[name]).__name__}) has no {side} port '
+                    f'"{port}"{closest(port, ports)}. Its {side} ports: {", ".join(ports) or "none"}.'
+                )
+        if dst in seen:
+            raise ValueError(
+                f"{owner}: {_ep(dst)} is connected twice, from {_ep(seen[dst])} and from {_ep(src)}; "
+                "an input port takes one edge (use TotalLayer or CatenateLayer to combine)."
+            )
+        seen[dst] = src
+
+
+def _ep(e: Endpoint) -> str:
+    return f'the graph port "{e[1]}"' if e[0] is None else f'port "{e[1]}" of "{e[0]}"'
+
+
+def _graph_ports(layers, edges):
+    """Expose unconnected ports. Inputs of the same name share one graph input."""
+    ins, outs = [], []
+    for (s, p), (d, q) in edges:
+        if s is None and p not in ins:
+            ins.append(p)
+        if d is None:
+            outs.append(q)
+    connected_in = {d for _, d in edges}
+    connected_out = {s for s, _ in edges}
+    new = list(edges)
+    free_out = []
+    for name, layer in layers.items():
+        for p in layer.input_ports():
+            if (name, p) not in connected_in and p not in getattr(layer, "optional_inputs", ()):
+                new.append(((None, p), (name, p)))
+                if p not in ins:
+                    ins.append(p)
+        for p in layer.output_ports():
+            if (name, p) not in connected_out and p not in getattr(layer, "optional_outputs", ()):
+                free_out.append((name, p))
+    names = [p for _, p in free_out]
+    for i, (name, p) in enumerate(free_out):
+        q = p if names.count(p) == 1 and p not in outs else f"{p}{i + 1}"
+        new.append(((name, p), (None, q)))
+        outs.append(q)
+    if len(set(outs)) != len(outs):
+        dup = next(o for o in outs if outs.count(o) > 1)
+        raise ValueError(
+            f'NetGraph: the output port "{dup}" is given twice; name graph outputs uniquely.'
+        )
+    return new, ins, outs
+
+
+def _check_acyclic(layers, edges, owner) -> None:
+    g = nx.DiGraph()
+    g.add_nodes_from(layers)
+    g.add_edges_from((s[0], d[0]) for s, d in edges if s[0] is not None and d[0] is not None)
+    try:
+        cycle = nx.find_cycle(g)
+    except nx.NetworkXNoCycle:
+        return
+    names = [a for a, _ in cycle] + [cycle[0][0]]
+    raise ValueError(
+        f"{owner}: the edges form a cycle {' -> '.join(names)}; a net must be acyclic "
+        "(recurrence lives inside recurrent layers)."
+    )

@@ -1,0 +1,371 @@
+"""Evaluating a net: data in every batch form → padded batches → plan → outputs in the same form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .inference import infer_net
+from .kernels.base import Ctx
+from .net import closest
+from .plan import plan_of
+from .symbols import All, NetPort, NetPortGradient
+from .types import INTEGER, REAL, Index, TensorType, Var, describe, describe_shape
+
+PRECISIONS = {"Real32": np.float32, "Real64": np.float64}
+MODES = ("Test", "Train")
+
+
+@dataclass
+class Batch:
+    """One port's data as a batch: padded array, lengths (sequences only), and its form."""
+
+    array: np.ndarray
+    lengths: np.ndarray | None
+    form: str  # "single", "array" or "list"
+
+
+# -- reading data --------------------------------------------------------------------------
+
+
+def _as_numeric(x, port: str) -> np.ndarray:
+    if isinstance(x, str) or (isinstance(x, np.ndarray) and x.dtype.kind in "USO"):
+        raise TypeError(
+            f'port "{port}" expects numbers; received text {x!r:.60}. Attach a NetEncoder to read text.'
+        )
+    try:
+        a = np.asarray(x)
+    except ValueError:
+        return None
+    if a.dtype == object:
+        return None
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f'port "{port}" expects numbers; received an array of dtype {a.dtype}.')
+    return a
+
+
+def _examples_form(x, t: TensorType, port: str):
+    """Split data into (list of examples or a stacked batch array, form)."""
+    r = t.rank
+    want = f"rank {r} for one example of {describe(t)} or rank {r + 1} for a batch"
+    if isinstance(x, (list, tuple)):
+        if len(x) == 0:
+            raise ValueError(f'port "{port}" received an empty list; give at least one example.')
+        a = _as_numeric(x, port)
+        if a is not None and a.ndim == r:
+            return [a], "single"
+        if a is not None and a.ndim == r + 1:
+            return list(a), "list"
+        if a is None:
+            items = [_as_numeric(e, port) for e in x]
+            if all(e is not None and e.ndim == r for e in items):
+                return items, "list"
+            bad = next(e for e in items if e is None or e.ndim != r)
+            got = "a ragged nested list" if bad is None else f"an example of shape {bad.shape}"
+            raise ValueError(f'port "{port}" expects {want}; received a list containing {got}.')
+        raise ValueError(f'port "{port}" expects {want}; received data of shape {a.shape}.')
+    if isinstance(x, (np.ndarray, int, float, np.number, bool)):
+        a = _as_numeric(x, port)
+        if a.ndim == r:
+            return [a], "single"
+        if a.ndim == r + 1:
+            if a.shape[0] == 0:
+                raise ValueError(
+                    f'port "{port}" received an empty batch; give at least one example.'
+                )
+            return a, "array"
+        raise ValueError(f'port "{port}" expects {want}; received data of shape {a.shape}.')
+    raise TypeError(
+        f'port "{port}" expects numeric data (a number, list or numpy array); received {type(x).__name__}.'
+    )
+
+
+def _check_values(a: np.ndarray, t: TensorType, port: str, dtype) -> np.ndarray:
+    if t.is_integer:
+        if a.dtype.kind == "f":
+            if not np.all(np.isfinite(a)) or np.any(a != np.round(a)):
+                raise ValueError(
+                    f'port "{port}" expects {describe(t)}; received non-integer values.'
+                )
+        a = a.astype(np.int64)
+        if isinstance(t.kind, Index) and a.size and (a.min() < 0 or a.max() >= t.kind.n):
+            bad = a.min() if a.min() < 0 else a.max()
+            raise ValueError(
+                f'port "{port}" expects integers in 0..{t.kind.n - 1}; received {bad}. '
+                "Indices count from 0."
+            )
+        return a
+    if not np.all(np.isfinite(a)):
+        raise ValueError(
+            f'port "{port}" received NaN or infinite values; clean or impute the data first.'
+        )
+    return a.astype(dtype, copy=False)
+
+
+def to_batch(x, t: TensorType, port: str, dtype) -> Batch:
+    """Data for one port as a padded batch; checks rank, sizes, kind and finiteness."""
+    ex, form = _examples_form(x, t, port)
+    feat = t.dims[1:] if t.var is not None else t.dims
+    for e in ex[:1] if form == "array" else ex:
+        shape = e.shape
+        ok = all(d == s for d, s in zip(t.dims, shape) if not isinstance(d, Var))
+        if not ok:
+            raise ValueError(
+                f'port "{port}" expects each example to have shape {describe_shape(TensorType(t.dims, None))}; '
+                f"received an example of shape {shape}."
+            )
+        if t.var is not None and shape[0] == 0:
+            raise ValueError(
+                f'port "{port}" received a sequence of length 0; sequences need at least one step.'
+            )
+    if form == "array":
+        a = _check_values(ex, t, port, dtype)
+        lengths = np.full(len(a), a.shape[1], np.int64) if t.var is not None else None
+        return Batch(np.ascontiguousarray(a), lengths, form)
+    if t.var is None:
+        return Batch(_check_values(np.stack(ex), t, port, dtype), None, form)
+    lengths = np.array([len(e) for e in ex], np.int64)
+    out = np.zeros((len(ex), lengths.max()) + tuple(feat), dtype=np.result_type(*ex))
+    for i, e in enumerate(ex):
+        out[i, : len(e)] = e
+    return Batch(_check_values(out, t, port, dtype), lengths, form)
+
+
+def from_batch(y: np.ndarray, lengths, form: str):
+    """Undo ``to_batch``: same form as the input (list in, list out), padding removed."""
+    if form == "array":
+        return y
+    items = [y[i] if lengths is None else y[i, : lengths[i]] for i in range(len(y))]
+    return items[0] if form == "single" else items
+
+
+# -- the net to run ------------------------------------------------------------------------
+
+
+def _guess_type(x, t: TensorType) -> TensorType:
+    """Complete an input port's type from data when the net leaves it open."""
+    if t.dims is None:
+        a = _as_numeric(x, "Input")
+        if a is None:  # a ragged list: a batch of sequences
+            first = np.asarray(x[0])
+            dims = (Var(),) + first.shape[1:]
+            kind = t.kind or (INTEGER if first.dtype.kind in "iub" else REAL)
+            return TensorType(dims, kind)
+        dims = a.shape
+        return TensorType(dims, t.kind or (INTEGER if a.dtype.kind in "iub" else REAL))
+    ex, _ = _examples_form(x, TensorType(t.dims, t.kind or REAL), "Input")
+    e = np.asarray(ex[0])
+    dims = tuple(s if d is None else d for d, s in zip(t.dims, e.shape))
+    return TensorType(dims, t.kind or (INTEGER if e.dtype.kind in "iub" else REAL))
+
+
+def specialize(net, data: dict):
+    """The net with its open input types filled in from the data (cached per signature)."""
+    open_ports = [p for p in net.input_ports() if not net.ports[p].known]
+    if not open_ports:
+        return net
+    given = {p: _guess_type(data[p], net.ports[p]) for p in open_ports if p in data}
+    key = ("specialized",) + tuple((p, describe_shape(t)) for p, t in sorted(given.items()))
+    if key not in net._cache:
+        net._cache[key] = infer_net(net, given)
+    return net._cache[key]
+
+
+def _port_dict(net, data) -> tuple[dict, dict]:
+    """Split the call's data into port data and forced output gradients."""
+    ins = net.input_ports()
+    if not isinstance(data, dict):
+        if len(ins) != 1:
+            raise ValueError(
+                f"This net has the input ports {', '.join(ins)}; give a dict such as "
+                + "{"
+                + ", ".join(f'"{p}": …' for p in ins)
+                + "}."
+            )
+        return {ins[0]: data}, {}
+    feeds, seeds = {}, {}
+    for k, v in data.items():
+        if isinstance(k, NetPortGradient):
+            if k.is_array or k.target not in net.output_ports():
+                raise ValueError(
+                    f"{k!r} as an input key forces an output gradient and must name an output port; "
+                    f"output ports: {', '.join(net.output_ports())}."
+                )
+            seeds[k.target] = v
+        elif isinstance(k, NetPort) and k.path is All:
+            raise NotImplementedError(
+                'Setting recurrent states with NetPort(All, "States") needs recurrent layers, which are not built yet.'
+            )
+        else:
+            name = k.port if isinstance(k, NetPort) and k.path is None else k
+            if name not in ins:
+                raise ValueError(
+                    f'The net has no input port "{name}"{closest(name, ins)}. Input ports: {", ".join(ins)}.'
+                )
+            feeds[name] = v
+    missing = [p for p in ins if p not in feeds]
+    if missing:
+        raise ValueError(f"No data was given for the input port(s) {', '.join(missing)}.")
+    return feeds, seeds
+
+
+def _output_specs(net, flat, output):
+    """Normalize the requested outputs to a list of specs, and whether one value is returned."""
+    if output is None:
+        outs = list(net.output_ports())
+        return outs, len(outs) == 1
+    if isinstance(output, list):
+        return [_check_spec(net, flat, o) for o in output], False
+    return [_check_spec(net, flat, output)], True
+
+
+def _check_spec(net, flat, o):
+    if isinstance(o, str) or (isinstance(o, NetPort) and o.path is None):
+        name = o if isinstance(o, str) else o.port
+        if name not in net.output_ports():
+            raise ValueError(
+                f'The net has no output port "{name}"{closest(name, net.output_ports())}. Output ports: {", ".join(net.output_ports())}.'
+            )
+        return o
+    if isinstance(o, NetPort):
+        if o.path is All:
+            raise NotImplementedError(
+                'NetPort(All, "States") needs recurrent layers, which are not built yet.'
+            )
+        node = flat.leaves.get(o.path) or flat.containers.get(o.path)
+        if node is None:
+            names = ["/".join(p) for p in list(flat.leaves) + list(flat.containers) if p]
+            shown = "/".join(o.path)
+            raise ValueError(
+                f'The net has no layer "{shown}"{closest(shown, names)}. Layers: {", ".join(names)}.'
+            )
+        if o.port not in node.ports:
+            raise ValueError(
+                f'Layer "{"/".join(o.path)}" has no port "{o.port}"{closest(o.port, node.ports)}. Ports: {", ".join(node.ports)}.'
+            )
+        return o
+    if isinstance(o, NetPortGradient):
+        if o.is_array:
+            path, name = o.target[:-1], o.target[-1]
+            leaf = flat.leaves.get(path)
+            if leaf is None or name not in leaf.arrays:
+                arrays = ["/".join(p + (k,)) for p, lf in flat.leaves.items() for k in lf.arrays]
+                shown = "/".join(o.target)
+                raise ValueError(
+                    f'The net has no array "{shown}"{closest(shown, arrays)}. Arrays: {", ".join(arrays) or "none"}.'
+                )
+        else:
+            if o.target not in net.input_ports():
+                raise ValueError(
+                    f'NetPortGradient("{o.target}") must name an input port{closest(o.target, net.input_ports())}; input ports: {", ".join(net.input_ports())}.'
+                )
+            if net.ports[o.target].is_integer:
+                raise ValueError(
+                    f'NetPortGradient("{o.target}"): port "{o.target}" takes integers, which have no gradient.'
+                )
+        return o
+    raise TypeError(
+        f"Unknown output specification {o!r}: give an output port name, NetPort(layer, port), "
+        "NetPortGradient(port) or NetPortGradient([layer, array]), or a list of them."
+    )
+
+
+# -- the call ------------------------------------------------------------------------------
+
+
+def evaluate(net, data, output, evaluation_mode, random_seed, working_precision):
+    if working_precision not in PRECISIONS:
+        raise ValueError(
+            f'working_precision must be "Real32" or "Real64"; received {working_precision!r}.'
+        )
+    if evaluation_mode not in MODES:
+        raise ValueError(
+            f'evaluation_mode must be "Test" or "Train"; received {evaluation_mode!r}.'
+        )
+    dtype = PRECISIONS[working_precision]
+    feeds, seeds = _port_dict(net, data)
+    run = specialize(net, feeds)
+    plan = plan_of(run)
+    specs, single = _output_specs(run, plan.flat, output)
+
+    batches = {p: to_batch(x, run.ports[p], p, dtype) for p, x in feeds.items()}
+    sizes = {p: len(b.array) for p, b in batches.items()}
+    if len(set(sizes.values())) > 1:
+        raise ValueError(f"The input ports were given different numbers of examples: {sizes}.")
+    forms = {b.form for b in batches.values()}
+    if len(forms) > 1 and "single" in forms:
+        raise ValueError(
+            "Give every input port one example, or every port a batch; the data mixes both."
+        )
+    lens = {}
+    for p, b in batches.items():
+        v = run.ports[p].var
+        if v is not None:
+            if v in lens and not np.array_equal(lens[v], b.lengths):
+                raise ValueError(
+                    f'port "{p}" must have the same sequence lengths as the other ports that share its length.'
+                )
+            lens[v] = b.lengths
+    form = next(iter(batches.values())).form
+    ctx = Ctx(
+        training=evaluation_mode == "Train", rng=np.random.default_rng(random_seed), dtype=dtype
+    )
+    vals, env, tape = plan.forward({((), p): b.array for p, b in batches.items()}, lens, ctx)
+
+    results = {}
+    grads_wanted = [s for s in specs if isinstance(s, NetPortGradient)]
+    if grads_wanted:
+        seed_vals = {}
+        for p in run.output_ports():
+            slot = plan.outputs[p]
+            y = vals[slot]
+            if seeds:
+                if p not in seeds:
+                    continue
+                t = run.ports[p]
+                b = to_batch(seeds[p], t, f"NetPortGradient({p!r})", dtype)
+                if b.array.shape != y.shape:
+                    raise ValueError(
+                        f'The forced gradient for output "{p}" has batch shape {b.array.shape}; the output has {y.shape}.'
+                    )
+                seed_vals[slot] = b.array
+            else:
+                seed_vals[slot] = np.ones_like(y)
+        grads, dparams = plan.backward(vals, env, tape, seed_vals, ctx)
+        for s in grads_wanted:
+            if s.is_array:
+                path, name = s.target[:-1], s.target[-1]
+                g = dparams.get(path, {}).get(name)
+                results[s] = (
+                    np.zeros(run_arrays(plan, path, name).shape, dtype)
+                    if g is None
+                    else g.astype(dtype, copy=False)
+                )
+            else:
+                slot = ((), s.target)
+                g = grads.get(slot)
+                b = batches[s.target]
+                g = np.zeros_like(b.array, dtype=dtype) if g is None else g
+                results[s] = from_batch(g, b.lengths, form)
+    for s in specs:
+        if isinstance(s, NetPortGradient):
+            continue
+        if isinstance(s, str) or s.path is None:
+            name = s if isinstance(s, str) else s.port
+            slot, t = plan.outputs[name], run.ports[name]
+        else:
+            ep = (s.path, s.port)
+            slot, t = (
+                plan.source(ep),
+                plan.types.get(ep) or plan.flat.containers[s.path].ports[s.port],
+            )
+        y = vals[slot]
+        results[s] = from_batch(y, None if t.var is None else env.get(t.var), form)
+    if single:
+        return results[specs[0]]
+    return {s: results[s] for s in specs}
+
+
+def run_arrays(plan, path, name):
+    return plan.flat.leaves[path].arrays[name]

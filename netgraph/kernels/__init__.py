@@ -1,0 +1,1 @@
+"""Forward and backward of every op, on batches (numpy; recurrent ops on numba)."""

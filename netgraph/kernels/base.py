@@ -1,0 +1,53 @@
+"""The op protocol that the plan runs: ``forward`` and ``backward`` on a batch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Ctx:
+    """Per-call settings: training mode (dropout on), the random generator, the float dtype."""
+
+    training: bool = False
+    rng: np.random.Generator = field(default_factory=np.random.default_rng)
+    dtype: type = np.float32
+
+
+class Op:
+    """One layer on a batch. Inputs and outputs are batch arrays in port order; a sequence
+    port's array is padded ``(B, T, …)`` and its ``lengths (B,)`` come in ``lens`` (None for a
+    port that is not a sequence). ``forward`` returns the outputs and whatever ``backward``
+    needs; ``backward`` returns the input gradients (None for integer inputs) and a dict of
+    array gradients summed over the batch. Padding is zeroed by the plan, around every op.
+    """
+
+    def __init__(self, layer, types: dict):
+        self.layer = layer
+        self.types = types
+
+    def forward(self, xs: list, lens: list, arrays: dict, ctx: Ctx):
+        raise NotImplementedError
+
+    def backward(self, saved, dys: list, arrays: dict, ctx: Ctx):
+        raise NotImplementedError
+
+    def out_lengths(self, lens: list) -> list:
+        """Lengths of output sequences whose length variable is new (default: the input's)."""
+        first = next((x for x in lens if x is not None), None)
+        return [first] * len(self.layer.output_ports())
+
+
+def step_mask(lengths: np.ndarray, T: int) -> np.ndarray:
+    """(B, T) boolean: True at real steps, False at padding."""
+    return np.arange(T)[None, :] < np.asarray(lengths)[:, None]
+
+
+def zero_padding(x: np.ndarray, lengths) -> np.ndarray:
+    """x with every step past its sequence's end set to zero (x itself when nothing is padded)."""
+    if lengths is None or x.ndim < 2 or lengths.min() >= x.shape[1]:
+        return x
+    m = step_mask(lengths, x.shape[1]).reshape(x.shape[:2] + (1,) * (x.ndim - 2))
+    return np.where(m, x, np.zeros((), x.dtype))

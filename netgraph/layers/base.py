@@ -1,0 +1,152 @@
+"""What every layer spec has: options, typed ports, named arrays, a type rule and an op."""
+
+from __future__ import annotations
+
+import inspect
+from types import MappingProxyType
+
+import numpy as np
+
+from ..net import Net, check_keywords, closest
+from ..types import TensorType, Unifier, describe, parse_type
+
+
+def as_array(value, owner: str, name: str) -> np.ndarray:
+    """A user's array as a read-only float array (float32 or float64 kept; others → float64)."""
+    try:
+        a = np.asarray(value)
+    except Exception as e:  # ragged lists and the like
+        raise TypeError(
+            f'{owner}: array "{name}" must be a numeric array; received {type(value).__name__}.'
+        ) from e
+    if a.dtype.kind not in "fiub" or a.dtype == object:
+        raise TypeError(f'{owner}: array "{name}" must be numeric; received dtype {a.dtype}.')
+    if a.dtype not in (np.float32, np.float64):
+        a = a.astype(np.float64)
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f'{owner}: array "{name}" contains NaN or infinite values.')
+    a = np.array(a, copy=True)
+    a.flags.writeable = False
+    return a
+
+
+class Layer(Net):
+    """Base of every layer. A subclass provides, each in a few lines:
+
+    1. ``__init__``: validate options, then ``self._init(options, ports, arrays)``;
+    2. ``infer(t, u)``: the type rule, refining the dict of port types ``t``;
+    3. ``array_shapes(t)`` (shapes of the arrays, from the port types) and optionally
+       ``fans(name, shape)`` for initialization;
+    4. ``op(t)``: the kernel op that computes forward and backward.
+    """
+
+    inputs: tuple[str, ...] = ("Input",)
+    outputs: tuple[str, ...] = ("Output",)
+    optional_inputs: tuple[str, ...] = ()
+
+    # -- construction ------------------------------------------------------------------
+    def _init(self, options: dict, ports: dict, arrays: dict | None = None, array_names=()) -> None:
+        owner = type(self).__name__
+        types = {}
+        for p in self.input_ports(options) + self.output_ports(options):
+            spec = ports.get(p)
+            types[p] = parse_type(
+                spec, f'{owner}: port "{p}"', kind=None if spec is None else "Real"
+            )
+        given = dict(arrays or {})
+        for k in given:
+            if k not in array_names:
+                raise ValueError(
+                    f'{owner}: unknown array "{k}"{closest(k, array_names)}. '
+                    f"This layer has arrays: {', '.join(array_names) or 'none'}."
+                )
+        arrs = {
+            n: None if given.get(n) is None else as_array(given[n], owner, n) for n in array_names
+        }
+        self._set(options=MappingProxyType(dict(options)), ports=types, arrays=arrs)
+        self._check_arrays()
+
+    def _check_arrays(self) -> None:
+        """Infer the layer's own port types; arrays of the wrong shape are refused here."""
+        from ..inference import infer_net
+
+        self._set(ports=infer_net(self).ports)
+
+    def input_ports(self, options=None) -> tuple[str, ...]:
+        return self.inputs
+
+    def output_ports(self, options=None) -> tuple[str, ...]:
+        return self.outputs
+
+    @classmethod
+    def option_defaults(cls) -> dict:
+        """Construction options and their defaults (what ``Options(cls)`` shows)."""
+        sig = inspect.signature(cls.__init__)
+        out = {}
+        for name, p in list(sig.parameters.items())[1:]:
+            if p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+                continue
+            out[name] = None if p.default is inspect.Parameter.empty else p.default
+        return out
+
+    @classmethod
+    def check_unknown(cls, unknown: dict) -> None:
+        check_keywords(cls.__name__, unknown, cls.option_defaults())
+
+    # -- the type rule ------------------------------------------------------------------
+    def infer(self, t: dict[str, TensorType], u: Unifier) -> dict[str, TensorType]:
+        raise NotImplementedError(f"{type(self).__name__} has no type rule")
+
+    def array_shapes(self, t: dict[str, TensorType]) -> dict[str, tuple]:
+        """Shapes of the arrays given the port types (entries may be None while unknown)."""
+        return {}
+
+    def fans(self, name: str, shape: tuple) -> tuple[int, int]:
+        """(fan_in, fan_out) of an array, for initialization. Default: last axis is fan-in."""
+        fan_in = shape[-1] if shape else 1
+        fan_out = int(np.prod(shape[:-1])) if len(shape) > 1 else 1
+        return fan_in, fan_out
+
+    def is_bias(self, name: str) -> bool:
+        return name.endswith("Biases")
+
+    # -- evaluation ---------------------------------------------------------------------
+    def op(self, t: dict[str, TensorType]):
+        raise NotImplementedError(f"{type(self).__name__} has no op")
+
+    def describe_port(self, port: str) -> str:
+        return describe(self.ports[port])
+
+
+def meet(u: Unifier, a: TensorType, b: TensorType, what) -> TensorType:
+    """Unify inside a type rule; on failure say what was expected and what was found."""
+    return u.meet(a, b, lambda: f"{what}: expected {describe(b)}, found {describe(a)}")
+
+
+def same(u: Unifier, t: dict, a: str, b: str, owner: str) -> dict:
+    """Rule ``type(a) == type(b)`` (elementwise layers)."""
+    m = u.meet(
+        t[a],
+        t[b],
+        lambda: (
+            f'port "{a}" is {describe(t[a])} but port "{b}" is {describe(t[b])}; {owner} needs them equal'
+        ),
+    )
+    return {**t, a: m, b: m}
+
+
+def array_dims_rule(layer: Layer, t: dict, u: Unifier, name: str, dims: tuple) -> tuple:
+    """Unify the dims an array should have with the given array's shape; returns the merged dims."""
+    a = layer.arrays.get(name)
+    if a is None:
+        return dims
+    got = tuple(a.shape)
+    if len(got) != len(dims) or any(d is not None and d != g for d, g in zip(dims, got)):
+        shown = tuple("?" if d is None else d for d in dims)
+        raise TypeConflict(
+            f'array "{name}" has shape {got}, but the ports need shape {shown}'.replace("'?'", "?")
+        )
+    return got
+
+
+__all__ = ["Layer"]

@@ -1,0 +1,167 @@
+"""A fully inferred net flattened into ordered steps over value slots, built once and cached.
+
+A slot is the endpoint that produces a value: a leaf layer's output port, or a port of the
+top-level net. Evaluation and training run ``forward`` and ``backward`` over the steps;
+nothing walks the spec tree per batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+
+from .inference import flatten, where
+from .kernels.base import Ctx, zero_padding
+from .types import describe
+
+
+@dataclass
+class Step:
+    path: tuple
+    op: object
+    ins: list  # source slot of each input port (None: optional and unconnected)
+    outs: list  # slot of each output port
+    in_vars: list
+    out_vars: list
+
+
+class Plan:
+    """Ordered ops for one net. ``arrays(dtype)`` holds the arrays cast once per precision."""
+
+    def __init__(self, net):
+        flat = flatten(net)
+        self.flat = flat
+        unknown = [
+            (ep, t)
+            for path, leaf in flat.leaves.items()
+            for ep, t in (((path, p), leaf.ports[p]) for p in leaf.ports)
+            if not t.known
+        ]
+        if unknown:
+            ep, t = unknown[0]
+            raise ValueError(
+                f"The net cannot be evaluated yet: {where(flat, ep)} is {describe(t)}. "
+                'Give the input shape (for example input=("Varying", 12)) or more layer sizes.'
+            )
+        missing = [
+            "/".join(path + (name,)) if path else name
+            for path, leaf in flat.leaves.items()
+            for name, a in leaf.arrays.items()
+            if a is None
+        ]
+        if missing:
+            raise ValueError(
+                "The net has uninitialized arrays: "
+                + ", ".join(f'"{m}"' for m in missing[:8])
+                + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+                + ". Call NetInitialize(net) or train it with NetTrain first."
+            )
+        self.incoming = {dst: src for src, dst in flat.edges}
+        top = net
+        self.inputs = [((), p) for p in top.input_ports()]
+        self.outputs = {p: self.source(((), p)) for p in top.output_ports()}
+        self.types = {}
+        g = nx.DiGraph()
+        g.add_nodes_from(flat.leaves)
+        steps = {}
+        for path, leaf in flat.leaves.items():
+            ins = [self.source((path, p)) for p in leaf.input_ports()]
+            outs = [(path, p) for p in leaf.output_ports()]
+            t = {p: leaf.ports[p] for p in leaf.ports}
+            for s in ins:
+                if s is not None and s[0] in flat.leaves and s[0] != path:
+                    g.add_edge(s[0], path)
+            for p in leaf.ports:
+                self.types[(path, p)] = leaf.ports[p]
+            steps[path] = Step(
+                path,
+                leaf.op(t),
+                ins,
+                outs,
+                [t[p].var for p in leaf.input_ports()],
+                [t[p].var for p in leaf.output_ports()],
+            )
+        for ep in self.inputs:
+            self.types[ep] = top.ports[ep[1]]
+        self.steps = [
+            steps[p]
+            for p in nx.lexicographical_topological_sort(
+                g, key=lambda p: list(flat.leaves).index(p)
+            )
+        ]
+        self._arrays = {}
+
+    def source(self, ep):
+        """The slot whose value arrives at endpoint ``ep`` (None for an unconnected optional input)."""
+        while ep in self.incoming:
+            ep = self.incoming[ep]
+        leaf = self.flat.leaves.get(ep[0])
+        if ep in self.inputs or (leaf is not None and ep[1] in leaf.output_ports()):
+            return ep
+        return None
+
+    def arrays(self, dtype) -> dict:
+        dt = np.dtype(dtype)
+        if dt not in self._arrays:
+            self._arrays[dt] = {
+                path: {
+                    k: np.ascontiguousarray(a, dtype=dt)
+                    for k, a in leaf.arrays.items()
+                    if a is not None
+                }
+                for path, leaf in self.flat.leaves.items()
+            }
+        return self._arrays[dt]
+
+    # -- running ---------------------------------------------------------------------------
+    def forward(self, feeds: dict, lens: dict, ctx: Ctx):
+        """Run every step. ``feeds``: input slot → batch array; ``lens``: Var → lengths.
+        Returns (values by slot, lengths by Var, the tape for backward)."""
+        vals, env, tape = dict(feeds), dict(lens), []
+        arrays = self.arrays(ctx.dtype)
+        for st in self.steps:
+            xs = [None if s is None else vals[s] for s in st.ins]
+            ls = [None if v is None else env.get(v) for v in st.in_vars]
+            ys, saved = st.op.forward(xs, ls, arrays[st.path], ctx)
+            new = None
+            for slot, v, y in zip(st.outs, st.out_vars, ys):
+                if v is not None:
+                    if v not in env:
+                        new = new or st.op.out_lengths(ls)
+                        env[v] = new[st.outs.index(slot)]
+                    y = zero_padding(y, env[v])
+                vals[slot] = y
+            tape.append(saved)
+        return vals, env, tape
+
+    def backward(self, vals: dict, env: dict, tape: list, seeds: dict, ctx: Ctx):
+        """Gradients of every slot reached and of every array, from output-slot ``seeds``."""
+        grads, dparams = dict(seeds), {}
+        arrays = self.arrays(ctx.dtype)
+        for st, saved in zip(reversed(self.steps), reversed(tape)):
+            dys = [grads.get(s) for s in st.outs]
+            if all(d is None for d in dys):
+                continue
+            dys = [
+                zero_padding(
+                    np.zeros_like(vals[s]) if d is None else d, None if v is None else env[v]
+                )
+                for s, d, v in zip(st.outs, dys, st.out_vars)
+            ]
+            dxs, da = st.op.backward(saved, dys, arrays[st.path], ctx)
+            for s, dx, v in zip(st.ins, dxs, st.in_vars):
+                if s is not None and dx is not None:
+                    dx = zero_padding(dx, None if v is None else env[v])
+                    grads[s] = dx if s not in grads else grads[s] + dx
+            dparams[st.path] = da
+        return grads, dparams
+
+
+def plan_of(net) -> Plan:
+    """The cached plan of a fully inferred net."""
+    plan = net._cache.get("plan")
+    if plan is None:
+        plan = net._cache["plan"] = Plan(net)
+    return plan
