@@ -1,6 +1,9 @@
 """netgraph: symbolic neural nets in the style of the Wolfram Language."""
 
+from . import editing, information
 from .containers import NetChain, NetGraph
+from .editing import *
+from .information import *
 from .initialization import NetInitialize
 from .layers import *
 from .layers import __all__ as _layers
@@ -11,6 +14,8 @@ __all__ = [
     "NetChain",
     "NetGraph",
     "NetInitialize",
+    *information.__all__,
+    *editing.__all__,
     "All",
     "Automatic",
     "NetPort",

@@ -68,7 +68,12 @@ def infer_types(flat: Flat, given: dict | None = None) -> dict:
         for p, t in freshen(node.ports).items():
             types[(path, p)] = t
     for ep, t in (given or {}).items():
-        types[ep] = u.meet(types[ep], t, lambda: f"{where(flat, ep)} cannot take {describe(t)}")
+        try:
+            types[ep] = u.unify(types[ep], t)
+        except Mismatch:
+            raise ValueError(
+                f"{where(flat, ep)} is {describe(types[ep])}; it cannot take {describe(t)}."
+            ) from None
 
     def snapshot():
         return {k: u.resolve(t) for k, t in types.items()}

@@ -70,3 +70,6 @@ def net_html(net) -> str:
     )
     head = "".join(f"<th>{h}</th>" for h in ("layer", "type", "output", "arrays"))
     return f"<div><b>{html.escape(_header(net))}</b><table><tr>{head}</tr>{rows}</table></div>"
+
+
+__all__: list[str] = []

@@ -1,8 +1,32 @@
 """Layer specs, one family per module."""
 
+from . import (
+    aggregation,
+    combine,
+    dropout,
+    elementwise,
+    embedding,
+    linear,
+    loss,
+    sequence,
+    shape,
+    softmax,
+)
 from .base import Layer
-from .elementwise import ElementwiseLayer
-from .linear import LinearLayer
-from .softmax import SoftmaxLayer
 
-__all__ = ["ElementwiseLayer", "Layer", "LinearLayer", "SoftmaxLayer"]
+_families = (
+    linear,
+    elementwise,
+    softmax,
+    dropout,
+    embedding,
+    sequence,
+    combine,
+    shape,
+    aggregation,
+    loss,
+)
+for _m in _families:
+    globals().update({_n: getattr(_m, _n) for _n in _m.__all__})
+
+__all__ = ["Layer"] + [_n for _m in _families for _n in _m.__all__]

@@ -8,7 +8,7 @@ from types import MappingProxyType
 import numpy as np
 
 from ..net import Net, check_keywords, closest
-from ..types import TensorType, Unifier, describe, parse_type
+from ..types import TensorType, TypeConflict, Unifier, describe, parse_type
 
 
 def as_array(value, owner: str, name: str) -> np.ndarray:

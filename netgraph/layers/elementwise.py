@@ -39,3 +39,6 @@ class ElementwiseLayer(Layer):
 
     def op(self, t):
         return ElementwiseOp(self, t)
+
+
+__all__ = ["ElementwiseLayer"]

@@ -126,3 +126,6 @@ class LinearLayer(Layer):
 
     def op(self, t):
         return LinearOp(self, t)
+
+
+__all__ = ["LinearLayer"]

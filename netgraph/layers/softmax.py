@@ -32,3 +32,6 @@ class SoftmaxLayer(Layer):
 
     def op(self, t):
         return SoftmaxOp(self, t)
+
+
+__all__ = ["SoftmaxLayer"]
