@@ -9,7 +9,7 @@ from .layers import *
 from .layers import __all__ as _layers
 from .symbols import All, Automatic, NetPort, NetPortGradient, Restricted, Scaled
 
-__all__ = [
+__all__ = [  # noqa: PLE0604
     *_layers,
     "NetChain",
     "NetGraph",
