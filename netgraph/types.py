@@ -114,10 +114,11 @@ def _parse_dim(d, i: int, what: str):
     return d
 
 
-def parse_type(spec, what: str = "port", kind=REAL) -> TensorType:
+def parse_type(spec, what: str = "port", kind=None) -> TensorType:
     """Read a Wolfram shape spec: ``12``, ``(5, 12)``, ``("Varying", 12)``, ``"Varying"``,
     ``"Real"``, ``"Integer"``, ``Restricted("Integer", n)`` (optionally last in a tuple:
-    ``("Varying", Restricted("Integer", 10))``), or ``None`` for unknown.
+    ``("Varying", Restricted("Integer", 10))``), or ``None`` for unknown. A shape without an
+    element kind leaves the kind to the layers (reals for most, integers for an embedding).
 
     >>> parse_type(("Varying", 12))
     (Varying, 12)
@@ -166,29 +167,34 @@ def describe_shape(t: TensorType) -> str:
     return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
 
 
+def _kind_words(kind) -> str:
+    if isinstance(kind, Index):
+        return f"integers in 0..{kind.n - 1}"
+    return {REAL: "reals", INTEGER: "integers"}.get(kind, "numbers")
+
+
 def describe(t: TensorType) -> str:
-    """Words for error messages: 'a vector of size 3', 'a sequence of vectors of size 12'."""
+    """Words for error messages: 'a vector of size 3 (reals)', 'a sequence of scalars (integers)'."""
+    what = f" ({_kind_words(t.kind)})" if t.kind is not None else ""
     if t.dims is None:
-        return "an array of unknown shape"
-    kinds = {REAL: "reals", INTEGER: "integers", None: "numbers"}
-    what = kinds.get(t.kind) or f"integers in 0..{t.kind.n - 1}"
+        return "an array of unknown shape" + what
     if t.var is not None:
-        inner = TensorType(t.dims[1:], t.kind)
-        return "a sequence of " + _plural(inner)
+        return "a sequence of " + _plural(t.dims[1:]) + what
     if not t.dims:
-        single = {REAL: "a real scalar", INTEGER: "an integer", None: "a scalar"}
-        return single.get(t.kind) or f"an integer in 0..{t.kind.n - 1}"
+        return {REAL: "a real scalar", INTEGER: "an integer", None: "a scalar"}.get(
+            t.kind, f"an integer in 0..{getattr(t.kind, 'n', 0) - 1}"
+        )
     if len(t.dims) == 1:
-        return f"a vector of size {_dim_str(t.dims[0])} ({what})"
-    return f"an array of shape {describe_shape(TensorType(t.dims, None))} ({what})"
+        return f"a vector of size {_dim_str(t.dims[0])}{what}"
+    return f"an array of shape {describe_shape(TensorType(t.dims, None))}{what}"
 
 
-def _plural(t: TensorType) -> str:
-    if not t.dims:
-        return "scalars" if t.kind in (REAL, None) else describe(t)[3:] + "s"
-    if len(t.dims) == 1:
-        return f"vectors of size {_dim_str(t.dims[0])}"
-    return f"arrays of shape {describe_shape(TensorType(t.dims, None))}"
+def _plural(dims: tuple) -> str:
+    if not dims:
+        return "scalars"
+    if len(dims) == 1:
+        return f"vectors of size {_dim_str(dims[0])}"
+    return f"arrays of shape {describe_shape(TensorType(dims, None))}"
 
 
 # -- unification ---------------------------------------------------------------------------

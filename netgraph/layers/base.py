@@ -50,9 +50,7 @@ class Layer(Net):
         types = {}
         for p in self.input_ports(options) + self.output_ports(options):
             spec = ports.get(p)
-            types[p] = parse_type(
-                spec, f'{owner}: port "{p}"', kind=None if spec is None else "Real"
-            )
+            types[p] = parse_type(spec, f'{owner}: port "{p}"')
         given = dict(arrays or {})
         for k in given:
             if k not in array_names:
