@@ -30,9 +30,14 @@ class Batch:
 
 
 def _as_numeric(x, port: str) -> np.ndarray:
-    if isinstance(x, str) or (isinstance(x, np.ndarray) and x.dtype.kind in "USO"):
+    if isinstance(x, str) or (isinstance(x, np.ndarray) and x.dtype.kind in "US"):
         raise TypeError(
             f'port "{port}" expects numbers; received text {x!r:.60}. Attach a NetEncoder to read text.'
+        )
+    if isinstance(x, np.ndarray) and x.dtype == object:
+        raise TypeError(
+            f'port "{port}" expects numbers; received an array of dtype object. Give a numeric '
+            "array, or a Python list of arrays for sequences of different lengths."
         )
     try:
         a = np.asarray(x)
@@ -61,7 +66,13 @@ def _examples_form(x, t: TensorType, port: str):
             items = [_as_numeric(e, port) for e in x]
             if all(e is not None and e.ndim == r for e in items):
                 return items, "list"
-            bad = next(e for e in items if e is None or e.ndim != r)
+            i = next(i for i, e in enumerate(items) if e is None or e.ndim != r)
+            bad = items[i]
+            if bad is None and not isinstance(x[i], (list, tuple)):
+                raise TypeError(
+                    f'port "{port}" expects numeric data; received a list containing '
+                    f"{type(x[i]).__name__} {x[i]!r:.40}."
+                )
             got = "a ragged nested list" if bad is None else f"an example of shape {bad.shape}"
             raise ValueError(f'port "{port}" expects {want}; received a list containing {got}.')
         raise ValueError(f'port "{port}" expects {want}; received data of shape {a.shape}.')
@@ -143,18 +154,26 @@ def from_batch(y: np.ndarray, lengths, form: str):
 # -- the net to run ------------------------------------------------------------------------
 
 
-def _guess_type(x, t: TensorType) -> TensorType:
+def _guess_type(x, t: TensorType, port: str = "Input") -> TensorType:
     """Complete an input port's type from data when the net leaves it open."""
     if t.dims is None:
-        a = _as_numeric(x, "Input")
+        if not isinstance(x, (list, tuple, np.ndarray, int, float, np.number, bool)):
+            raise TypeError(
+                f'port "{port}" expects numeric data (a number, list or numpy array); '
+                f"received {type(x).__name__}."
+            )
+        a = _as_numeric(x, port)
         if a is None:  # a ragged list: a batch of sequences
-            first = np.asarray(x[0])
+            first = _as_numeric(x[0], port) if isinstance(x[0], (list, tuple, np.ndarray)) else None
+            rank = 1 if first is None else max(first.ndim, 1)
+            ex, _ = _examples_form(x, TensorType((None,) * rank, t.kind or REAL), port)
+            first = np.asarray(ex[0])
             dims = (Var(),) + first.shape[1:]
             kind = t.kind or (INTEGER if first.dtype.kind in "iub" else REAL)
             return TensorType(dims, kind)
         dims = a.shape
         return TensorType(dims, t.kind or (INTEGER if a.dtype.kind in "iub" else REAL))
-    ex, _ = _examples_form(x, TensorType(t.dims, t.kind or REAL), "Input")
+    ex, _ = _examples_form(x, TensorType(t.dims, t.kind or REAL), port)
     e = np.asarray(ex[0])
     dims = tuple(s if d is None else d for d, s in zip(t.dims, e.shape))
     return TensorType(dims, t.kind or (INTEGER if e.dtype.kind in "iub" else REAL))
@@ -165,7 +184,7 @@ def specialize(net, data: dict):
     open_ports = [p for p in net.input_ports() if not net.ports[p].known]
     if not open_ports:
         return net
-    given = {p: _guess_type(data[p], net.ports[p]) for p in open_ports if p in data}
+    given = {p: _guess_type(data[p], net.ports[p], p) for p in open_ports if p in data}
     key = ("specialized",) + tuple((p, describe_shape(t)) for p, t in sorted(given.items()))
     if key not in net._cache:
         net._cache[key] = infer_net(net, given)
@@ -290,14 +309,17 @@ def evaluate(net, data, output, evaluation_mode, random_seed, working_precision)
     specs, single = _output_specs(run, plan.flat, output)
 
     batches = {p: to_batch(x, run.ports[p], p, dtype) for p, x in feeds.items()}
-    sizes = {p: len(b.array) for p, b in batches.items()}
-    if len(set(sizes.values())) > 1:
-        raise ValueError(f"The input ports were given different numbers of examples: {sizes}.")
     forms = {b.form for b in batches.values()}
     if len(forms) > 1 and "single" in forms:
+        single = [p for p, b in batches.items() if b.form == "single"]
         raise ValueError(
-            "Give every input port one example, or every port a batch; the data mixes both."
+            "Give every input port one example, or every port a batch; the data mixes both "
+            f"(one example for {', '.join(single)})."
         )
+    sizes = {p: len(b.array) for p, b in batches.items()}
+    if len(set(sizes.values())) > 1:
+        shown = ", ".join(f"{p}: {n}" for p, n in sizes.items())
+        raise ValueError(f"Every input port needs the same number of examples; received {shown}.")
     lens = {}
     for p, b in batches.items():
         v = run.ports[p].var

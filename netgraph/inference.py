@@ -90,10 +90,12 @@ def infer_types(flat: Flat, given: dict | None = None) -> dict:
                     if path
                     else type(layer).__name__
                 )
+                named = [p for p in layer.ports if f'port "{p}"' in str(e)] or layer.input_ports()
                 feeds = [
-                    f'port "{d[1]}" receives {where(flat, s)}'
-                    for s, d in flat.edges
-                    if d[0] == path and d[1] in layer.ports and s[0] not in flat.containers
+                    f'port "{p}" {"receives" if p in layer.input_ports() else "feeds"} '
+                    + " and ".join(where(flat, x) for x in ends)
+                    for p in named
+                    if (ends := _far_ends(flat, (path, p), p in layer.input_ports()))
                 ]
                 extra = f" ({'; '.join(feeds)})" if feeds else ""
                 raise ValueError(f"{name}: {e}{extra}.") from None
@@ -115,6 +117,22 @@ def infer_types(flat: Flat, given: dict | None = None) -> dict:
             return now
         before = now
     raise RuntimeError("shape inference did not reach a fixed point")  # pragma: no cover
+
+
+def _far_ends(flat: Flat, ep: tuple, backwards: bool) -> list:
+    """The leaf ports (or top-level ports) that an endpoint is wired to, through containers."""
+    ends, todo = [], [ep]
+    while todo:
+        e = todo.pop()
+        nxt = [s if backwards else d for s, d in flat.edges if (d if backwards else s) == e]
+        for n in nxt:
+            if n[0] in flat.containers and n[0] != ():
+                todo.append(n)
+            else:
+                ends.append(n)
+        if not nxt and e != ep:
+            ends.append(e)
+    return ends
 
 
 def rebuild(flat: Flat, types: dict, path: tuple = ()) -> Net:

@@ -107,7 +107,7 @@ class Plan:
         if dt not in self._arrays:
             self._arrays[dt] = {
                 path: {
-                    k: np.ascontiguousarray(a, dtype=dt)
+                    k: np.asarray(a, dtype=dt, order="C")  # keeps 0-d arrays 0-d
                     for k, a in leaf.arrays.items()
                     if a is not None
                 }

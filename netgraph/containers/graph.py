@@ -97,6 +97,8 @@ class NetGraph(Container):
 
     def __init__(self, layers, edges=(), *, input=None, output=None, **ports):
         layers = normalize_layers(layers, "NetGraph")
+        if not layers:
+            raise ValueError("NetGraph: give at least one layer.")
         specs = {k: v for k, v in (("Input", input), ("Output", output)) if v is not None}
         specs.update({k: v for k, v in ports.items() if v is not None})
         self._build(layers, _parse_edges(layers, edges), specs)
@@ -226,7 +228,7 @@ def _check_endpoints(layers, edges, owner) -> None:
         if dst in seen:
             raise ValueError(
                 f"{owner}: {_ep(dst)} is connected twice, from {_ep(seen[dst])} and from {_ep(src)}; "
-                "an input port takes one edge (use TotalLayer or CatenateLayer to combine)."
+                "a port takes one incoming edge (use TotalLayer or CatenateLayer to combine)."
             )
         seen[dst] = src
 
@@ -258,7 +260,7 @@ def _graph_ports(layers, edges):
                 free_out.append((name, p))
     names = [p for _, p in free_out]
     for i, (name, p) in enumerate(free_out):
-        q = p if names.count(p) == 1 and p not in outs else f"{p}{i + 1}"
+        q = p if names.count(p) == 1 and p not in outs else f"{p}{names[: i + 1].count(p)}"
         new.append(((name, p), (None, q)))
         outs.append(q)
     if len(set(outs)) != len(outs):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..kernels.dense import LinearOp
 from ..symbols import Automatic
-from ..types import REAL, TensorType, TypeConflict, Unifier
+from ..types import REAL, TensorType, TypeConflict, Unifier, Var
 from .base import Layer, meet
 
 
@@ -88,6 +88,11 @@ class LinearLayer(Layer):
             if not x.dims:
                 raise TypeConflict(
                     'port "Input" must be a vector or an array of higher rank; it is a scalar'
+                )
+            if isinstance(x.dims[-1], Var):
+                raise TypeConflict(
+                    'port "Input" is a sequence of scalars ("Varying"); LinearLayer needs a '
+                    'fixed size in the last dimension, as in ("Varying", k)'
                 )
             lead = x.dims[:-1]
         elif y.dims is not None:
