@@ -307,14 +307,38 @@ def evaluate(net, data, output, evaluation_mode, random_seed, working_precision)
     run = specialize(net, feeds)
     plan = plan_of(run)
     specs, single = _output_specs(run, plan.flat, output)
+    batches, lens, form = _read_inputs(run, feeds, dtype)
+    ctx = Ctx(
+        training=evaluation_mode == "Train", rng=np.random.default_rng(random_seed), dtype=dtype
+    )
+    vals, env, tape = plan.forward({((), p): b.array for p, b in batches.items()}, lens, ctx)
+    results = {}
+    wanted = [s for s in specs if isinstance(s, NetPortGradient)]
+    if wanted:
+        results.update(_gradients(run, plan, vals, env, tape, ctx, seeds, wanted, batches, form))
+    for s in specs:
+        if isinstance(s, NetPortGradient):
+            continue
+        if isinstance(s, str) or s.path is None:
+            name = s if isinstance(s, str) else s.port
+            slot, t = plan.outputs[name], run.ports[name]
+        else:
+            ep = (s.path, s.port)
+            slot = plan.source(ep)
+            t = plan.types.get(ep) or plan.flat.containers[s.path].ports[s.port]
+        results[s] = from_batch(vals[slot], None if t.var is None else env.get(t.var), form)
+    return results[specs[0]] if single else {s: results[s] for s in specs}
 
+
+def _read_inputs(run, feeds: dict, dtype):
+    """Every port's data as a batch; the same batch form, size and shared lengths everywhere."""
     batches = {p: to_batch(x, run.ports[p], p, dtype) for p, x in feeds.items()}
     forms = {b.form for b in batches.values()}
     if len(forms) > 1 and "single" in forms:
-        single = [p for p, b in batches.items() if b.form == "single"]
+        ones = [p for p, b in batches.items() if b.form == "single"]
         raise ValueError(
             "Give every input port one example, or every port a batch; the data mixes both "
-            f"(one example for {', '.join(single)})."
+            f"(one example for {', '.join(ones)})."
         )
     sizes = {p: len(b.array) for p, b in batches.items()}
     if len(set(sizes.values())) > 1:
@@ -329,65 +353,36 @@ def evaluate(net, data, output, evaluation_mode, random_seed, working_precision)
                     f'port "{p}" must have the same sequence lengths as the other ports that share its length.'
                 )
             lens[v] = b.lengths
-    form = next(iter(batches.values())).form
-    ctx = Ctx(
-        training=evaluation_mode == "Train", rng=np.random.default_rng(random_seed), dtype=dtype
-    )
-    vals, env, tape = plan.forward({((), p): b.array for p, b in batches.items()}, lens, ctx)
+    return batches, lens, next(iter(batches.values())).form
 
-    results = {}
-    grads_wanted = [s for s in specs if isinstance(s, NetPortGradient)]
-    if grads_wanted:
-        seed_vals = {}
-        for p in run.output_ports():
-            slot = plan.outputs[p]
-            y = vals[slot]
-            if seeds:
-                if p not in seeds:
-                    continue
-                t = run.ports[p]
-                b = to_batch(seeds[p], t, f"NetPortGradient({p!r})", dtype)
-                if b.array.shape != y.shape:
-                    raise ValueError(
-                        f'The forced gradient for output "{p}" has batch shape {b.array.shape}; the output has {y.shape}.'
-                    )
-                seed_vals[slot] = b.array
-            else:
-                seed_vals[slot] = np.ones_like(y)
-        grads, dparams = plan.backward(vals, env, tape, seed_vals, ctx)
-        for s in grads_wanted:
-            if s.is_array:
-                path, name = s.target[:-1], s.target[-1]
-                g = dparams.get(path, {}).get(name)
-                results[s] = (
-                    np.zeros(run_arrays(plan, path, name).shape, dtype)
-                    if g is None
-                    else g.astype(dtype, copy=False)
-                )
-            else:
-                slot = ((), s.target)
-                g = grads.get(slot)
-                b = batches[s.target]
-                g = np.zeros_like(b.array, dtype=dtype) if g is None else g
-                results[s] = from_batch(g, b.lengths, form)
-    for s in specs:
-        if isinstance(s, NetPortGradient):
-            continue
-        if isinstance(s, str) or s.path is None:
-            name = s if isinstance(s, str) else s.port
-            slot, t = plan.outputs[name], run.ports[name]
-        else:
-            ep = (s.path, s.port)
-            slot, t = (
-                plan.source(ep),
-                plan.types.get(ep) or plan.flat.containers[s.path].ports[s.port],
-            )
+
+def _gradients(run, plan, vals, env, tape, ctx, seeds, wanted, batches, form) -> dict:
+    """Backward from the forced output gradients, or from ones (the sum of all outputs)."""
+    seed_vals = {}
+    for p in run.output_ports():
+        slot = plan.outputs[p]
         y = vals[slot]
-        results[s] = from_batch(y, None if t.var is None else env.get(t.var), form)
-    if single:
-        return results[specs[0]]
-    return {s: results[s] for s in specs}
-
-
-def run_arrays(plan, path, name):
-    return plan.flat.leaves[path].arrays[name]
+        if not seeds:
+            seed_vals[slot] = np.ones_like(y)
+        elif p in seeds:
+            b = to_batch(seeds[p], run.ports[p], f"NetPortGradient({p!r})", ctx.dtype)
+            if b.array.shape != y.shape:
+                raise ValueError(
+                    f'The forced gradient for output "{p}" has batch shape {b.array.shape}; '
+                    f"the output has {y.shape}."
+                )
+            seed_vals[slot] = b.array
+    grads, dparams = plan.backward(vals, env, tape, seed_vals, ctx)
+    out = {}
+    for s in wanted:
+        if s.is_array:
+            path, name = s.target[:-1], s.target[-1]
+            g = dparams.get(path, {}).get(name)
+            shape = plan.flat.leaves[path].arrays[name].shape
+            out[s] = np.zeros(shape, ctx.dtype) if g is None else g.astype(ctx.dtype, copy=False)
+        else:
+            b = batches[s.target]
+            g = grads.get(((), s.target))
+            g = np.zeros_like(b.array, dtype=ctx.dtype) if g is None else g
+            out[s] = from_batch(g, b.lengths, form)
+    return out
