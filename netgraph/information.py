@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+import html
+import inspect
+import re
+from collections import Counter
+
+import networkx as nx
+import numpy as np
+
+from .containers.graph import Container
 from .inference import flatten
+from .net import Net, closest
+from .symbols import NetPort
 from .types import describe_shape
+
+# -- what the rest of the package uses -----------------------------------------------------
 
 
 def all_arrays(net) -> dict:
@@ -29,16 +43,350 @@ def structure_key(net):
     )
 
 
+def wiring(net, level: int | None = None):
+    """The net as units and the links between them, seen through nested containers.
+
+    Containers down to nesting depth ``level`` (all when None) are opened; every other net
+    is a unit. Returns ``(units, links)``: units maps a path to its net, and each link is
+    ``(source, target)`` where an endpoint is ``(unit path, port)`` or ``((), port)`` for a
+    port of the net itself. A bare layer is one unit at path ``()`` with no links.
+    """
+    units, edges = {}, []
+
+    def walk(n, path):
+        if isinstance(n, Container) and (path == () or level is None or len(path) <= level):
+            for name, child in n.layers.items():
+                walk(child, path + (name,))
+            for (sa, sp), (da, dp) in n.edges:
+                src = (path if sa is None else path + (sa,), sp)
+                dst = (path if da is None else path + (da,), dp)
+                edges.append((src, dst))
+        else:
+            units[path] = n
+
+    walk(net, ())
+    src_of = {d: s for s, d in edges}
+
+    def trace(ep):
+        while ep[0] != () and ep[0] not in units:  # a port of an opened nested net
+            ep = src_of[ep]
+        return ep
+
+    links = [(trace(s), d) for s, d in edges if d[0] == () or d[0] in units]
+    return units, links
+
+
+# -- array bookkeeping ---------------------------------------------------------------------
+
+
+def _known(shape):
+    return None if shape is None or any(not isinstance(d, int) for d in shape) else tuple(shape)
+
+
+def _array_dims(net) -> dict:
+    """path → shape of every array (the array's own shape, else the one its ports imply)."""
+    out = {}
+    for path, leaf in flatten(net).leaves.items():
+        if not leaf.arrays:
+            continue
+        implied = leaf.array_shapes(leaf.ports)
+        for k, a in leaf.arrays.items():
+            out[path + (k,)] = a.shape if a is not None else _known(implied.get(k))
+    return out
+
+
+def _count(dims) -> int | None:
+    shapes = list(dims)
+    if any(s is None for s in shapes):
+        return None
+    return int(sum(int(np.prod(s)) for s in shapes))
+
+
+def _bytes(net) -> int | None:
+    total = 0
+    arrays = all_arrays(net)
+    for path, shape in _array_dims(net).items():
+        a = arrays[path]
+        if a is not None:
+            total += a.nbytes
+        elif shape is None:
+            return None
+        else:
+            total += int(np.prod(shape)) * 4  # NetInitialize makes float32 arrays
+    return total
+
+
+# -- the properties ------------------------------------------------------------------------
+
+
+def _leaves(net) -> dict:
+    return flatten(net).leaves
+
+
+def _ports(net, names) -> dict:
+    return {p: net.ports[p] for p in names}
+
+
+def _state_positions(net) -> list:
+    out = []
+    for path, leaf in _leaves(net).items():
+        for p in getattr(leaf, "state_ports", ()):
+            if p in leaf.ports:
+                out.append(NetPort(list(path), p) if path else NetPort(p))
+    return out
+
+
+def _node(ep):
+    path, port = ep
+    return NetPort(port) if path == () else "/".join(path)
+
+
+def layers_graph(net) -> nx.DiGraph:
+    """The "LayersGraph" property: leaf layers and the net's ports, wired as in the net."""
+    g = nx.DiGraph()
+    units, links = wiring(net)
+    for path, leaf in units.items():
+        name = "/".join(path) if path else type(leaf).__name__
+        g.add_node(
+            name,
+            kind="layer",
+            type=type(leaf).__name__,
+            ports=dict(leaf.ports),
+            outputs=leaf.output_ports(),
+        )
+    for p in net.input_ports():
+        g.add_node(NetPort(p), kind="input", type=net.ports[p])
+    for p in net.output_ports():
+        g.add_node(NetPort(p), kind="output", type=net.ports[p])
+    if () in units:  # a bare layer
+        name = type(net).__name__
+        links = [(((), p), ((name,), p)) for p in net.input_ports()]
+        links += [(((name,), p), ((), p)) for p in net.output_ports()]
+    for src, dst in links:
+        u, v = _node(src), _node(dst)
+        if g.has_edge(u, v):
+            g.edges[u, v]["ports"].append((src[1], dst[1]))
+        else:
+            g.add_edge(u, v, ports=[(src[1], dst[1])])
+    return g
+
+
+def summary_graphic(net):
+    """The "SummaryGraphic" property: a matplotlib Figure of the LayersGraph, inputs on the left."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError(
+            'Information(net, "SummaryGraphic") draws with matplotlib, which is not installed: '
+            "pip install netgraph[plot]"
+        ) from None
+    g = layers_graph(net)
+    columns = [sorted(gen, key=str) for gen in nx.topological_generations(g)]
+    pos = {n: (i, -j) for i, col in enumerate(columns) for j, n in enumerate(col)}
+    height = max(len(c) for c in columns)
+    fig = Figure(figsize=(max(4.0, 2.4 * len(columns)), max(2.0, 1.2 * height + 0.6)))
+    ax = fig.add_subplot()
+    boxes = {}
+    for n, data in g.nodes(data=True):
+        if data["kind"] == "layer":
+            outs = [describe_shape(data["ports"][p]) for p in data["outputs"]]
+            head = n if n == data["type"] else f"{n}\n{data['type']}"
+            label, color = f"{head}\n{' '.join(outs)}", "#dce9f5"
+        else:
+            label, color = f"{n.port}\n{describe_shape(data['type'])}", "#f3f3f3"
+        box = {"boxstyle": "round", "facecolor": color, "edgecolor": "0.5"}
+        boxes[n] = ax.text(*pos[n], label, ha="center", va="center", fontsize=8, bbox=box)
+    for u, v in g.edges:
+        arrow = {"arrowstyle": "->", "color": "0.4", "shrinkA": 1, "shrinkB": 1}
+        arrow.update(patchA=boxes[u].get_bbox_patch(), patchB=boxes[v].get_bbox_patch())
+        ax.annotate("", xy=pos[v], xytext=pos[u], arrowprops=arrow)
+    ax.set_xlim(-0.6, len(columns) - 0.4)
+    ax.set_ylim(-height + 0.4, 0.6)
+    ax.set_axis_off()
+    ax.set_title(type(net).__name__, fontsize=9)
+    return fig
+
+
+def topology_hash(net) -> str:
+    """The "TopologyHash" property: SHA-256 of the structure (layers, options, edges, shapes)."""
+    key = repr((structure_key(net), tuple(all_arrays(net))))
+    key = re.sub(r" at 0x[0-9a-fA-F]+", "", key)  # object addresses change from run to run
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+PROPERTIES = {
+    "Arrays": all_arrays,
+    "ArraysCount": lambda net: len(all_arrays(net)),
+    "ArraysDimensions": _array_dims,
+    "ArraysPositionList": lambda net: list(all_arrays(net)),
+    "ArraysTotalByteCount": _bytes,
+    "ArraysTotalElementCount": lambda net: _count(_array_dims(net).values()),
+    "InputPorts": lambda net: _ports(net, net.input_ports()),
+    "Layers": _leaves,
+    "LayersCount": lambda net: len(_leaves(net)),
+    "LayersGraph": layers_graph,
+    "LayersList": lambda net: list(_leaves(net).values()),
+    "LayerTypeCounts": lambda net: dict(Counter(type(x).__name__ for x in _leaves(net).values())),
+    "OutputPorts": lambda net: _ports(net, net.output_ports()),
+    "Properties": lambda net: list(PROPERTIES),
+    "RecurrentStatesCount": lambda net: len(_state_positions(net)),
+    "RecurrentStatesPositionList": _state_positions,
+    "SummaryGraphic": summary_graphic,
+    "TopologyHash": topology_hash,
+}
+
+
+class NetSummary(str):
+    """The text that ``Information(net)`` returns; it prints as itself, without quotes."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(self)}</pre>"
+
+
+def _summary(net) -> NetSummary:
+    dims = _array_dims(net)
+    missing = sum(a is None for a in all_arrays(net).values())
+    count, nbytes = _count(dims.values()), _bytes(net)
+    types = ", ".join(f"{k}: {v}" for k, v in PROPERTIES["LayerTypeCounts"](net).items())
+    lines = [
+        f"{type(net).__name__}",
+        "  input ports:  "
+        + ", ".join(f"{p}: {describe_shape(net.ports[p])}" for p in net.input_ports()),
+        "  output ports: "
+        + ", ".join(f"{p}: {describe_shape(net.ports[p])}" for p in net.output_ports()),
+        f"  layers: {len(_leaves(net))} ({types})",
+        f"  arrays: {len(dims)}"
+        + (f" ({missing} uninitialized)" if missing else "")
+        + f", {'?' if count is None else count} elements, "
+        + f"{'?' if nbytes is None else nbytes} bytes",
+    ]
+    states = _state_positions(net)
+    if states:
+        lines.append(f"  recurrent states: {len(states)}")
+    lines.append(f"  topology hash: {topology_hash(net)[:16]}")
+    lines += ["", net_repr(net)]
+    return NetSummary("\n".join(lines))
+
+
+def Information(net: Net, prop: str | None = None):
+    """A report on a net (``Information(net)``), or one property (``Information(net, prop)``).
+
+    Without ``prop`` the result is a ``NetSummary``, a str that prints as the report: ports,
+    layer counts, array counts and sizes, the topology hash and the layer table.
+
+    Properties (``Information(net, "Properties")`` lists them). Array and layer positions are
+    tuples of names, such as ``("1", "Weights")`` or ``("a", "1")``; a bare layer's arrays are
+    ``("Weights",)`` and its one layer is at ``()``.
+
+    - "Arrays": position → array (read-only numpy), None while uninitialized;
+      "ArraysCount", "ArraysPositionList";
+      "ArraysDimensions": position → shape (implied by the ports while uninitialized; None
+      while unknown); "ArraysTotalElementCount", "ArraysTotalByteCount" (float32 assumed
+      for uninitialized arrays; None while a shape is unknown);
+    - "Layers": position → leaf layer; "LayersCount", "LayersList",
+      "LayerTypeCounts": type name → count;
+    - "InputPorts", "OutputPorts": port name → TensorType (whose repr is the compact shape,
+      such as ``(Varying, 3)``; ``.dims`` and ``.kind`` give the parts);
+    - "RecurrentStatesCount", "RecurrentStatesPositionList": the state ports of recurrent
+      layers (each layer class names them in ``state_ports``), as ``NetPort``s;
+    - "LayersGraph": a networkx.DiGraph with a node per leaf layer (named by its path "a/1";
+      attributes ``kind="layer"``, ``type``, ``ports``), a ``NetPort(name)`` node per net port
+      (``kind="input"``/``"output"``, ``type``) and edges with ``ports``: a list of
+      (source port, target port);
+    - "SummaryGraphic": a matplotlib Figure drawing the LayersGraph (needs the ``plot`` extra);
+    - "TopologyHash": a hex string that depends on the structure (layers, options, edges,
+      shapes) but not on the arrays' values;
+    - "Properties": this list.
+
+    >>> from netgraph import NetChain, LinearLayer, ElementwiseLayer, Information
+    >>> net = NetChain([LinearLayer(5), ElementwiseLayer("Tanh"), LinearLayer(2)], input=3)
+    >>> Information(net, "ArraysTotalElementCount")
+    32
+    >>> Information(net, "ArraysDimensions")[("1", "Weights")]
+    (5, 3)
+    >>> Information(net, "LayerTypeCounts")
+    {'LinearLayer': 2, 'ElementwiseLayer': 1}
+    """
+    if not isinstance(net, Net):
+        raise TypeError(
+            f"Information: the first argument must be a layer or a net; received {type(net).__name__}."
+        )
+    if prop is None:
+        return _summary(net)
+    if prop not in PROPERTIES:
+        raise ValueError(
+            f"Information: unknown property {prop!r}{closest(prop, PROPERTIES)}. "
+            f"Properties: {', '.join(PROPERTIES)}."
+        )
+    return PROPERTIES[prop](net)
+
+
+# -- Options -------------------------------------------------------------------------------
+
+
+def port_option(port: str) -> str:
+    """The keyword for a port: "Input" → ``input``, "CellState" → ``cell_state``."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", port).lower()
+
+
+def _signature_defaults(cls) -> dict:
+    out = {}
+    for name, p in list(inspect.signature(cls.__init__).parameters.items())[1:]:
+        if p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+            continue
+        out[name] = None if p.default is inspect.Parameter.empty else p.default
+    return out
+
+
+def Options(net_or_class) -> dict:
+    """Construction options and their defaults (for a class), or the values of a net.
+
+    ``Options(LinearLayer)`` gives every keyword the constructor takes, with its default.
+    ``Options(layer)`` gives the layer's validated options followed by its port shapes under
+    the port keywords (``input``, ``output``, …) as TensorTypes. ``Options(chain_or_graph)``
+    gives the port shapes of the net.
+
+    >>> from netgraph import LinearLayer, Options
+    >>> Options(LinearLayer)["n"] is None
+    True
+    >>> Options(LinearLayer(2, input=3))
+    {'n': (2,), 'biases': True, 'input': (3,), 'output': (2,)}
+    """
+    if isinstance(net_or_class, type) and issubclass(net_or_class, Net):
+        f = getattr(net_or_class, "option_defaults", None)
+        return f() if f is not None else _signature_defaults(net_or_class)
+    if isinstance(net_or_class, Net):
+        own = dict(getattr(net_or_class, "options", {}))
+        return {**own, **{port_option(p): t for p, t in net_or_class.ports.items()}}
+    raise TypeError(
+        "Options: give a layer or net class such as LinearLayer, or a layer or net; "
+        f"received {net_or_class!r}."
+    )
+
+
+# -- the terminal table and the notebook table ---------------------------------------------
+
+
+def _out_shapes(leaf) -> str:
+    outs = leaf.output_ports()
+    if len(outs) == 1:
+        return describe_shape(leaf.ports[outs[0]])
+    return ", ".join(f"{p}: {describe_shape(leaf.ports[p])}" for p in outs)
+
+
 def _rows(net):
-    flat = flatten(net)
+    dims = _array_dims(net)
     rows = []
-    for path, leaf in flat.leaves.items():
-        out = leaf.output_ports()
-        shape = describe_shape(leaf.ports[out[0]]) if out else ""
-        n = sum(a.size for a in leaf.arrays.values() if a is not None)
-        missing = sum(a is None for a in leaf.arrays.values())
-        arr = f"{n}" + (" (uninitialized)" if missing else "") if leaf.arrays else ""
-        rows.append(("/".join(path) or "", type(leaf).__name__, shape, arr))
+    for path, leaf in flatten(net).leaves.items():
+        arr = ""
+        if leaf.arrays:
+            n = _count(dims[path + (k,)] for k in leaf.arrays)
+            missing = any(a is None for a in leaf.arrays.values())
+            arr = ("?" if n is None else f"{n}") + (" (uninitialized)" if missing else "")
+        rows.append(("/".join(path), type(leaf).__name__, _out_shapes(leaf), arr))
     return rows
 
 
@@ -48,28 +396,43 @@ def _header(net) -> str:
     return f"{type(net).__name__}[{ins} -> {outs}]"
 
 
+def _footer(net) -> str:
+    dims = _array_dims(net)
+    n = _count(dims.values())
+    layers = len(flatten(net).leaves)
+    return f"{layers} layers, {len(dims)} arrays, {'?' if n is None else n} elements"
+
+
+COLUMNS = ("layer", "type", "output", "elements")
+
+
 def net_repr(net) -> str:
-    if not hasattr(net, "layers"):
+    """``repr(net)``: a layer's options and ports on one line; a net's table of leaf layers."""
+    if not isinstance(net, Container):
         opts = ", ".join(f"{k}={v!r}" for k, v in net.options.items())
-        return f"{type(net).__name__}({opts}) " + _header(net)[len(type(net).__name__) :]
-    rows = [("layer", "type", "output", "arrays")] + _rows(net)
+        missing = any(a is None for a in net.arrays.values())
+        tail = " (uninitialized)" if missing else ""
+        return f"{type(net).__name__}({opts}) " + _header(net)[len(type(net).__name__) :] + tail
+    rows = [COLUMNS] + _rows(net)
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = [_header(net)] + [
         "  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows
     ]
-    return "\n".join(lines)
+    return "\n".join(lines + ["  " + _footer(net)])
 
 
 def net_html(net) -> str:
-    import html
-
-    if not hasattr(net, "layers"):
+    """``_repr_html_``: the same table as ``repr(net)``, as HTML."""
+    if not isinstance(net, Container):
         return f"<pre>{html.escape(net_repr(net))}</pre>"
     rows = "".join(
         "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in _rows(net)
     )
-    head = "".join(f"<th>{h}</th>" for h in ("layer", "type", "output", "arrays"))
-    return f"<div><b>{html.escape(_header(net))}</b><table><tr>{head}</tr>{rows}</table></div>"
+    head = "".join(f"<th>{h}</th>" for h in COLUMNS)
+    return (
+        f"<div><b>{html.escape(_header(net))}</b><table><tr>{head}</tr>{rows}</table>"
+        f"<small>{html.escape(_footer(net))}</small></div>"
+    )
 
 
-__all__: list[str] = []
+__all__ = ["Information", "Options"]
