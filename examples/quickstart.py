@@ -30,7 +30,8 @@ print("class probabilities of the first sequence:", np.round(probs[0], 3))
 print("most likely classes:", [int(np.argmax(p)) for p in probs])
 
 hidden = net(sequences[0], NetPort("2", "Output"))  # an inner value: (5, 32)
-grad = net(sequences[0], NetPortGradient("Input"))  # d(sum of outputs)/d input
+onehot = np.eye(9)[6]  # d(probability of class 6)/d input, by forcing the output gradient
+grad = net({"Input": sequences[0], NetPortGradient("Output"): onehot}, NetPortGradient("Input"))
 print("inner value shape:", hidden.shape, "input gradient shape:", grad.shape)
 
 print("arrays:", Information(net, "ArraysCount"), "elements:", Information(net, "ArraysTotalElementCount"))
