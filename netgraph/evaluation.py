@@ -223,7 +223,8 @@ def _port_dict(net, data) -> tuple[dict, dict]:
                     f'The net has no input port "{name}"{closest(name, ins)}. Input ports: {", ".join(ins)}.'
                 )
             feeds[name] = v
-    missing = [p for p in ins if p not in feeds]
+    optional = getattr(net, "optional_inputs", ())
+    missing = [p for p in ins if p not in feeds and p not in optional]
     if missing:
         raise ValueError(f"No data was given for the input port(s) {', '.join(missing)}.")
     return feeds, seeds
@@ -311,7 +312,7 @@ def evaluate(net, data, output, evaluation_mode, random_seed, working_precision)
     ctx = Ctx(
         training=evaluation_mode == "Train", rng=np.random.default_rng(random_seed), dtype=dtype
     )
-    vals, env, tape = plan.forward({((), p): b.array for p, b in batches.items()}, lens, ctx)
+    vals, env, tape = plan.forward({(None, p): b.array for p, b in batches.items()}, lens, ctx)
     results = {}
     wanted = [s for s in specs if isinstance(s, NetPortGradient)]
     if wanted:
@@ -324,7 +325,7 @@ def evaluate(net, data, output, evaluation_mode, random_seed, working_precision)
             slot, t = plan.outputs[name], run.ports[name]
         else:
             ep = (s.path, s.port)
-            slot = plan.source(ep)
+            slot = plan.slot(ep)
             t = plan.types.get(ep) or plan.flat.containers[s.path].ports[s.port]
         results[s] = from_batch(vals[slot], None if t.var is None else env.get(t.var), form)
     return results[specs[0]] if single else {s: results[s] for s in specs}
@@ -382,7 +383,7 @@ def _gradients(run, plan, vals, env, tape, ctx, seeds, wanted, batches, form) ->
             out[s] = np.zeros(shape, ctx.dtype) if g is None else g.astype(ctx.dtype, copy=False)
         else:
             b = batches[s.target]
-            g = grads.get(((), s.target))
+            g = grads.get((None, s.target))
             g = np.zeros_like(b.array, dtype=ctx.dtype) if g is None else g
             out[s] = from_batch(g, b.lengths, form)
     return out

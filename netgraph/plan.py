@@ -60,8 +60,9 @@ class Plan:
             )
         self.incoming = {dst: src for src, dst in flat.edges}
         top = net
-        self.inputs = [((), p) for p in top.input_ports()]
-        self.outputs = {p: self.source(((), p)) for p in top.output_ports()}
+        self.inputs = [(None, p) for p in top.input_ports()]
+        bare = () in flat.leaves
+        self.outputs = {p: ((), p) if bare else self.source(((), p)) for p in top.output_ports()}
         self.types = {}
         g = nx.DiGraph()
         g.add_nodes_from(flat.leaves)
@@ -83,8 +84,8 @@ class Plan:
                 [t[p].var for p in leaf.input_ports()],
                 [t[p].var for p in leaf.output_ports()],
             )
-        for ep in self.inputs:
-            self.types[ep] = top.ports[ep[1]]
+        for slot in self.inputs:
+            self.types[slot] = top.ports[slot[1]]
         self.steps = [
             steps[p]
             for p in nx.lexicographical_topological_sort(
@@ -94,13 +95,24 @@ class Plan:
         self._arrays = {}
 
     def source(self, ep):
-        """The slot whose value arrives at endpoint ``ep`` (None for an unconnected optional input)."""
+        """The slot whose value arrives at the input endpoint ``ep``: a leaf's output
+        ``(path, port)``, a net input ``(None, port)``, or None for an unconnected optional input.
+        Following edges backwards, the first leaf reached is the producing output (a port name
+        may be both an input and an output of a layer, as "State" is)."""
         while ep in self.incoming:
             ep = self.incoming[ep]
-        leaf = self.flat.leaves.get(ep[0])
-        if ep in self.inputs or (leaf is not None and ep[1] in leaf.output_ports()):
-            return ep
+            if ep[0] in self.flat.leaves:
+                return ep
+        if ep[0] == () and (None, ep[1]) in self.inputs:
+            return (None, ep[1])
         return None
+
+    def slot(self, ep):
+        """The slot holding the value at any endpoint: a leaf output itself, else its source."""
+        leaf = self.flat.leaves.get(ep[0])
+        if leaf is not None and ep[1] in leaf.output_ports():
+            return ep
+        return self.source(ep)
 
     def arrays(self, dtype) -> dict:
         dt = np.dtype(dtype)
@@ -113,6 +125,8 @@ class Plan:
                 }
                 for path, leaf in self.flat.leaves.items()
             }
+            for st in self.steps:
+                self._arrays[dt][st.path] = st.op.prepare(self._arrays[dt][st.path])
         return self._arrays[dt]
 
     # -- running ---------------------------------------------------------------------------
@@ -122,7 +136,7 @@ class Plan:
         vals, env, tape = dict(feeds), dict(lens), []
         arrays = self.arrays(ctx.dtype)
         for st in self.steps:
-            xs = [None if s is None else vals[s] for s in st.ins]
+            xs = [None if s is None else vals.get(s) for s in st.ins]
             ls = [None if v is None else env.get(v) for v in st.in_vars]
             ys, saved = st.op.forward(xs, ls, arrays[st.path], ctx)
             new = None

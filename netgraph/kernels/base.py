@@ -28,6 +28,10 @@ class Op:
         self.layer = layer
         self.types = types
 
+    def prepare(self, arrays: dict):
+        """Arrays rearranged for this op (fused, transposed), once per plan and precision."""
+        return arrays
+
     def forward(self, xs: list, lens: list, arrays: dict, ctx: Ctx):
         raise NotImplementedError
 
