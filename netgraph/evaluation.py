@@ -191,18 +191,26 @@ def specialize(net, data: dict):
     return net._cache[key]
 
 
+def exposed_outputs(net) -> list[str]:
+    """The outputs a plain call returns (a bare recurrent layer's final states only on request)."""
+    optional = getattr(net, "optional_outputs", ())
+    return [p for p in net.output_ports() if p not in optional]
+
+
 def _port_dict(net, data) -> tuple[dict, dict]:
     """Split the call's data into port data and forced output gradients."""
     ins = net.input_ports()
+    optional = getattr(net, "optional_inputs", ())
     if not isinstance(data, dict):
-        if len(ins) != 1:
+        required = [p for p in ins if p not in optional]
+        if len(required) != 1:
             raise ValueError(
                 f"This net has the input ports {', '.join(ins)}; give a dict such as "
                 + "{"
                 + ", ".join(f'"{p}": …' for p in ins)
                 + "}."
             )
-        return {ins[0]: data}, {}
+        return {required[0]: data}, {}
     feeds, seeds = {}, {}
     for k, v in data.items():
         if isinstance(k, NetPortGradient):
@@ -223,7 +231,6 @@ def _port_dict(net, data) -> tuple[dict, dict]:
                     f'The net has no input port "{name}"{closest(name, ins)}. Input ports: {", ".join(ins)}.'
                 )
             feeds[name] = v
-    optional = getattr(net, "optional_inputs", ())
     missing = [p for p in ins if p not in feeds and p not in optional]
     if missing:
         raise ValueError(f"No data was given for the input port(s) {', '.join(missing)}.")
@@ -233,7 +240,7 @@ def _port_dict(net, data) -> tuple[dict, dict]:
 def _output_specs(net, flat, output):
     """Normalize the requested outputs to a list of specs, and whether one value is returned."""
     if output is None:
-        outs = list(net.output_ports())
+        outs = exposed_outputs(net)
         return outs, len(outs) == 1
     if isinstance(output, list):
         return [_check_spec(net, flat, o) for o in output], False
@@ -360,7 +367,7 @@ def _read_inputs(run, feeds: dict, dtype):
 def _gradients(run, plan, vals, env, tape, ctx, seeds, wanted, batches, form) -> dict:
     """Backward from the forced output gradients, or from ones (the sum of all outputs)."""
     seed_vals = {}
-    for p in run.output_ports():
+    for p in exposed_outputs(run) if not seeds else run.output_ports():
         slot = plan.outputs[p]
         y = vals[slot]
         if not seeds:

@@ -8,6 +8,7 @@ from . import (
     embedding,
     linear,
     loss,
+    recurrent,
     sequence,
     shape,
     softmax,
@@ -25,6 +26,7 @@ _families = (
     shape,
     aggregation,
     loss,
+    recurrent,
 )
 for _m in _families:
     globals().update({_n: getattr(_m, _n) for _n in _m.__all__})

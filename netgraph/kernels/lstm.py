@@ -1,0 +1,164 @@
+"""The LSTM op: fused arrays, dropout masks, batch sorting, and the numba kernels."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Op
+from .lstm_kernels import lstm_backward, lstm_forward
+
+GATES = ("Input", "Forget", "Output", "Memory")  # fused order: i, f, o, m
+GATE_KINDS = {"LogisticSigmoid": 0, "HardSigmoid": 1}
+STATE_KINDS = {"Tanh": 0, "SoftSign": 1}
+_NONE3 = np.zeros((0, 0, 0), np.float32)
+
+
+def fuse(arrays: dict) -> dict:
+    """The twelve named arrays as Wx (k, 4n), Ws (n, 4n), WsT (4n, n), per-gate Ws, b (4n)."""
+    Wx = np.concatenate([arrays[f"{g}GateInputWeights"] for g in GATES])  # (4n, k)
+    Ws = np.concatenate([arrays[f"{g}GateStateWeights"] for g in GATES])  # (4n, n)
+    return {
+        "Wx": np.ascontiguousarray(Wx.T),
+        "WxT": np.ascontiguousarray(Wx),
+        "Ws": np.ascontiguousarray(Ws.T),
+        "WsT": np.ascontiguousarray(Ws),
+        "Wsg": np.ascontiguousarray(np.stack([arrays[f"{g}GateStateWeights"].T for g in GATES])),
+        "WsgT": np.ascontiguousarray(np.stack([arrays[f"{g}GateStateWeights"] for g in GATES])),
+        "b": np.concatenate([arrays[f"{g}GateBiases"] for g in GATES]),
+        "named": arrays,
+    }
+
+
+def _keep(rng, shape, p, dtype):
+    """A dropout mask: kept entries 1/(1−p), dropped 0."""
+    return ((rng.random(shape) >= p) / (1.0 - p)).astype(dtype)
+
+
+class LSTMOp(Op):
+    """Forward and backward of LongShortTermMemoryLayer on a padded batch."""
+
+    def __init__(self, layer, types):
+        super().__init__(layer, types)
+        self.gk = GATE_KINDS[layer.options["gate_activation"]]
+        self.sk = STATE_KINDS[layer.options["state_activation"]]
+        self.dropout = dict(layer.options["dropout"])
+
+    def prepare(self, arrays: dict) -> dict:
+        return fuse(arrays)
+
+    def _masks(self, ctx, B, T, k, n):
+        """Dropout masks for this pass (training only), as the DESIGN table says."""
+        p = self.dropout if ctx.training else {}
+        rng, dt = ctx.rng, ctx.dtype
+        masks = {}
+        if p.get("VariationalWeights"):
+            q = p["VariationalWeights"]
+            masks["w"] = {
+                f"{g}Gate{part}": _keep(rng, shape, q, dt)
+                for g in GATES
+                for part, shape in (("InputWeights", (n, k)), ("StateWeights", (n, n)))
+            }
+        if p.get("VariationalInput"):
+            masks["x"] = _keep(rng, (B, 4, k), p["VariationalInput"], dt)
+        if p.get("VariationalState"):
+            masks["s"] = _keep(rng, (B, 4, n), p["VariationalState"], dt)
+        if p.get("StateUpdate"):
+            masks["u"] = _keep(rng, (T, B, n), p["StateUpdate"], dt)
+        return masks
+
+    def forward(self, xs, lens, P, ctx):
+        x, s0, c0 = xs
+        B, T, k = x.shape
+        n = P["Ws"].shape[0]
+        dt = ctx.dtype
+        L = np.full(B, T) if lens[0] is None else lens[0]
+        order = np.argsort(-L, kind="stable")
+        batch_sizes = (L[order][None, :] > np.arange(T)[:, None]).sum(1)
+        masks = self._masks(ctx, B, T, k, n)
+        if "w" in masks:
+            P = fuse({**P["named"], **{a: P["named"][a] * m for a, m in masks["w"].items()}})
+        xt = np.ascontiguousarray(x[order].transpose(1, 0, 2))
+        X2 = xt.reshape(T * B, k)
+        if "x" in masks:
+            mx = masks["x"][order]  # (B, 4, k)
+            Z = np.empty((T, B, 4 * n), dt)
+            for g in range(4):
+                Xg = (xt * mx[None, :, g]).reshape(T * B, k)
+                Z[:, :, g * n : (g + 1) * n] = (Xg @ P["Wx"][:, g * n : (g + 1) * n]).reshape(
+                    T, B, n
+                )
+            Z += P["b"]
+        else:
+            Z = (X2 @ P["Wx"] + P["b"]).reshape(T, B, 4 * n)
+        s0 = np.zeros((B, n), dt) if s0 is None else np.ascontiguousarray(s0[order], dt)
+        c0 = np.zeros((B, n), dt) if c0 is None else np.ascontiguousarray(c0[order], dt)
+        ms = masks["s"][order] if "s" in masks else _NONE3.astype(dt)
+        u = masks["u"][:, order] if "u" in masks else _NONE3.astype(dt)
+        Y = np.zeros((T, B, n), dt)
+        A = np.empty((T, B, 4 * n), dt)
+        C = np.empty((T, B, n), dt)
+        SC = np.empty((T, B, n), dt)
+        sT, cT = lstm_forward(
+            Z, P["Ws"], P["Wsg"], s0, c0, batch_sizes, self.gk, self.sk, ms, u, Y, A, C, SC
+        )
+        inv = np.argsort(order)
+        saved = (P, masks, order, inv, batch_sizes, X2, xt, s0, c0, ms, u, Y, A, C, SC)
+        return [Y.transpose(1, 0, 2)[inv], sT[inv], cT[inv]], saved
+
+    def backward(self, saved, dys, P, ctx):
+        P, masks, order, inv, batch_sizes, X2, xt, s0, c0, ms, u, Y, A, C, SC = saved
+        dy, dsT, dcT = dys
+        T, B, n = Y.shape
+        k = X2.shape[1]
+        dYt = np.ascontiguousarray(dy[order].transpose(1, 0, 2))
+        dZ = np.zeros((T, B, 4 * n), Y.dtype)
+        ds0, dc0 = lstm_backward(
+            dYt,
+            np.ascontiguousarray(dsT[order]),
+            np.ascontiguousarray(dcT[order]),
+            A,
+            C,
+            SC,
+            c0,
+            P["WsT"],
+            P["WsgT"],
+            batch_sizes,
+            self.gk,
+            self.sk,
+            ms,
+            u,
+            dZ,
+        )
+        dZ2 = dZ.reshape(T * B, 4 * n)
+        Sprev = np.concatenate([s0[None], Y[:-1]]).reshape(T * B, n)
+        if "x" in masks:
+            mx = masks["x"][order]
+            dWx = np.empty((k, 4 * n), Y.dtype)
+            dX = np.zeros((T, B, k), Y.dtype)
+            for g in range(4):
+                sl = slice(g * n, (g + 1) * n)
+                Xg = (xt * mx[None, :, g]).reshape(T * B, k)
+                dWx[:, sl] = Xg.T @ dZ2[:, sl]
+                dX += (dZ2[:, sl] @ P["WxT"][sl]).reshape(T, B, k) * mx[None, :, g]
+        else:
+            dWx = X2.T @ dZ2
+            dX = (dZ2 @ P["WxT"]).reshape(T, B, k)
+        if ms.shape[0]:
+            dWs = np.empty((n, 4 * n), Y.dtype)
+            S3 = Sprev.reshape(T, B, n)
+            for g in range(4):
+                sl = slice(g * n, (g + 1) * n)
+                dWs[:, sl] = (S3 * ms[None, :, g]).reshape(T * B, n).T @ dZ2[:, sl]
+        else:
+            dWs = Sprev.T @ dZ2
+        db = dZ2.sum(0)
+        grads = {}
+        for g, name in enumerate(GATES):
+            sl = slice(g * n, (g + 1) * n)
+            grads[f"{name}GateInputWeights"] = np.ascontiguousarray(dWx[:, sl].T)
+            grads[f"{name}GateStateWeights"] = np.ascontiguousarray(dWs[:, sl].T)
+            grads[f"{name}GateBiases"] = db[sl]
+        for a, m in masks.get("w", {}).items():
+            grads[a] = grads[a] * m
+        dx = dX.transpose(1, 0, 2)[inv]
+        return [dx, ds0[inv], dc0[inv]], grads

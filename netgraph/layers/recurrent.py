@@ -1,0 +1,199 @@
+"""Recurrent layers: LongShortTermMemoryLayer (and the shared ports and options of the family)."""
+
+from __future__ import annotations
+
+from ..kernels.lstm import GATE_KINDS, GATES, STATE_KINDS, LSTMOp
+from ..net import closest
+from ..types import REAL, TensorType, TypeConflict, Var
+from .base import Layer, meet
+
+DROPOUT_METHODS = ("VariationalWeights", "VariationalInput", "VariationalState", "StateUpdate")
+
+
+def parse_dropout(owner: str, dropout, methods=DROPOUT_METHODS) -> dict:
+    """``None`` → {}; ``p`` → {"VariationalWeights": p}; a dict of methods → checked."""
+    if dropout is None:
+        return {}
+    spec = dropout if isinstance(dropout, dict) else {methods[0]: dropout}
+    out = {}
+    for method, p in spec.items():
+        if method not in methods:
+            raise ValueError(
+                f'{owner}: unknown dropout method "{method}"{closest(method, methods)}. '
+                f"Valid methods: {', '.join(methods)}."
+            )
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
+            raise ValueError(
+                f'{owner}: the "{method}" dropout probability must be a number in [0, 1); received {p!r}.'
+            )
+        if p > 0:
+            out[method] = float(p)
+    return out
+
+
+def _choice(owner: str, option: str, value, valid) -> str:
+    if value not in valid:
+        raise ValueError(
+            f"{owner}: unknown {option} {value!r}{closest(value, valid)}. Valid values: {', '.join(valid)}."
+        )
+    return value
+
+
+class RecurrentLayer(Layer):
+    """What recurrent layers share: the "Input"/"Output" sequence ports and state ports that
+    are optional inputs (initial states, zero when unconnected) and optional outputs (final
+    states, taken at each sequence's true last step)."""
+
+    state_ports: tuple[str, ...] = ("State",)
+
+    @property
+    def inputs(self):
+        return ("Input", *self.state_ports)
+
+    @property
+    def outputs(self):
+        return ("Output", *self.state_ports)
+
+    @property
+    def optional_inputs(self):
+        return self.state_ports
+
+    @property
+    def optional_outputs(self):
+        return self.state_ports
+
+    def _n(self):
+        n = self.options["n"]
+        for name, a in self.arrays.items():
+            if a is not None and name.endswith("StateWeights"):
+                if n is not None and a.shape[0] != n:
+                    raise TypeConflict(
+                        f'array "{name}" has shape {a.shape}, but the layer has {n} units'
+                    )
+                n = a.shape[0]
+        return n
+
+    def _k(self):
+        for name, a in self.arrays.items():
+            if a is not None and name.endswith("InputWeights"):
+                return a.shape[1]
+        return None
+
+    def infer(self, t, u):
+        n, k = self._n(), self._k()
+        x = t["Input"]
+        if x.dims is not None and len(x.dims) != 2:
+            raise TypeConflict(
+                f'port "Input" must be a sequence of vectors such as ("Varying", k); it is {x!r}'
+            )
+        x = (
+            meet(u, x, TensorType((Var(), k), REAL), 'port "Input"')
+            if x.dims is None
+            else meet(u, x, TensorType((x.dims[0], k), REAL), 'port "Input"')
+        )
+        y = meet(u, t["Output"], TensorType((x.dims[0], n), REAL), 'port "Output"')
+        n = y.dims[1]
+        states = {p: meet(u, t[p], TensorType((n,), REAL), f'port "{p}"') for p in self.state_ports}
+        n = next((s.dims[0] for s in states.values() if s.dims[0] is not None), n)
+        y = meet(u, y, TensorType((x.dims[0], n), REAL), 'port "Output"')
+        states = {p: meet(u, s, TensorType((n,), REAL), f'port "{p}"') for p, s in states.items()}
+        return {"Input": x, "Output": y, **states}
+
+    def fans(self, name, shape):
+        return shape[1], shape[0]
+
+
+class LongShortTermMemoryLayer(RecurrentLayer):
+    """A long short-term memory layer (Wolfram's equations), on a numba kernel.
+
+        i = σg(Wix·x + Wis·s + bi)     o = σg(Wox·x + Wos·s + bo)
+        f = σg(Wfx·x + Wfs·s + bf)     m = σs(Wmx·x + Wms·s + bm)
+        c' = f*c + i*m                 s' = o*σs(c')
+
+    Ports: "Input" ``("Varying", k)`` or ``(L, k)``; "Output" ``("Varying", n)``; "State" and
+    "CellState" ``(n,)``, optional inputs (initial states, zero by default) and optional
+    outputs (final states at each sequence's true last step), reached with ``NetPort``.
+    Arrays ``{Input,Output,Forget,Memory}Gate{InputWeights (n, k), StateWeights (n, n), Biases (n,)}``.
+
+    Options: ``n`` units; ``dropout`` (a probability for "VariationalWeights", or a dict of
+    "VariationalWeights", "VariationalInput", "VariationalState", "StateUpdate"; active only in
+    training); ``state_activation`` "Tanh" | "SoftSign" and ``gate_activation``
+    "LogisticSigmoid" | "HardSigmoid" (MATLAB's lstmLayer options); ``arrays``;
+    ``learning_rate_multipliers`` (array name → factor, for NetTrain); ``input``, ``output``.
+
+    >>> import numpy as np
+    >>> from netgraph import LongShortTermMemoryLayer, NetInitialize
+    >>> lstm = NetInitialize(LongShortTermMemoryLayer(3, input=("Varying", 2)), random_seed=0)
+    >>> lstm(np.ones((4, 2))).shape
+    (4, 3)
+    """
+
+    state_ports = ("State", "CellState")
+
+    def __init__(
+        self,
+        n=None,
+        *,
+        dropout=None,
+        state_activation="Tanh",
+        gate_activation="LogisticSigmoid",
+        arrays=None,
+        learning_rate_multipliers=None,
+        input=None,
+        output=None,
+        **unknown,
+    ):
+        self.check_unknown(unknown)
+        owner = "LongShortTermMemoryLayer"
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+            raise ValueError(
+                f"{owner}: the number of units n must be a positive int; received {n!r}."
+            )
+        names = tuple(
+            f"{g}Gate{part}"
+            for g in ("Input", "Output", "Forget", "Memory")
+            for part in ("InputWeights", "StateWeights", "Biases")
+        )
+        lrm = dict(learning_rate_multipliers or {})
+        for a in lrm:
+            if a not in names:
+                raise ValueError(
+                    f'{owner}: learning_rate_multipliers names an unknown array "{a}"{closest(a, names)}.'
+                )
+        options = {
+            "n": n,
+            "dropout": parse_dropout(owner, dropout),
+            "state_activation": _choice(
+                owner, "state_activation", state_activation, tuple(STATE_KINDS)
+            ),
+            "gate_activation": _choice(
+                owner, "gate_activation", gate_activation, tuple(GATE_KINDS)
+            ),
+            "learning_rate_multipliers": lrm,
+        }
+        self._init(options, {"Input": input, "Output": output}, arrays, names)
+
+    def array_shapes(self, t):
+        x, y = t["Input"], t["Output"]
+        k = None if x.dims is None else x.dims[1]
+        n = None if y.dims is None else y.dims[1]
+        shapes = {}
+        for g in GATES:
+            shapes[f"{g}GateInputWeights"] = None if n is None or k is None else (n, k)
+            shapes[f"{g}GateStateWeights"] = None if n is None else (n, n)
+            shapes[f"{g}GateBiases"] = None if n is None else (n,)
+        return shapes
+
+    def infer(self, t, u):
+        t = super().infer(t, u)
+        for name, a in self.arrays.items():
+            want = self.array_shapes(t)[name]
+            if a is not None and want is not None and a.shape != want:
+                raise TypeConflict(f'array "{name}" has shape {a.shape}; expected {want}')
+        return t
+
+    def op(self, t):
+        return LSTMOp(self, t)
+
+
+__all__ = ["LongShortTermMemoryLayer"]
