@@ -191,6 +191,11 @@ def specialize(net, data: dict):
     return net._cache[key]
 
 
+def _zeros(run, port, batches, ctx):
+    B = len(next(iter(batches.values())).array)
+    return np.zeros((B,) + run.ports[port].shape(), ctx.dtype)
+
+
 def exposed_outputs(net) -> list[str]:
     """The outputs a plain call returns (a bare recurrent layer's final states only on request)."""
     optional = getattr(net, "optional_outputs", ())
@@ -389,8 +394,13 @@ def _gradients(run, plan, vals, env, tape, ctx, seeds, wanted, batches, form) ->
             shape = plan.flat.leaves[path].arrays[name].shape
             out[s] = np.zeros(shape, ctx.dtype) if g is None else g.astype(ctx.dtype, copy=False)
         else:
-            b = batches[s.target]
+            b = batches.get(s.target)  # absent: an omitted optional input (a zero initial state)
             g = grads.get((None, s.target))
-            g = np.zeros_like(b.array, dtype=ctx.dtype) if g is None else g
-            out[s] = from_batch(g, b.lengths, form)
+            if g is None:
+                g = (
+                    np.zeros_like(b.array, dtype=ctx.dtype)
+                    if b
+                    else _zeros(run, s.target, batches, ctx)
+                )
+            out[s] = from_batch(g, b.lengths if b else None, form)
     return out

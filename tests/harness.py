@@ -125,7 +125,9 @@ def check_gradients(
     outs = outputs_of(net, data)
     R = {p: [rng.normal(size=np.shape(y)) for y in ys] for p, ys in outs.items()}
     real_ports = (
-        [p for p in net.input_ports() if not net.ports[p].is_integer] if ports is None else ports
+        [p for p in net.input_ports() if p in data and not net.ports[p].is_integer]
+        if ports is None
+        else ports
     )
     specs = [NetPortGradient(p) for p in real_ports]
     array_keys = list(leaf_arrays(net)) if arrays else []
