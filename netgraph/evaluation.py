@@ -215,8 +215,8 @@ def _port_dict(net, data) -> tuple[dict, dict]:
                 + ", ".join(f'"{p}": …' for p in ins)
                 + "}."
             )
-        return {required[0]: data}, {}
-    feeds, seeds = {}, {}
+        return {required[0]: data}, {}, {}
+    feeds, seeds, states = {}, {}, {}
     for k, v in data.items():
         if isinstance(k, NetPortGradient):
             if k.is_array or k.target not in net.output_ports():
@@ -226,9 +226,12 @@ def _port_dict(net, data) -> tuple[dict, dict]:
                 )
             seeds[k.target] = v
         elif isinstance(k, NetPort) and k.path is All:
-            raise NotImplementedError(
-                'Setting recurrent states with NetPort(All, "States") needs recurrent layers, which are not built yet.'
-            )
+            if k.port != "States" or not isinstance(v, dict):
+                raise ValueError(
+                    'Initial states are given as {NetPort(All, "States"): {NetPort(layer, "State"): s, …}}; '
+                    f"received the key {k!r} with a {type(v).__name__}."
+                )
+            states = v
         else:
             name = k.port if isinstance(k, NetPort) and k.path is None else k
             if name not in ins:
@@ -239,7 +242,32 @@ def _port_dict(net, data) -> tuple[dict, dict]:
     missing = [p for p in ins if p not in feeds and p not in optional]
     if missing:
         raise ValueError(f"No data was given for the input port(s) {', '.join(missing)}.")
-    return feeds, seeds
+    return feeds, seeds, states
+
+
+def state_key(path: tuple, port: str) -> NetPort:
+    """How a recurrent state is named: NetPort(layer, "State"), or NetPort("State") for a bare layer."""
+    return NetPort(list(path), port) if path else NetPort(port)
+
+
+def _state_feeds(plan, states: dict, dtype) -> dict:
+    """Initial states given with NetPort(All, "States"), as batches for their plan slots."""
+    known = {state_key(*st): st for st in plan.states()}
+    out = {}
+    for key, value in states.items():
+        if key not in known:
+            names = ", ".join(map(repr, known)) or "none (the net has no recurrent layers)"
+            raise ValueError(f"{key!r} is not a recurrent state of this net. States: {names}.")
+        path, port = known[key]
+        slot = (path, port, "initial")
+        step = next(st for st in plan.steps if st.path == path)
+        if slot not in step.ins:
+            raise ValueError(
+                f"{key!r} is wired from another port of the net; give its initial value through that port."
+            )
+        leaf = plan.flat.leaves[path]
+        out[slot] = to_batch(value, leaf.ports[port], repr(key), dtype)
+    return out
 
 
 def _output_specs(net, flat, output):
@@ -262,9 +290,11 @@ def _check_spec(net, flat, o):
         return o
     if isinstance(o, NetPort):
         if o.path is All:
-            raise NotImplementedError(
-                'NetPort(All, "States") needs recurrent layers, which are not built yet.'
-            )
+            if o.port != "States":
+                raise ValueError(
+                    f'NetPort(All, …) names every recurrent state as NetPort(All, "States"); received {o!r}.'
+                )
+            return o
         node = flat.leaves.get(o.path) or flat.containers.get(o.path)
         if node is None:
             names = ["/".join(p) for p in list(flat.leaves) + list(flat.containers) if p]
@@ -316,21 +346,32 @@ def evaluate(net, data, output, evaluation_mode, random_seed, working_precision)
             f'evaluation_mode must be "Test" or "Train"; received {evaluation_mode!r}.'
         )
     dtype = PRECISIONS[working_precision]
-    feeds, seeds = _port_dict(net, data)
+    feeds, seeds, states = _port_dict(net, data)
     run = specialize(net, feeds)
     plan = plan_of(run)
     specs, single = _output_specs(run, plan.flat, output)
     batches, lens, form = _read_inputs(run, feeds, dtype)
+    initial = _state_feeds(plan, states, dtype)
+    for key, b in initial.items():
+        if b.form != form or len(b.array) != len(next(iter(batches.values())).array):
+            raise ValueError(
+                f"The initial state {state_key(*key[:2])!r} must be given in the same batch form and size as the inputs."
+            )
     ctx = Ctx(
         training=evaluation_mode == "Train", rng=np.random.default_rng(random_seed), dtype=dtype
     )
-    vals, env, tape = plan.forward({(None, p): b.array for p, b in batches.items()}, lens, ctx)
+    feed = {(None, p): b.array for p, b in batches.items()}
+    feed.update({slot: b.array for slot, b in initial.items()})
+    vals, env, tape = plan.forward(feed, lens, ctx)
     results = {}
     wanted = [s for s in specs if isinstance(s, NetPortGradient)]
     if wanted:
         results.update(_gradients(run, plan, vals, env, tape, ctx, seeds, wanted, batches, form))
     for s in specs:
         if isinstance(s, NetPortGradient):
+            continue
+        if isinstance(s, NetPort) and s.path is All:
+            results[s] = {state_key(*st): from_batch(vals[st], None, form) for st in plan.states()}
             continue
         if isinstance(s, str) or s.path is None:
             name = s if isinstance(s, str) else s.port

@@ -68,7 +68,9 @@ class Plan:
         g.add_nodes_from(flat.leaves)
         steps = {}
         for path, leaf in flat.leaves.items():
-            ins = [self.source((path, p)) for p in leaf.input_ports()]
+            ins = [
+                self.source((path, p)) or self.init_slot(leaf, path, p) for p in leaf.input_ports()
+            ]
             outs = [(path, p) for p in leaf.output_ports()]
             t = {p: leaf.ports[p] for p in leaf.ports}
             for s in ins:
@@ -106,6 +108,19 @@ class Plan:
         if ep[0] == () and (None, ep[1]) in self.inputs:
             return (None, ep[1])
         return None
+
+    @staticmethod
+    def init_slot(leaf, path, port):
+        """Where an unconnected optional input (an initial recurrent state) may be fed."""
+        return (path, port, "initial") if port in getattr(leaf, "optional_inputs", ()) else None
+
+    def states(self) -> list[tuple]:
+        """(path, port) of every recurrent state, in layer order."""
+        return [
+            (path, p)
+            for path, leaf in self.flat.leaves.items()
+            for p in getattr(leaf, "state_ports", ())
+        ]
 
     def slot(self, ep):
         """The slot holding the value at any endpoint: a leaf output itself, else its source."""

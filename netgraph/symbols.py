@@ -111,6 +111,8 @@ class NetPort:
         if self.path is All:
             return f"NetPort(All, {self.port!r})"
         p = self.path[0] if len(self.path) == 1 else list(self.path)
+        if not self.path:
+            return f"NetPort({self.port!r})"
         return f"NetPort({p!r}, {self.port!r})"
 
 
