@@ -7,6 +7,7 @@ from .information import *
 from .initialization import NetInitialize
 from .layers import *
 from .layers import __all__ as _layers
+from .state import NetStateObject
 from .symbols import All, Automatic, NetPort, NetPortGradient, Restricted, Scaled
 
 __all__ = [  # noqa: PLE0604
@@ -14,6 +15,7 @@ __all__ = [  # noqa: PLE0604
     "NetChain",
     "NetGraph",
     "NetInitialize",
+    "NetStateObject",
     *information.__all__,
     *editing.__all__,
     "All",

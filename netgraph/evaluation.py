@@ -259,13 +259,13 @@ def _state_feeds(plan, states: dict, dtype) -> dict:
             names = ", ".join(map(repr, known)) or "none (the net has no recurrent layers)"
             raise ValueError(f"{key!r} is not a recurrent state of this net. States: {names}.")
         path, port = known[key]
-        slot = (path, port, "initial")
+        leaf = plan.flat.leaves[path]
         step = next(st for st in plan.steps if st.path == path)
-        if slot not in step.ins:
+        slot = step.ins[leaf.input_ports().index(port)]
+        if slot != (path, port, "initial") and not (path == () and slot == (None, port)):
             raise ValueError(
                 f"{key!r} is wired from another port of the net; give its initial value through that port."
             )
-        leaf = plan.flat.leaves[path]
         out[slot] = to_batch(value, leaf.ports[port], repr(key), dtype)
     return out
 
