@@ -146,7 +146,7 @@ def _one(p: NetPort, owner: str) -> str:
     return p.path[0]
 
 
-def _targets(layers, x, count: int, owner) -> list[Endpoint]:
+def _targets(layers, x, count: int, owner, taken: dict) -> list[Endpoint]:
     """Where ``count`` sources go when the edge's target is ``x``."""
     if isinstance(x, NetPort):
         if count != 1:
@@ -158,11 +158,13 @@ def _targets(layers, x, count: int, owner) -> list[Endpoint]:
         ]
     name = _layer_name(layers, x, owner)
     layer = layers[name]
+    if getattr(layer, "variadic", False):  # separate edges fill Input1, Input2, … in order
+        start = taken.get(name, 0)
+        taken[name] = start + count
+        return [(name, f"Input{start + i + 1}") for i in range(count)]
     if count == 1:
         ins = layer.input_ports()
         return [(name, "Input" if "Input" in ins or len(ins) != 1 else ins[0])]
-    if getattr(layer, "variadic", False):
-        return [(name, f"Input{i + 1}") for i in range(count)]
     ins = [p for p in layer.input_ports() if p not in getattr(layer, "optional_inputs", ())]
     if len(ins) < count:
         raise ValueError(
@@ -175,7 +177,7 @@ def _targets(layers, x, count: int, owner) -> list[Endpoint]:
 def _parse_edges(layers, edges, owner="NetGraph") -> list:
     if isinstance(edges, tuple) and edges and not isinstance(edges[0], (list, tuple)):
         edges = [edges]
-    out = []
+    out, taken = [], {}
     for e in edges:
         if not isinstance(e, (tuple, list)) or isinstance(e, list) or len(e) < 2:
             raise TypeError(
@@ -188,7 +190,7 @@ def _parse_edges(layers, edges, owner="NetGraph") -> list:
                     f"{owner}: a list of sources may only start an edge; received {e!r}."
                 )
             srcs = a if isinstance(a, list) else [a]
-            dsts = _targets(layers, b, len(srcs), owner)
+            dsts = _targets(layers, b, len(srcs), owner, taken)
             out += [(_source(layers, s, owner), d) for s, d in zip(srcs, dsts)]
     return out
 
