@@ -1,8 +1,11 @@
-"""Recurrent layers: LongShortTermMemoryLayer (and the shared ports and options of the family)."""
+"""Recurrent layers: LongShortTermMemoryLayer, GatedRecurrentLayer, BasicRecurrentLayer (and the
+shared ports and options of the family)."""
 
 from __future__ import annotations
 
+from ..kernels.gru import GRUOp
 from ..kernels.lstm import GATE_KINDS, GATES, STATE_KINDS, LSTMOp
+from ..kernels.rnn import ACTIVATIONS, BasicRecurrentOp
 from ..net import closest
 from ..types import REAL, TensorType, TypeConflict, Var
 from .base import Layer, meet
@@ -196,4 +199,144 @@ class LongShortTermMemoryLayer(RecurrentLayer):
         return LSTMOp(self, t)
 
 
-__all__ = ["LongShortTermMemoryLayer"]
+VARIATIONAL_METHODS = ("VariationalWeights", "VariationalInput", "VariationalState")
+
+
+class _GatedArraysLayer(RecurrentLayer):
+    """A recurrent layer whose arrays are, per gate, input weights (n, k), state weights
+    (n, n) and biases (n,), named by its op's ``names``; the options they all share."""
+
+    op_class = None
+
+    def _options(self, owner, n, dropout, learning_rate_multipliers, methods) -> dict:
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+            raise ValueError(
+                f"{owner}: the number of units n must be a positive int; received {n!r}."
+            )
+        lrm = dict(learning_rate_multipliers or {})
+        for a in lrm:
+            if a not in self.array_names():
+                raise ValueError(
+                    f'{owner}: learning_rate_multipliers names an unknown array "{a}"'
+                    f"{closest(a, self.array_names())}."
+                )
+        return {
+            "n": n,
+            "dropout": parse_dropout(owner, dropout, methods),
+            "learning_rate_multipliers": lrm,
+        }
+
+    @classmethod
+    def array_names(cls) -> tuple[str, ...]:
+        return tuple(a for gate in cls.op_class.names for a in gate)
+
+    def array_shapes(self, t):
+        x, y = t["Input"], t["Output"]
+        k = None if x.dims is None else x.dims[1]
+        n = None if y.dims is None else y.dims[1]
+        shapes = {}
+        for wx, ws, b in self.op_class.names:
+            shapes[wx] = None if n is None or k is None else (n, k)
+            shapes[ws] = None if n is None else (n, n)
+            shapes[b] = None if n is None else (n,)
+        return shapes
+
+    def infer(self, t, u):
+        t = super().infer(t, u)
+        shapes = self.array_shapes(t)
+        for name, a in self.arrays.items():
+            want = shapes[name]
+            if a is not None and want is not None and a.shape != want:
+                raise TypeConflict(f'array "{name}" has shape {a.shape}; expected {want}')
+        return t
+
+    def op(self, t):
+        return self.op_class(self, t)
+
+
+class GatedRecurrentLayer(_GatedArraysLayer):
+    """A gated recurrent unit layer (Wolfram's equations), on a numba kernel.
+
+        i = σ(Wix·x + Wis·s + bi)          r = σ(Wrx·x + Wrs·s + br)
+        m = tanh(Wmx·x + r*(Wms·s) + bm)   s' = (1−i)*m + i*s
+
+    Ports: "Input" ``("Varying", k)`` or ``(L, k)``; "Output" ``("Varying", n)``; "State"
+    ``(n,)``, an optional input (the initial state, zero by default) and an optional output
+    (the final state at each sequence's true last step), reached with ``NetPort``.
+    Arrays ``{Input,Reset,Memory}Gate{InputWeights (n, k), StateWeights (n, n), Biases (n,)}``.
+
+    Options: ``n`` units; ``dropout`` (a probability for "VariationalWeights", or a dict of
+    "VariationalWeights", "VariationalInput", "VariationalState"; active only in training;
+    default None); ``arrays``; ``learning_rate_multipliers`` (array name → factor, for
+    NetTrain); ``input``, ``output``.
+
+    >>> import numpy as np
+    >>> from netgraph import GatedRecurrentLayer, NetInitialize
+    >>> gru = NetInitialize(GatedRecurrentLayer(3, input=("Varying", 2)), random_seed=0)
+    >>> gru(np.ones((4, 2))).shape
+    (4, 3)
+    """
+
+    op_class = GRUOp
+
+    def __init__(
+        self,
+        n=None,
+        *,
+        dropout=None,
+        arrays=None,
+        learning_rate_multipliers=None,
+        input=None,
+        output=None,
+        **unknown,
+    ):
+        self.check_unknown(unknown)
+        options = self._options(
+            "GatedRecurrentLayer", n, dropout, learning_rate_multipliers, VARIATIONAL_METHODS
+        )
+        self._init(options, {"Input": input, "Output": output}, arrays, self.array_names())
+
+
+class BasicRecurrentLayer(_GatedArraysLayer):
+    """A basic (Elman) recurrent layer, s' = f(Wx·x + Ws·s + b), on a numba kernel.
+
+    Ports: "Input" ``("Varying", k)`` or ``(L, k)``; "Output" ``("Varying", n)``; "State"
+    ``(n,)``, an optional input (the initial state, zero by default) and an optional output
+    (the final state at each sequence's true last step), reached with ``NetPort``.
+    Arrays "InputWeights" ``(n, k)``, "StateWeights" ``(n, n)``, "Biases" ``(n,)``.
+
+    Options: ``n`` units; ``activation`` f, "Tanh" (default, Wolfram's), "Ramp" (or "ReLU"),
+    "LogisticSigmoid", "SoftSign" or "Identity"; ``dropout`` (a probability for
+    "VariationalWeights", or a dict of "VariationalWeights", "VariationalInput",
+    "VariationalState"; active only in training; default None); ``arrays``;
+    ``learning_rate_multipliers`` (array name → factor, for NetTrain); ``input``, ``output``.
+
+    >>> import numpy as np
+    >>> from netgraph import BasicRecurrentLayer, NetInitialize
+    >>> rnn = NetInitialize(BasicRecurrentLayer(2, input=("Varying", 3)), random_seed=0)
+    >>> rnn(np.ones((5, 3))).shape
+    (5, 2)
+    """
+
+    op_class = BasicRecurrentOp
+
+    def __init__(
+        self,
+        n=None,
+        *,
+        activation="Tanh",
+        dropout=None,
+        arrays=None,
+        learning_rate_multipliers=None,
+        input=None,
+        output=None,
+        **unknown,
+    ):
+        self.check_unknown(unknown)
+        owner = "BasicRecurrentLayer"
+        options = self._options(owner, n, dropout, learning_rate_multipliers, VARIATIONAL_METHODS)
+        options["activation"] = _choice(owner, "activation", activation, tuple(ACTIVATIONS))
+        self._init(options, {"Input": input, "Output": output}, arrays, self.array_names())
+
+
+__all__ = ["LongShortTermMemoryLayer", "GatedRecurrentLayer", "BasicRecurrentLayer"]

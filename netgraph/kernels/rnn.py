@@ -1,0 +1,188 @@
+"""The basic recurrent op, and what the gated recurrent op shares with it: fused arrays,
+dropout masks, the batch sorted by decreasing length, the hoisted input projection and the
+weight gradients as a few big GEMMs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .base import Op
+from .rnn_kernels import rnn_backward, rnn_forward
+
+ACTIVATIONS = {"Tanh": 0, "Ramp": 1, "ReLU": 1, "LogisticSigmoid": 2, "SoftSign": 3, "Identity": 4}
+_NONE3 = np.zeros((0, 0, 0), np.float32)
+
+
+def fuse(arrays: dict, names: tuple) -> dict:
+    """Per-gate arrays, ``names`` = ((input weights, state weights, biases), …) in fused
+    order, as Wx (k, G·n), WxT, Ws (n, G·n), WsT, per-gate Wsg (G, n, n) = Ws_gᵀ, WsgT, b."""
+    Wx = np.concatenate([arrays[wx] for wx, _, _ in names])  # (G·n, k)
+    Ws = np.concatenate([arrays[ws] for _, ws, _ in names])  # (G·n, n)
+    return {
+        "Wx": np.ascontiguousarray(Wx.T),
+        "WxT": np.ascontiguousarray(Wx),
+        "Ws": np.ascontiguousarray(Ws.T),
+        "WsT": np.ascontiguousarray(Ws),
+        "Wsg": np.ascontiguousarray(np.stack([arrays[ws].T for _, ws, _ in names])),
+        "WsgT": np.ascontiguousarray(np.stack([arrays[ws] for _, ws, _ in names])),
+        "b": np.concatenate([arrays[b] for _, _, b in names]),
+        "named": arrays,
+    }
+
+
+def _keep(rng, shape, p, dtype):
+    """A dropout mask: kept entries 1/(1−p), dropped 0."""
+    return ((rng.random(shape) >= p) / (1.0 - p)).astype(dtype)
+
+
+@dataclass
+class Pass:
+    """One forward pass, time-major and sorted by decreasing length; kept for backward."""
+
+    P: dict  # fused arrays (with VariationalWeights masks applied)
+    masks: dict  # "w": weight masks by array name, "x" (B, G, k), "s" (B, G, n); unsorted
+    order: np.ndarray  # sorted row → batch row
+    inv: np.ndarray  # batch row → sorted row
+    batch_sizes: np.ndarray  # (T,) rows still running at each step
+    xt: np.ndarray  # (T, B, k) input
+    mx: np.ndarray | None  # (B, G, k) input masks, sorted
+    s0: np.ndarray  # (B, n) initial state, sorted
+    ms: np.ndarray  # (B, G, n) state masks, sorted, or empty
+
+
+class RecurrentOp(Op):
+    """Forward preparation and backward completion shared by the recurrent ops; a subclass
+    names its per-gate arrays in fused order and runs its kernels in between."""
+
+    names: tuple = ()
+
+    def __init__(self, layer, types):
+        super().__init__(layer, types)
+        self.dropout = dict(layer.options["dropout"])
+
+    def prepare(self, arrays: dict) -> dict:
+        return fuse(arrays, self.names)
+
+    def _masks(self, ctx, B, k, n):
+        """Dropout masks for this pass (training only): weights once per pass, input and
+        state once per sequence and gate."""
+        p = self.dropout if ctx.training else {}
+        rng, dt, G = ctx.rng, ctx.dtype, len(self.names)
+        masks = {}
+        if p.get("VariationalWeights"):
+            q = p["VariationalWeights"]
+            masks["w"] = {
+                a: _keep(rng, shape, q, dt)
+                for wx, ws, _ in self.names
+                for a, shape in ((wx, (n, k)), (ws, (n, n)))
+            }
+        if p.get("VariationalInput"):
+            masks["x"] = _keep(rng, (B, G, k), p["VariationalInput"], dt)
+        if p.get("VariationalState"):
+            masks["s"] = _keep(rng, (B, G, n), p["VariationalState"], dt)
+        return masks
+
+    def start(self, xs, lens, P, ctx) -> tuple[Pass, np.ndarray]:
+        """Sort the batch, draw the masks and project the input of every step at once:
+        returns the pass and Z (T, B, G·n) = x·Wx + b."""
+        x, s0 = xs
+        B, T, k = x.shape
+        n = P["Ws"].shape[0]
+        dt = ctx.dtype
+        L = np.full(B, T) if lens[0] is None else lens[0]
+        order = np.argsort(-L, kind="stable")
+        batch_sizes = (L[order][None, :] > np.arange(T)[:, None]).sum(1)
+        masks = self._masks(ctx, B, k, n)
+        if "w" in masks:
+            named = P["named"]
+            P = fuse({**named, **{a: named[a] * m for a, m in masks["w"].items()}}, self.names)
+        xt = np.ascontiguousarray(x[order].transpose(1, 0, 2), dt)
+        mx = masks["x"][order] if "x" in masks else None
+        if mx is None:
+            Z = (xt.reshape(T * B, k) @ P["Wx"] + P["b"]).reshape(T, B, -1)
+        else:
+            Z = np.empty((T, B, len(self.names) * n), dt)
+            for g in range(len(self.names)):
+                sl = slice(g * n, (g + 1) * n)
+                Xg = (xt * mx[None, :, g]).reshape(T * B, k)
+                Z[:, :, sl] = (Xg @ P["Wx"][:, sl]).reshape(T, B, n)
+            Z += P["b"]
+        s0 = np.zeros((B, n), dt) if s0 is None else np.ascontiguousarray(s0[order], dt)
+        ms = masks["s"][order] if "s" in masks else _NONE3.astype(dt)
+        run = Pass(P, masks, order, np.argsort(order), batch_sizes, xt, mx, s0, ms)
+        return run, Z
+
+    def sorted_grads(self, run: Pass, dy, dsT, n):
+        """The output and final-state gradients, time-major and sorted like the pass."""
+        dt = run.xt.dtype
+        dYt = np.ascontiguousarray(dy[run.order].transpose(1, 0, 2), dt)
+        B = len(run.order)
+        dsT = np.zeros((B, n), dt) if dsT is None else np.ascontiguousarray(dsT[run.order], dt)
+        return dYt, dsT
+
+    def finish(self, run: Pass, dZ, dG, Y):
+        """Input gradient (B, T, k) and array gradients from dZ (gradient of x·Wx + b) and
+        dG (gradient of the state products), both (T, B, G·n): a few GEMMs over all steps."""
+        T, B, n = Y.shape
+        P, xt, mx, ms = run.P, run.xt, run.mx, run.ms
+        k, G = xt.shape[2], len(self.names)
+        dZ2 = dZ.reshape(T * B, G * n)
+        dG2 = dG.reshape(T * B, G * n)
+        S3 = np.concatenate([run.s0[None], Y[:-1]])  # the state before each step
+        if mx is None:
+            dWx = xt.reshape(T * B, k).T @ dZ2
+            dX = (dZ2 @ P["WxT"]).reshape(T, B, k)
+        else:
+            dWx = np.empty((k, G * n), Y.dtype)
+            dX = np.zeros((T, B, k), Y.dtype)
+            for g in range(G):
+                sl = slice(g * n, (g + 1) * n)
+                dWx[:, sl] = (xt * mx[None, :, g]).reshape(T * B, k).T @ dZ2[:, sl]
+                dX += (dZ2[:, sl] @ P["WxT"][sl]).reshape(T, B, k) * mx[None, :, g]
+        if ms.shape[0]:
+            dWs = np.empty((n, G * n), Y.dtype)
+            for g in range(G):
+                sl = slice(g * n, (g + 1) * n)
+                dWs[:, sl] = (S3 * ms[None, :, g]).reshape(T * B, n).T @ dG2[:, sl]
+        else:
+            dWs = S3.reshape(T * B, n).T @ dG2
+        db = dZ2.sum(0)
+        grads = {}
+        for g, (wx, ws, b) in enumerate(self.names):
+            sl = slice(g * n, (g + 1) * n)
+            grads[wx] = np.ascontiguousarray(dWx[:, sl].T)
+            grads[ws] = np.ascontiguousarray(dWs[:, sl].T)
+            grads[b] = db[sl]
+        for a, m in run.masks.get("w", {}).items():
+            grads[a] = grads[a] * m
+        return dX.transpose(1, 0, 2)[run.inv], grads
+
+
+class BasicRecurrentOp(RecurrentOp):
+    """Forward and backward of BasicRecurrentLayer, s' = f(Wx·x + Ws·s + b), on a padded batch."""
+
+    names = (("InputWeights", "StateWeights", "Biases"),)
+
+    def __init__(self, layer, types):
+        super().__init__(layer, types)
+        self.kind = ACTIVATIONS[layer.options["activation"]]
+
+    def forward(self, xs, lens, P, ctx):
+        run, Z = self.start(xs, lens, P, ctx)
+        T, B, n = Z.shape
+        Y = np.zeros((T, B, n), ctx.dtype)
+        P = run.P
+        sT = rnn_forward(Z, P["Ws"], P["Wsg"], run.s0, run.batch_sizes, self.kind, run.ms, Y)
+        return [Y.transpose(1, 0, 2)[run.inv], sT[run.inv]], (run, Y)
+
+    def backward(self, saved, dys, P, ctx):
+        run, Y = saved
+        T, B, n = Y.shape
+        dYt, dsT = self.sorted_grads(run, dys[0], dys[1], n)
+        dZ = np.zeros((T, B, n), Y.dtype)
+        P = run.P
+        ds0 = rnn_backward(dYt, dsT, Y, P["WsT"], P["WsgT"], run.batch_sizes, self.kind, run.ms, dZ)
+        dx, grads = self.finish(run, dZ, dZ, Y)
+        return [dx, ds0[run.inv]], grads
