@@ -7,6 +7,7 @@ nothing walks the spec tree per batch.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import networkx as nx
@@ -14,6 +15,7 @@ import numpy as np
 
 from .inference import flatten, where
 from .kernels.base import Ctx, zero_padding
+from .kernels.blas import one_blas_thread
 from .types import describe
 
 
@@ -95,6 +97,7 @@ class Plan:
             )
         ]
         self._arrays = {}
+        self.single_blas = any(getattr(st.op, "numba_blas", False) for st in self.steps)
 
     def source(self, ep):
         """The slot whose value arrives at the input endpoint ``ep``: a leaf's output
@@ -146,6 +149,14 @@ class Plan:
 
     # -- running ---------------------------------------------------------------------------
     def forward(self, feeds: dict, lens: dict, ctx: Ctx):
+        with one_blas_thread() if self.single_blas else nullcontext():
+            return self._forward(feeds, lens, ctx)
+
+    def backward(self, vals: dict, env: dict, tape: list, seeds: dict, ctx: Ctx):
+        with one_blas_thread() if self.single_blas else nullcontext():
+            return self._backward(vals, env, tape, seeds, ctx)
+
+    def _forward(self, feeds: dict, lens: dict, ctx: Ctx):
         """Run every step. ``feeds``: input slot → batch array; ``lens``: Var → lengths.
         Returns (values by slot, lengths by Var, the tape for backward)."""
         vals, env, tape = dict(feeds), dict(lens), []
@@ -165,7 +176,7 @@ class Plan:
             tape.append(saved)
         return vals, env, tape
 
-    def backward(self, vals: dict, env: dict, tape: list, seeds: dict, ctx: Ctx):
+    def _backward(self, vals: dict, env: dict, tape: list, seeds: dict, ctx: Ctx):
         """Gradients of every slot reached and of every array, from output-slot ``seeds``."""
         grads, dparams = dict(seeds), {}
         arrays = self.arrays(ctx.dtype)

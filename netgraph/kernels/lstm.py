@@ -37,6 +37,8 @@ def _keep(rng, shape, p, dtype):
 class LSTMOp(Op):
     """Forward and backward of LongShortTermMemoryLayer on a padded batch."""
 
+    numba_blas = True  # its kernels call BLAS through numba: see kernels/blas.py
+
     def __init__(self, layer, types):
         super().__init__(layer, types)
         self.gk = GATE_KINDS[layer.options["gate_activation"]]

@@ -56,6 +56,8 @@ class RecurrentOp(Op):
     """Forward preparation and backward completion shared by the recurrent ops; a subclass
     names its per-gate arrays in fused order and runs its kernels in between."""
 
+    numba_blas = True  # its kernels call BLAS through numba: see kernels/blas.py
+
     names: tuple = ()
 
     def __init__(self, layer, types):
