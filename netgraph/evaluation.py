@@ -357,14 +357,17 @@ def evaluate(net, data, output, evaluation_mode, random_seed, working_precision)
             raise ValueError(
                 f"The initial state {state_key(*key[:2])!r} must be given in the same batch form and size as the inputs."
             )
+    wanted = [s for s in specs if isinstance(s, NetPortGradient)]
     ctx = Ctx(
-        training=evaluation_mode == "Train", rng=np.random.default_rng(random_seed), dtype=dtype
+        training=evaluation_mode == "Train",
+        rng=np.random.default_rng(random_seed),
+        dtype=dtype,
+        grad=bool(wanted),
     )
     feed = {(None, p): b.array for p, b in batches.items()}
     feed.update({slot: b.array for slot, b in initial.items()})
     vals, env, tape = plan.forward(feed, lens, ctx)
     results = {}
-    wanted = [s for s in specs if isinstance(s, NetPortGradient)]
     if wanted:
         results.update(_gradients(run, plan, vals, env, tape, ctx, seeds, wanted, batches, form))
     for s in specs:

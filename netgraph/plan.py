@@ -15,7 +15,7 @@ import numpy as np
 
 from .inference import flatten, where
 from .kernels.base import Ctx, zero_padding
-from .kernels.blas import one_blas_thread
+from .kernels.blas import numba_blas_only
 from .types import describe
 
 
@@ -149,11 +149,11 @@ class Plan:
 
     # -- running ---------------------------------------------------------------------------
     def forward(self, feeds: dict, lens: dict, ctx: Ctx):
-        with one_blas_thread() if self.single_blas else nullcontext():
+        with numba_blas_only() if self.single_blas else nullcontext():
             return self._forward(feeds, lens, ctx)
 
     def backward(self, vals: dict, env: dict, tape: list, seeds: dict, ctx: Ctx):
-        with one_blas_thread() if self.single_blas else nullcontext():
+        with numba_blas_only() if self.single_blas else nullcontext():
             return self._backward(vals, env, tape, seeds, ctx)
 
     def _forward(self, feeds: dict, lens: dict, ctx: Ctx):

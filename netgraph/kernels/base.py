@@ -9,9 +9,11 @@ import numpy as np
 
 @dataclass
 class Ctx:
-    """Per-call settings: training mode (dropout on), the random generator, the float dtype."""
+    """Per-call settings: training mode (dropout on), the random generator, the float dtype,
+    and whether a backward pass follows (ops keep what backward needs only then)."""
 
     training: bool = False
+    grad: bool = True
     rng: np.random.Generator = field(default_factory=np.random.default_rng)
     dtype: type = np.float32
 

@@ -1,30 +1,43 @@
-"""One BLAS thread while recurrent kernels run.
+"""BLAS thread pools around the recurrent kernels.
 
 numpy and scipy each ship their own OpenBLAS with its own thread pool, and numba's ``np.dot``
-calls scipy's. Around a recurrent op both pools run turn about (numpy for the hoisted input
-projection and the weight gradients, scipy for every step): on a 2-core machine the idle pool's
-spinning threads steal the cores from the busy one, and the op runs several times slower than
-with one thread each (``benchmarks/lstm.py`` measures it). ``one_blas_thread()`` sets every
-BLAS pool to one thread for the duration of a call and restores the user's settings after it.
+calls scipy's. A recurrent op uses both in turn: numpy's for the hoisted input projection and
+the weight gradients, scipy's for the state product at every step. When both pools keep two
+threads on a 2-core machine, the idle pool's spinning threads steal the cores from the busy
+one. ``numba_blas_only()`` sets every BLAS pool other than the one numba calls to one thread
+for the duration of a call, and restores the user's settings after it; where numpy and scipy
+share one BLAS, nothing changes. ``benchmarks/lstm.py --blas-sweep`` measures the choices.
 """
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from functools import cache
 
+import scipy
 import scipy.linalg.cython_blas  # noqa: F401  (loads the BLAS that numba's np.dot calls)
 from threadpoolctl import ThreadpoolController
 
 
 @cache
-def _blas_pools() -> tuple:
-    return tuple(lib for lib in ThreadpoolController().lib_controllers if lib.user_api == "blas")
+def _other_pools() -> tuple:
+    pools = [lib for lib in ThreadpoolController().lib_controllers if lib.user_api == "blas"]
+    scipy_dir = os.path.dirname(os.path.dirname(scipy.__file__))
+    numba_pool = [
+        lib
+        for lib in pools
+        if os.path.basename(os.path.dirname(lib.filepath)).startswith("scipy")
+        or lib.filepath.startswith(os.path.join(scipy_dir, "scipy"))
+    ]
+    if len(pools) < 2 or not numba_pool:
+        return ()
+    return tuple(lib for lib in pools if lib not in numba_pool)
 
 
 @contextmanager
-def one_blas_thread():
-    saved = [(lib, lib.num_threads) for lib in _blas_pools()]
+def numba_blas_only():
+    saved = [(lib, lib.num_threads) for lib in _other_pools()]
     for lib, n in saved:
         if n != 1:
             lib.set_num_threads(1)

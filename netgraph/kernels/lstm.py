@@ -79,51 +79,69 @@ class LSTMOp(Op):
         masks = self._masks(ctx, B, T, k, n)
         if "w" in masks:
             P = fuse({**P["named"], **{a: P["named"][a] * m for a, m in masks["w"].items()}})
-        xt = np.ascontiguousarray(x[order].transpose(1, 0, 2))
-        X2 = xt.reshape(T * B, k)
+        x = np.ascontiguousarray(x, dt)
+        X2 = x.reshape(B * T, k)
         if "x" in masks:
-            mx = masks["x"][order]  # (B, 4, k)
-            Z = np.empty((T, B, 4 * n), dt)
+            Z = np.empty((B, T, 4 * n), dt)
             for g in range(4):
-                Xg = (xt * mx[None, :, g]).reshape(T * B, k)
+                Xg = (x * masks["x"][:, None, g]).reshape(B * T, k)
                 Z[:, :, g * n : (g + 1) * n] = (Xg @ P["Wx"][:, g * n : (g + 1) * n]).reshape(
-                    T, B, n
+                    B, T, n
                 )
             Z += P["b"]
         else:
-            Z = (X2 @ P["Wx"] + P["b"]).reshape(T, B, 4 * n)
-        s0 = np.zeros((B, n), dt) if s0 is None else np.ascontiguousarray(s0[order], dt)
-        c0 = np.zeros((B, n), dt) if c0 is None else np.ascontiguousarray(c0[order], dt)
-        ms = masks["s"][order] if "s" in masks else _NONE3.astype(dt)
-        u = masks["u"][:, order] if "u" in masks else _NONE3.astype(dt)
-        Y = np.zeros((T, B, n), dt)
-        A = np.empty((T, B, 4 * n), dt)
-        C = np.empty((T, B, n), dt)
-        SC = np.empty((T, B, n), dt)
-        sT, cT = lstm_forward(
-            Z, P["Ws"], P["Wsg"], s0, c0, batch_sizes, self.gk, self.sk, ms, u, Y, A, C, SC
+            Z = (X2 @ P["Wx"] + P["b"]).reshape(B, T, 4 * n)
+        s0 = np.zeros((B, n), dt) if s0 is None else np.ascontiguousarray(s0, dt)
+        c0 = np.zeros((B, n), dt) if c0 is None else np.ascontiguousarray(c0, dt)
+        ms = np.ascontiguousarray(masks["s"][order]) if "s" in masks else _NONE3.astype(dt)
+        u = (
+            np.ascontiguousarray(masks["u"].transpose(1, 0, 2))
+            if "u" in masks
+            else _NONE3.astype(dt)
         )
-        inv = np.argsort(order)
-        saved = (P, masks, order, inv, batch_sizes, X2, xt, s0, c0, ms, u, Y, A, C, SC)
-        return [Y.transpose(1, 0, 2)[inv], sT[inv], cT[inv]], saved
+        store = ctx.grad
+        Y = np.zeros((B, T, n), dt)
+        A = np.empty((B, T, 4 * n) if store else (0, 0, 4 * n), dt)
+        C = np.empty((B, T, n) if store else (0, 0, n), dt)
+        SC = np.empty_like(C)
+        sT, cT = lstm_forward(
+            Z,
+            P["Ws"],
+            P["Wsg"],
+            s0,
+            c0,
+            order,
+            batch_sizes,
+            self.gk,
+            self.sk,
+            ms,
+            u,
+            Y,
+            A,
+            C,
+            SC,
+            store,
+        )
+        saved = (P, masks, order, batch_sizes, X2, x, s0, c0, ms, u, Y, A, C, SC) if store else None
+        return [Y, sT, cT], saved
 
     def backward(self, saved, dys, P, ctx):
-        P, masks, order, inv, batch_sizes, X2, xt, s0, c0, ms, u, Y, A, C, SC = saved
+        P, masks, order, batch_sizes, X2, x, s0, c0, ms, u, Y, A, C, SC = saved
         dy, dsT, dcT = dys
-        T, B, n = Y.shape
+        B, T, n = Y.shape
         k = X2.shape[1]
-        dYt = np.ascontiguousarray(dy[order].transpose(1, 0, 2))
-        dZ = np.zeros((T, B, 4 * n), Y.dtype)
+        dZ = np.zeros((B, T, 4 * n), Y.dtype)
         ds0, dc0 = lstm_backward(
-            dYt,
-            np.ascontiguousarray(dsT[order]),
-            np.ascontiguousarray(dcT[order]),
+            np.ascontiguousarray(dy),
+            np.ascontiguousarray(dsT),
+            np.ascontiguousarray(dcT),
             A,
             C,
             SC,
             c0,
             P["WsT"],
             P["WsgT"],
+            order,
             batch_sizes,
             self.gk,
             self.sk,
@@ -131,26 +149,25 @@ class LSTMOp(Op):
             u,
             dZ,
         )
-        dZ2 = dZ.reshape(T * B, 4 * n)
-        Sprev = np.concatenate([s0[None], Y[:-1]]).reshape(T * B, n)
+        dZ2 = dZ.reshape(B * T, 4 * n)
+        Sprev = np.concatenate([s0[:, None], Y[:, :-1]], axis=1).reshape(B * T, n)
         if "x" in masks:
-            mx = masks["x"][order]
             dWx = np.empty((k, 4 * n), Y.dtype)
-            dX = np.zeros((T, B, k), Y.dtype)
+            dX = np.zeros((B, T, k), Y.dtype)
             for g in range(4):
                 sl = slice(g * n, (g + 1) * n)
-                Xg = (xt * mx[None, :, g]).reshape(T * B, k)
-                dWx[:, sl] = Xg.T @ dZ2[:, sl]
-                dX += (dZ2[:, sl] @ P["WxT"][sl]).reshape(T, B, k) * mx[None, :, g]
+                mg = masks["x"][:, None, g]
+                dWx[:, sl] = (x * mg).reshape(B * T, k).T @ dZ2[:, sl]
+                dX += (dZ2[:, sl] @ P["WxT"][sl]).reshape(B, T, k) * mg
         else:
             dWx = X2.T @ dZ2
-            dX = (dZ2 @ P["WxT"]).reshape(T, B, k)
-        if ms.shape[0]:
+            dX = (dZ2 @ P["WxT"]).reshape(B, T, k)
+        if "s" in masks:
             dWs = np.empty((n, 4 * n), Y.dtype)
-            S3 = Sprev.reshape(T, B, n)
+            S3 = Sprev.reshape(B, T, n)
             for g in range(4):
                 sl = slice(g * n, (g + 1) * n)
-                dWs[:, sl] = (S3 * ms[None, :, g]).reshape(T * B, n).T @ dZ2[:, sl]
+                dWs[:, sl] = (S3 * masks["s"][:, None, g]).reshape(B * T, n).T @ dZ2[:, sl]
         else:
             dWs = Sprev.T @ dZ2
         db = dZ2.sum(0)
@@ -162,5 +179,4 @@ class LSTMOp(Op):
             grads[f"{name}GateBiases"] = db[sl]
         for a, m in masks.get("w", {}).items():
             grads[a] = grads[a] * m
-        dx = dX.transpose(1, 0, 2)[inv]
-        return [dx, ds0[inv], dc0[inv]], grads
+        return [dX, ds0, dc0], grads

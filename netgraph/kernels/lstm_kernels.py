@@ -1,14 +1,16 @@
 """Numba kernels of the LSTM recurrence (Wolfram's equations), forward and backward.
 
-Layout: time-major ``(T, B, …)``, the batch sorted by decreasing length so that the
-sequences still running at step t are the first ``batch_sizes[t]`` rows. Fused gate order
+Layout: batch-major ``(B, T, …)``. ``order`` lists the batch rows by decreasing length, so
+the sequences still running at step t are ``order[:batch_sizes[t]]``; the running states are
+kept in that order, so each step's state GEMM runs on one contiguous block. Fused gate order
 in the last axis of ``Z``, ``A`` and ``dZ``: i, f, o, m (three gates, then the candidate).
 
     i = σg(zi)   f = σg(zf)   o = σg(zo)   m = σs(zm)       z = Wx·x + Ws·s + b
     c' = f*c + i*(m*u)        s' = o*σs(c')                  u: the StateUpdate mask (or 1)
 
 σg is LogisticSigmoid (kind 0) or HardSigmoid (1); σs is Tanh (0) or SoftSign (1).
-Derivatives are taken from the activations' outputs.
+Derivatives come from the activations' outputs. Every inner loop is branch-free over a
+contiguous row, so that it compiles to SIMD code (see fastmath.py for exp in float32).
 """
 
 from __future__ import annotations
@@ -16,36 +18,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .fastmath import hard_sigmoid, like, sigmoid, softsign, tanh
 
-@njit(cache=True, inline="always")
-def gate(x, kind):
-    if kind == 0:
-        return 1.0 / (1.0 + np.exp(-x))
-    return min(max(0.2 * x + 0.5, 0.0), 1.0)
+FAST = {"cache": True, "fastmath": True, "error_model": "numpy"}
 
 
-@njit(cache=True, inline="always")
-def dgate(y, kind):
-    if kind == 0:
-        return y * (1.0 - y)
-    return 0.2 if 0.0 < y < 1.0 else 0.0
-
-
-@njit(cache=True, inline="always")
-def squash(x, kind):
-    if kind == 0:
-        return np.tanh(x)
-    return x / (1.0 + abs(x))
-
-
-@njit(cache=True, inline="always")
-def dsquash(y, kind):
-    if kind == 0:
-        return 1.0 - y * y
-    return (1.0 - abs(y)) * (1.0 - abs(y))
-
-
-@njit(cache=True)
+@njit(**FAST)
 def state_product(s, Ws, Wsg, ms, Bt, G):
     """G[:Bt] = s·Ws, or with per-gate state masks Σ_g (s∘ms_g)·Ws_g (VariationalState)."""
     if ms.shape[0] == 0:
@@ -56,76 +34,137 @@ def state_product(s, Ws, Wsg, ms, Bt, G):
         G[:Bt, g * n : (g + 1) * n] = np.dot(s[:Bt] * ms[:Bt, g], Wsg[g])
 
 
-@njit(cache=True)
-def lstm_forward(Z, Ws, Wsg, s0, c0, batch_sizes, gk, sk, ms, u, Y, A, C, SC):
-    """Run the recurrence over Z (T, B, 4n) = input projection + biases.
+@njit(**FAST, inline="always")
+def activate(z, g, a, n, gk, sk):
+    """a = (σg(zi + gi), σg(zf + gf), σg(zo + go), σs(zm + gm)) for one row."""
+    if gk == 0:
+        for j in range(3 * n):
+            a[j] = sigmoid(z[j] + g[j])
+    else:
+        for j in range(3 * n):
+            a[j] = hard_sigmoid(z[j] + g[j])
+    if sk == 0:
+        for j in range(3 * n, 4 * n):
+            a[j] = tanh(z[j] + g[j])
+    else:
+        for j in range(3 * n, 4 * n):
+            a[j] = softsign(z[j] + g[j])
 
-    Fills Y (outputs s), A (activations i, f, o, m), C (cells), SC (σs of cells);
-    returns the final state and cell (B, n), taken at each sequence's last step."""
-    T, B, n4 = Z.shape
+
+@njit(**FAST)
+def lstm_forward(Z, Ws, Wsg, s0, c0, order, batch_sizes, gk, sk, ms, u, Y, A, C, SC, store):
+    """Run the recurrence over Z (B, T, 4n) = input projection + biases.
+
+    Fills Y (outputs s) and, when ``store``, A (activations i, f, o, m), C (cells) and SC
+    (σs of the cells) for the backward pass; returns the final state and cell (B, n), taken
+    at each sequence's last step. ``ms`` rows follow ``order``; ``u`` is (B, T, n) or empty."""
+    B, T, n4 = Z.shape
     n = n4 // 4
-    s = s0.copy()
-    c = c0.copy()
+    s = np.empty((B, n), Z.dtype)
+    c = np.empty((B, n), Z.dtype)
+    for r in range(B):
+        s[r] = s0[order[r]]
+        c[r] = c0[order[r]]
     G = np.empty((B, n4), Z.dtype)
+    scratch = np.empty(n4, Z.dtype)
+    cs = np.empty(n, Z.dtype)
     for t in range(T):
         Bt = batch_sizes[t]
+        if Bt == 0:
+            break
         state_product(s, Ws, Wsg, ms, Bt, G)
-        for b in range(Bt):
+        for r in range(Bt):
+            b = order[r]
+            a = A[b, t] if store else scratch
+            activate(Z[b, t], G[r], a, n, gk, sk)
+            cr, sr, y = c[r], s[r], Y[b, t]
+            if u.shape[0] > 0:
+                ur = u[b, t]
+                for j in range(n):
+                    cr[j] = a[n + j] * cr[j] + a[j] * a[3 * n + j] * ur[j]
+            else:
+                for j in range(n):
+                    cr[j] = a[n + j] * cr[j] + a[j] * a[3 * n + j]
+            if sk == 0:
+                for j in range(n):
+                    cs[j] = tanh(cr[j])
+            else:
+                for j in range(n):
+                    cs[j] = softsign(cr[j])
             for j in range(n):
-                i = gate(Z[t, b, j] + G[b, j], gk)
-                f = gate(Z[t, b, n + j] + G[b, n + j], gk)
-                o = gate(Z[t, b, 2 * n + j] + G[b, 2 * n + j], gk)
-                m = squash(Z[t, b, 3 * n + j] + G[b, 3 * n + j], sk)
-                um = m * u[t, b, j] if u.shape[0] > 0 else m
-                cn = f * c[b, j] + i * um
-                sc = squash(cn, sk)
-                sn = o * sc
-                A[t, b, j] = i
-                A[t, b, n + j] = f
-                A[t, b, 2 * n + j] = o
-                A[t, b, 3 * n + j] = m
-                C[t, b, j] = cn
-                SC[t, b, j] = sc
-                Y[t, b, j] = sn
-                c[b, j] = cn
-                s[b, j] = sn
-    return s, c
+                sr[j] = a[2 * n + j] * cs[j]
+                y[j] = sr[j]
+            if store:
+                C[b, t] = cr
+                SC[b, t] = cs
+    sT = np.empty_like(s0)
+    cT = np.empty_like(c0)
+    for r in range(B):
+        sT[order[r]] = s[r]
+        cT[order[r]] = c[r]
+    return sT, cT
 
 
-@njit(cache=True)
-def lstm_backward(dY, dsT, dcT, A, C, SC, c0, WsT, WsgT, batch_sizes, gk, sk, ms, u, dZ):
-    """Back-propagate through time. Fills dZ (T, B, 4n), the gradient of the
-    pre-activations; returns the gradients of the initial state and cell (B, n)."""
-    T, B, n4 = dZ.shape
+@njit(**FAST, inline="always")
+def dgate(y, kind):
+    one = like(y, 1.0)
+    return y * (one - y) if kind == 0 else (like(y, 0.2) if (y > 0) & (y < one) else like(y, 0.0))
+
+
+@njit(**FAST, inline="always")
+def dsquash(y, kind):
+    one = like(y, 1.0)
+    return one - y * y if kind == 0 else (one - abs(y)) * (one - abs(y))
+
+
+@njit(**FAST)
+def lstm_backward(dY, dsT, dcT, A, C, SC, c0, WsT, WsgT, order, batch_sizes, gk, sk, ms, u, dZ):
+    """Back-propagate through time. Fills dZ (B, T, 4n), the gradient of the
+    pre-activations (zero past each sequence's end); returns the gradients of the initial
+    state and cell (B, n)."""
+    B, T, n4 = dZ.shape
     n = n4 // 4
-    ds = dsT.copy()
-    dc = dcT.copy()
+    ds = np.empty((B, n), dZ.dtype)
+    dc = np.empty((B, n), dZ.dtype)
+    for r in range(B):
+        ds[r] = dsT[order[r]]
+        dc[r] = dcT[order[r]]
+    D = np.empty((B, n4), dZ.dtype)
+    zero = like(dZ[0, 0, 0], 0.0)
     for t in range(T - 1, -1, -1):
         Bt = batch_sizes[t]
-        for b in range(Bt):
+        if Bt == 0:
+            continue
+        for r in range(Bt):
+            b = order[r]
+            a, sc, dy, d = A[b, t], SC[b, t], dY[b, t], D[r]
+            cp = C[b, t - 1] if t > 0 else c0[b]
+            dsr, dcr = ds[r], dc[r]
+            has_u = u.shape[0] > 0
+            ur = u[b, t] if has_u else sc
             for j in range(n):
-                i = A[t, b, j]
-                f = A[t, b, n + j]
-                o = A[t, b, 2 * n + j]
-                m = A[t, b, 3 * n + j]
-                sc = SC[t, b, j]
-                dsv = ds[b, j] + dY[t, b, j]
-                dcv = dc[b, j] + dsv * o * dsquash(sc, sk)
-                cp = C[t - 1, b, j] if t > 0 else c0[b, j]
-                uu = u[t, b, j] if u.shape[0] > 0 else 1.0
-                dZ[t, b, j] = dcv * m * uu * dgate(i, gk)
-                dZ[t, b, n + j] = dcv * cp * dgate(f, gk)
-                dZ[t, b, 2 * n + j] = dsv * sc * dgate(o, gk)
-                dZ[t, b, 3 * n + j] = dcv * i * uu * dsquash(m, sk)
-                dc[b, j] = dcv * f
+                uu = ur[j] if has_u else like(zero, 1.0)
+                i, f, o, m = a[j], a[n + j], a[2 * n + j], a[3 * n + j]
+                dsv = dsr[j] + dy[j]
+                dcv = dcr[j] + dsv * o * dsquash(sc[j], sk)
+                d[j] = dcv * m * uu * dgate(i, gk)
+                d[n + j] = dcv * cp[j] * dgate(f, gk)
+                d[2 * n + j] = dsv * sc[j] * dgate(o, gk)
+                d[3 * n + j] = dcv * i * uu * dsquash(m, sk)
+                dcr[j] = dcv * f
+            dZ[b, t] = d
         if ms.shape[0] == 0:
-            ds[:Bt] = np.dot(dZ[t, :Bt], WsT)
+            ds[:Bt] = np.dot(D[:Bt], WsT)
         else:
             acc = np.zeros((Bt, n), dZ.dtype)
             for g in range(4):
                 acc += (
-                    np.dot(np.ascontiguousarray(dZ[t, :Bt, g * n : (g + 1) * n]), WsgT[g])
-                    * ms[:Bt, g]
+                    np.dot(np.ascontiguousarray(D[:Bt, g * n : (g + 1) * n]), WsgT[g]) * ms[:Bt, g]
                 )
             ds[:Bt] = acc
-    return ds, dc
+    ds0 = np.empty_like(ds)
+    dc0 = np.empty_like(dc)
+    for r in range(B):
+        ds0[order[r]] = ds[r]
+        dc0[order[r]] = dc[r]
+    return ds0, dc0
