@@ -50,10 +50,13 @@ def _as_numeric(x, port: str) -> np.ndarray:
     return a
 
 
+def _want(t: TensorType) -> str:
+    return f"rank {t.rank} for one example of {describe(t)} or rank {t.rank + 1} for a batch"
+
+
 def _examples_form(x, t: TensorType, port: str):
     """Split data into (list of examples or a stacked batch array, form)."""
     r = t.rank
-    want = f"rank {r} for one example of {describe(t)} or rank {r + 1} for a batch"
     if isinstance(x, (list, tuple)):
         if len(x) == 0:
             raise ValueError(f'port "{port}" received an empty list; give at least one example.')
@@ -74,8 +77,8 @@ def _examples_form(x, t: TensorType, port: str):
                     f"{type(x[i]).__name__} {x[i]!r:.40}."
                 )
             got = "a ragged nested list" if bad is None else f"an example of shape {bad.shape}"
-            raise ValueError(f'port "{port}" expects {want}; received a list containing {got}.')
-        raise ValueError(f'port "{port}" expects {want}; received data of shape {a.shape}.')
+            raise ValueError(f'port "{port}" expects {_want(t)}; received a list containing {got}.')
+        raise ValueError(f'port "{port}" expects {_want(t)}; received data of shape {a.shape}.')
     if isinstance(x, (np.ndarray, int, float, np.number, bool)):
         a = _as_numeric(x, port)
         if a.ndim == r:
@@ -86,7 +89,7 @@ def _examples_form(x, t: TensorType, port: str):
                     f'port "{port}" received an empty batch; give at least one example.'
                 )
             return a, "array"
-        raise ValueError(f'port "{port}" expects {want}; received data of shape {a.shape}.')
+        raise ValueError(f'port "{port}" expects {_want(t)}; received data of shape {a.shape}.')
     raise TypeError(
         f'port "{port}" expects numeric data (a number, list or numpy array); received {type(x).__name__}.'
     )
@@ -245,13 +248,36 @@ def _port_dict(net, data) -> tuple[dict, dict]:
     return feeds, seeds, states
 
 
+class KeptStates(dict):
+    """Final recurrent states kept in batch form, (layer path, port) → array, for the next
+    call of a NetStateObject: they go back in without being read and checked again."""
+
+    def __init__(self, states: dict, form: str):
+        super().__init__(states)
+        self.form = form
+
+
 def state_key(path: tuple, port: str) -> NetPort:
     """How a recurrent state is named: NetPort(layer, "State"), or NetPort("State") for a bare layer."""
     return NetPort(list(path), port) if path else NetPort(port)
 
 
+def _initial_slot(plan, path: tuple, port: str):
+    """The plan slot that takes the initial value of a recurrent state."""
+    leaf = plan.flat.leaves[path]
+    step = next(st for st in plan.steps if st.path == path)
+    slot = step.ins[leaf.input_ports().index(port)]
+    if slot != (path, port, "initial") and not (path == () and slot == (None, port)):
+        raise ValueError(
+            f"{state_key(path, port)!r} is wired from another port of the net; give its initial value through that port."
+        )
+    return slot
+
+
 def _state_feeds(plan, states: dict, dtype) -> dict:
     """Initial states given with NetPort(All, "States"), as batches for their plan slots."""
+    if isinstance(states, KeptStates):
+        return {_initial_slot(plan, *st): Batch(a, None, states.form) for st, a in states.items()}
     known = {state_key(*st): st for st in plan.states()}
     out = {}
     for key, value in states.items():
@@ -259,14 +285,8 @@ def _state_feeds(plan, states: dict, dtype) -> dict:
             names = ", ".join(map(repr, known)) or "none (the net has no recurrent layers)"
             raise ValueError(f"{key!r} is not a recurrent state of this net. States: {names}.")
         path, port = known[key]
-        leaf = plan.flat.leaves[path]
-        step = next(st for st in plan.steps if st.path == path)
-        slot = step.ins[leaf.input_ports().index(port)]
-        if slot != (path, port, "initial") and not (path == () and slot == (None, port)):
-            raise ValueError(
-                f"{key!r} is wired from another port of the net; give its initial value through that port."
-            )
-        out[slot] = to_batch(value, leaf.ports[port], repr(key), dtype)
+        slot = _initial_slot(plan, path, port)
+        out[slot] = to_batch(value, plan.flat.leaves[path].ports[port], repr(key), dtype)
     return out
 
 
@@ -336,7 +356,8 @@ def _check_spec(net, flat, o):
 # -- the call ------------------------------------------------------------------------------
 
 
-def evaluate(net, data, output, evaluation_mode, random_seed, working_precision):
+def evaluate(net, data, output, evaluation_mode, random_seed, working_precision, keep_states=False):
+    """``net(data, output, …)``; with ``keep_states`` also the final states as KeptStates."""
     if working_precision not in PRECISIONS:
         raise ValueError(
             f'working_precision must be "Real32" or "Real64"; received {working_precision!r}.'
@@ -360,7 +381,7 @@ def evaluate(net, data, output, evaluation_mode, random_seed, working_precision)
     wanted = [s for s in specs if isinstance(s, NetPortGradient)]
     ctx = Ctx(
         training=evaluation_mode == "Train",
-        rng=np.random.default_rng(random_seed),
+        seed=random_seed,
         dtype=dtype,
         grad=bool(wanted),
     )
@@ -384,7 +405,10 @@ def evaluate(net, data, output, evaluation_mode, random_seed, working_precision)
             slot = plan.slot(ep)
             t = plan.types.get(ep) or plan.flat.containers[s.path].ports[s.port]
         results[s] = from_batch(vals[slot], None if t.var is None else env.get(t.var), form)
-    return results[specs[0]] if single else {s: results[s] for s in specs}
+    value = results[specs[0]] if single else {s: results[s] for s in specs}
+    if keep_states:
+        return value, KeptStates({st: vals[st] for st in plan.states()}, form)
+    return value
 
 
 def _read_inputs(run, feeds: dict, dtype):

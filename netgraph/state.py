@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .evaluation import exposed_outputs
+from .evaluation import evaluate, from_batch, state_key
 from .net import Net
 from .symbols import All, NetPort
 
@@ -32,23 +32,44 @@ class NetStateObject:
             raise TypeError(f"NetStateObject takes a net; received {type(net).__name__}.")
         self.net = net
         self._initial = dict(states or {})
-        self.states = dict(self._initial)
+        self._kept = None  # the last call's final states, in batch form
 
-    def __call__(self, data, output=None, **options):
+    @property
+    def states(self) -> dict:
+        """The states the next call starts from: NetPort(layer, port) → array."""
+        if self._kept is None:
+            return dict(self._initial)
+        return {
+            state_key(*st): from_batch(a, None, self._kept.form) for st, a in self._kept.items()
+        }
+
+    def __call__(
+        self,
+        data,
+        output=None,
+        *,
+        evaluation_mode="Test",
+        random_seed=None,
+        working_precision="Real32",
+    ):
         feed = dict(data) if isinstance(data, dict) else {_only_input(self.net): data}
-        if self.states:
-            feed[STATES] = self.states
-        wanted = exposed_outputs(self.net) if output is None else output
-        specs = wanted if isinstance(wanted, list) else [wanted]
-        res = self.net(feed, [*specs, STATES], **options)
-        self.states = res.pop(STATES)
-        if isinstance(output, list) or (output is None and len(specs) > 1):
-            return res
-        return res[specs[0]]
+        start = self._kept if self._kept is not None else self._initial
+        if start:
+            feed[STATES] = start
+        value, self._kept = evaluate(
+            self.net,
+            feed,
+            output,
+            evaluation_mode,
+            random_seed,
+            working_precision,
+            keep_states=True,
+        )
+        return value
 
     def reset(self) -> None:
         """Forget the kept states: the next call starts from the initial states again."""
-        self.states = dict(self._initial)
+        self._kept = None
 
     def __repr__(self) -> str:
         return f"NetStateObject[{type(self.net).__name__}, {len(self.states)} states kept]"

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
 
-@dataclass
 class Ctx:
-    """Per-call settings: training mode (dropout on), the random generator, the float dtype,
-    and whether a backward pass follows (ops keep what backward needs only then)."""
+    """Per-call settings: training mode (dropout on), the random generator (made on first
+    use, from ``seed``), the float dtype, and whether a backward pass follows (ops keep what
+    backward needs only then)."""
 
-    training: bool = False
-    grad: bool = True
-    rng: np.random.Generator = field(default_factory=np.random.default_rng)
-    dtype: type = np.float32
+    def __init__(
+        self, training: bool = False, seed: int | None = None, dtype=np.float32, grad: bool = True
+    ):
+        self.training, self.seed, self.dtype, self.grad = training, seed, dtype, grad
+        self._rng = None
+
+    @property
+    def rng(self) -> np.random.Generator:
+        if self._rng is None:
+            self._rng = np.random.default_rng(self.seed)
+        return self._rng
 
 
 class Op:

@@ -47,3 +47,15 @@ def numba_blas_only():
         for lib, n in saved:
             if n != 1:
                 lib.set_num_threads(n)
+
+
+def gemm(a, b):
+    """``a @ b`` for 2-D float arrays on scipy's BLAS, the pool numba's kernels use, with no
+    copies: C- and F-ordered operands (transposed views included) go in as they are."""
+    from scipy.linalg import get_blas_funcs
+
+    f = get_blas_funcs("gemm", (a, b))
+    # (a @ b)ᵀ = bᵀ @ aᵀ, where bᵀ and aᵀ of C-ordered arrays are F-ordered: BLAS's own layout.
+    x, tx = (b.T, 0) if b.T.flags.f_contiguous else (b, 1)
+    y, ty = (a.T, 0) if a.T.flags.f_contiguous else (a, 1)
+    return f(1.0, x, y, trans_a=tx, trans_b=ty).T

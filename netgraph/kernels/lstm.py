@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import Op
+from .blas import gemm
 from .lstm_kernels import lstm_backward, lstm_forward
 
 GATES = ("Input", "Forget", "Output", "Memory")  # fused order: i, f, o, m
@@ -85,12 +86,14 @@ class LSTMOp(Op):
             Z = np.empty((B, T, 4 * n), dt)
             for g in range(4):
                 Xg = (x * masks["x"][:, None, g]).reshape(B * T, k)
-                Z[:, :, g * n : (g + 1) * n] = (Xg @ P["Wx"][:, g * n : (g + 1) * n]).reshape(
+                Z[:, :, g * n : (g + 1) * n] = gemm(Xg, P["Wx"][:, g * n : (g + 1) * n]).reshape(
                     B, T, n
                 )
             Z += P["b"]
         else:
-            Z = (X2 @ P["Wx"] + P["b"]).reshape(B, T, 4 * n)
+            Z = gemm(X2, P["Wx"])
+            Z += P["b"]
+            Z = Z.reshape(B, T, 4 * n)
         s0 = np.zeros((B, n), dt) if s0 is None else np.ascontiguousarray(s0, dt)
         c0 = np.zeros((B, n), dt) if c0 is None else np.ascontiguousarray(c0, dt)
         ms = np.ascontiguousarray(masks["s"][order]) if "s" in masks else _NONE3.astype(dt)
@@ -157,19 +160,19 @@ class LSTMOp(Op):
             for g in range(4):
                 sl = slice(g * n, (g + 1) * n)
                 mg = masks["x"][:, None, g]
-                dWx[:, sl] = (x * mg).reshape(B * T, k).T @ dZ2[:, sl]
-                dX += (dZ2[:, sl] @ P["WxT"][sl]).reshape(B, T, k) * mg
+                dWx[:, sl] = gemm((x * mg).reshape(B * T, k).T, dZ2[:, sl])
+                dX += gemm(dZ2[:, sl], P["WxT"][sl]).reshape(B, T, k) * mg
         else:
-            dWx = X2.T @ dZ2
-            dX = (dZ2 @ P["WxT"]).reshape(B, T, k)
+            dWx = gemm(X2.T, dZ2)
+            dX = gemm(dZ2, P["WxT"]).reshape(B, T, k)
         if "s" in masks:
             dWs = np.empty((n, 4 * n), Y.dtype)
             S3 = Sprev.reshape(B, T, n)
             for g in range(4):
                 sl = slice(g * n, (g + 1) * n)
-                dWs[:, sl] = (S3 * masks["s"][:, None, g]).reshape(B * T, n).T @ dZ2[:, sl]
+                dWs[:, sl] = gemm((S3 * masks["s"][:, None, g]).reshape(B * T, n).T, dZ2[:, sl])
         else:
-            dWs = Sprev.T @ dZ2
+            dWs = gemm(Sprev.T, dZ2)
         db = dZ2.sum(0)
         grads = {}
         for g, name in enumerate(GATES):

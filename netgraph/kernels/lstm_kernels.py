@@ -27,7 +27,7 @@ FAST = {"cache": True, "fastmath": True, "error_model": "numpy"}
 def state_product(s, Ws, Wsg, ms, Bt, G):
     """G[:Bt] = s·Ws, or with per-gate state masks Σ_g (s∘ms_g)·Ws_g (VariationalState)."""
     if ms.shape[0] == 0:
-        G[:Bt] = np.dot(s[:Bt], Ws)
+        np.dot(s[:Bt], Ws, G[:Bt])
         return
     n = s.shape[1]
     for g in range(4):
