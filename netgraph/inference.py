@@ -25,11 +25,12 @@ class Flat:
     edges: list[tuple[tuple, tuple]]
 
 
-def flatten(net: Net) -> Flat:
+def flatten(net: Net, level: int | None = None) -> Flat:
+    """The net's leaves and edges; with ``level``, containers deeper than that stay leaves."""
     leaves, containers, edges = {}, {}, []
 
     def walk(n: Net, path: tuple) -> None:
-        if isinstance(n, Container):
+        if isinstance(n, Container) and (level is None or len(path) <= level):
             containers[path] = n
             for name, child in n.layers.items():
                 walk(child, path + (name,))

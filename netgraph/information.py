@@ -51,20 +51,8 @@ def wiring(net, level: int | None = None):
     ``(source, target)`` where an endpoint is ``(unit path, port)`` or ``((), port)`` for a
     port of the net itself. A bare layer is one unit at path ``()`` with no links.
     """
-    units, edges = {}, []
-
-    def walk(n, path):
-        if isinstance(n, Container) and (path == () or level is None or len(path) <= level):
-            for name, child in n.layers.items():
-                walk(child, path + (name,))
-            for (sa, sp), (da, dp) in n.edges:
-                src = (path if sa is None else path + (sa,), sp)
-                dst = (path if da is None else path + (da,), dp)
-                edges.append((src, dst))
-        else:
-            units[path] = n
-
-    walk(net, ())
+    flat = flatten(net, level)
+    units, edges = flat.leaves, flat.edges
     src_of = {d: s for s, d in edges}
 
     def trace(ep):
