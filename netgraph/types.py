@@ -76,13 +76,6 @@ class TensorType:
         return describe_shape(self)
 
 
-UNKNOWN = TensorType()
-
-
-def vector(n=None, kind=REAL) -> TensorType:
-    return TensorType((n,), kind)
-
-
 # -- parsing user shape specs --------------------------------------------------------------
 
 

@@ -112,9 +112,6 @@ class Layer(Net):
     def op(self, t: dict[str, TensorType]):
         raise NotImplementedError(f"{type(self).__name__} has no op")
 
-    def describe_port(self, port: str) -> str:
-        return describe(self.ports[port])
-
 
 def meet(u: Unifier, a: TensorType, b: TensorType, what) -> TensorType:
     """Unify inside a type rule; on failure say what was expected and what was found."""
