@@ -18,25 +18,27 @@ class GRUOp(RecurrentOp):
 
     def forward(self, xs, lens, P, ctx):
         run, Z = self.start(xs, lens, P, ctx)
-        T, B, n3 = Z.shape
+        B, T, n3 = Z.shape
         n = n3 // 3
-        dt = ctx.dtype
-        Y = np.zeros((T, B, n), dt)
-        A = np.empty((T, B, n3), dt)
-        GM = np.empty((T, B, n), dt)
+        dt, store = ctx.dtype, ctx.grad
+        Y = np.zeros((B, T, n), dt)
+        A = np.empty((B, T, n3) if store else (0, 0, n3), dt)
+        GM = np.empty((B, T, n) if store else (0, 0, n), dt)
         P = run.P
-        sT = gru_forward(Z, P["Ws"], P["Wsg"], run.s0, run.batch_sizes, run.ms, Y, A, GM)
-        return [Y.transpose(1, 0, 2)[run.inv], sT[run.inv]], (run, Y, A, GM)
+        sT = gru_forward(
+            Z, P["Ws"], P["Wsg"], run.s0, run.order, run.batch_sizes, run.ms, Y, A, GM, store
+        )
+        return [Y, sT], ((run, Y, A, GM) if store else None)
 
     def backward(self, saved, dys, P, ctx):
         run, Y, A, GM = saved
-        T, B, n = Y.shape
-        dYt, dsT = self.sorted_grads(run, dys[0], dys[1], n)
-        dZ = np.zeros((T, B, 3 * n), Y.dtype)
-        dG = np.zeros((T, B, 3 * n), Y.dtype)
+        B, T, n = Y.shape
+        dY, dsT = self.output_grads(run, dys[0], dys[1], n)
+        dZ = np.zeros((B, T, 3 * n), Y.dtype)
+        dG = np.zeros((B, T, 3 * n), Y.dtype)
         P = run.P
         ds0 = gru_backward(
-            dYt, dsT, A, GM, Y, run.s0, P["WsT"], P["WsgT"], run.batch_sizes, run.ms, dZ, dG
+            dY, dsT, A, GM, Y, run.s0, P["WsT"], P["WsgT"], run.order, run.batch_sizes, run.ms, dZ, dG
         )
         dx, grads = self.finish(run, dZ, dG, Y)
-        return [dx, ds0[run.inv]], grads
+        return [dx, ds0], grads

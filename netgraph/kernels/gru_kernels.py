@@ -1,14 +1,14 @@
 """Numba kernels of the GRU recurrence (Wolfram's equations), forward and backward.
 
-Layout: time-major ``(T, B, …)``, the batch sorted by decreasing length so that the
-sequences still running at step t are the first ``batch_sizes[t]`` rows. Fused gate order
-in the last axis of ``Z``, ``A``, ``dZ`` and ``dG``: i, r, m (input gate, reset gate,
-memory). One GEMM per step gives all three state products g = s·Ws at once:
+Layout: batch-major ``(B, T, …)``, with ``order`` and ``batch_sizes`` as in rnn_kernels.py.
+Fused gate order in the last axis of ``Z``, ``A``, ``dZ`` and ``dG``: i, r, m (input gate,
+reset gate, memory). One GEMM per step gives all three state products g = s·Ws at once:
 
     i = σ(zi + gi)     r = σ(zr + gr)     m = tanh(zm + r*gm)     s' = (1−i)*m + i*s
 
 with z = Wx·x + b the hoisted input projection. ``dZ`` is the gradient of z, ``dG`` that
-of g (equal to dZ but for the memory block, where dgm = dzm*r).
+of g (equal to dZ but for the memory block, where dgm = dzm*r). Every inner loop is
+branch-free over a contiguous row, so that it compiles to SIMD code.
 """
 
 from __future__ import annotations
@@ -16,62 +16,85 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .fastmath import like, sigmoid, tanh
+from .lstm_kernels import FAST
 from .rnn_kernels import state_product, state_product_back
 
 
-@njit(cache=True)
-def gru_forward(Z, Ws, Wsg, s0, batch_sizes, ms, Y, A, GM):
-    """Run the recurrence over Z (T, B, 3n). Fills Y (the states), A (i, r, m) and GM (the
-    memory block gm of the state product); returns the final state (B, n), taken at each
-    sequence's last step."""
-    T, B, n3 = Z.shape
+@njit(**FAST)
+def gru_forward(Z, Ws, Wsg, s0, order, batch_sizes, ms, Y, A, GM, store):
+    """Run the recurrence over Z (B, T, 3n). Fills Y (the states) and, when ``store``, A
+    (i, r, m) and GM (the memory block gm of the state product) for the backward pass;
+    returns the final state (B, n), taken at each sequence's last step."""
+    B, T, n3 = Z.shape
     n = n3 // 3
-    s = s0.copy()
+    s = np.empty((B, n), Z.dtype)
+    for r in range(B):
+        s[r] = s0[order[r]]
     G = np.empty((B, n3), Z.dtype)
+    scratch = np.empty(n3, Z.dtype)
+    one = like(Z[0, 0, 0], 1.0)
     for t in range(T):
         Bt = batch_sizes[t]
+        if Bt == 0:
+            break
         state_product(s, Ws, Wsg, ms, Bt, G)
-        for b in range(Bt):
+        for r in range(Bt):
+            b = order[r]
+            z, g, sr, y = Z[b, t], G[r], s[r], Y[b, t]
+            a = A[b, t] if store else scratch
+            for j in range(2 * n):  # i, r
+                a[j] = sigmoid(z[j] + g[j])
+            for j in range(n):  # m
+                a[2 * n + j] = tanh(z[2 * n + j] + a[n + j] * g[2 * n + j])
             for j in range(n):
-                i = 1.0 / (1.0 + np.exp(-(Z[t, b, j] + G[b, j])))
-                r = 1.0 / (1.0 + np.exp(-(Z[t, b, n + j] + G[b, n + j])))
-                gm = G[b, 2 * n + j]
-                m = np.tanh(Z[t, b, 2 * n + j] + r * gm)
-                sn = (1.0 - i) * m + i * s[b, j]
-                A[t, b, j] = i
-                A[t, b, n + j] = r
-                A[t, b, 2 * n + j] = m
-                GM[t, b, j] = gm
-                Y[t, b, j] = sn
-                s[b, j] = sn
-    return s
+                sr[j] = (one - a[j]) * a[2 * n + j] + a[j] * sr[j]
+                y[j] = sr[j]
+            if store:
+                GM[b, t] = g[2 * n :]
+    sT = np.empty_like(s0)
+    for r in range(B):
+        sT[order[r]] = s[r]
+    return sT
 
 
-@njit(cache=True)
-def gru_backward(dY, dsT, A, GM, Y, s0, WsT, WsgT, batch_sizes, ms, dZ, dG):
-    """Back-propagate through time. Fills dZ and dG (T, B, 3n); returns the gradient of
-    the initial state (B, n)."""
-    T, B, n3 = dZ.shape
+@njit(**FAST)
+def gru_backward(dY, dsT, A, GM, Y, s0, WsT, WsgT, order, batch_sizes, ms, dZ, dG):
+    """Back-propagate through time. Fills dZ and dG (B, T, 3n), zero past each sequence's
+    end; returns the gradient of the initial state (B, n)."""
+    B, T, n3 = dZ.shape
     n = n3 // 3
-    ds = dsT.copy()
+    ds = np.empty((B, n), dZ.dtype)
+    for r in range(B):
+        ds[r] = dsT[order[r]]
+    D = np.empty((B, n3), dZ.dtype)
+    back = np.empty((B, n), dZ.dtype)
+    one = like(dZ[0, 0, 0], 1.0)
     for t in range(T - 1, -1, -1):
         Bt = batch_sizes[t]
-        for b in range(Bt):
+        if Bt == 0:
+            continue
+        for r in range(Bt):
+            b = order[r]
+            a, gm, dy, d, dz, dsr = A[b, t], GM[b, t], dY[b, t], D[r], dZ[b, t], ds[r]
+            sp = Y[b, t - 1] if t > 0 else s0[b]
             for j in range(n):
-                i = A[t, b, j]
-                r = A[t, b, n + j]
-                m = A[t, b, 2 * n + j]
-                sp = Y[t - 1, b, j] if t > 0 else s0[b, j]
-                dsv = ds[b, j] + dY[t, b, j]
-                dzi = dsv * (sp - m) * i * (1.0 - i)
-                dzm = dsv * (1.0 - i) * (1.0 - m * m)
-                dzr = dzm * GM[t, b, j] * r * (1.0 - r)
-                dZ[t, b, j] = dzi
-                dZ[t, b, n + j] = dzr
-                dZ[t, b, 2 * n + j] = dzm
-                dG[t, b, j] = dzi
-                dG[t, b, n + j] = dzr
-                dG[t, b, 2 * n + j] = dzm * r
-                ds[b, j] = dsv * i
-        ds[:Bt] += state_product_back(dG[t, :Bt], WsT, WsgT, ms, Bt)
-    return ds
+                i, rr, m = a[j], a[n + j], a[2 * n + j]
+                dsv = dsr[j] + dy[j]
+                dzi = dsv * (sp[j] - m) * i * (one - i)
+                dzm = dsv * (one - i) * (one - m * m)
+                dzr = dzm * gm[j] * rr * (one - rr)
+                dz[j] = dzi
+                dz[n + j] = dzr
+                dz[2 * n + j] = dzm
+                d[j] = dzi
+                d[n + j] = dzr
+                d[2 * n + j] = dzm * rr
+                dsr[j] = dsv * i
+            dG[b, t] = d
+        state_product_back(D, WsT, WsgT, ms, Bt, back)
+        ds[:Bt] += back[:Bt]
+    ds0 = np.empty_like(ds)
+    for r in range(B):
+        ds0[order[r]] = ds[r]
+    return ds0

@@ -1,5 +1,5 @@
 """The basic recurrent op, and what the gated recurrent op shares with it: fused arrays,
-dropout masks, the batch sorted by decreasing length, the hoisted input projection and the
+dropout masks, the batch's order by decreasing length, the hoisted input projection and the
 weight gradients as a few big GEMMs."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .base import Op
+from .blas import gemm
 from .rnn_kernels import rnn_backward, rnn_forward
 
 ACTIVATIONS = {"Tanh": 0, "Ramp": 1, "ReLU": 1, "LogisticSigmoid": 2, "SoftSign": 3, "Identity": 4}
@@ -39,17 +40,16 @@ def _keep(rng, shape, p, dtype):
 
 @dataclass
 class Pass:
-    """One forward pass, time-major and sorted by decreasing length; kept for backward."""
+    """One forward pass, batch-major, with the order of the rows by decreasing length; kept
+    for backward."""
 
     P: dict  # fused arrays (with VariationalWeights masks applied)
     masks: dict  # "w": weight masks by array name, "x" (B, G, k), "s" (B, G, n); unsorted
-    order: np.ndarray  # sorted row → batch row
-    inv: np.ndarray  # batch row → sorted row
+    order: np.ndarray  # the batch rows by decreasing length
     batch_sizes: np.ndarray  # (T,) rows still running at each step
-    xt: np.ndarray  # (T, B, k) input
-    mx: np.ndarray | None  # (B, G, k) input masks, sorted
-    s0: np.ndarray  # (B, n) initial state, sorted
-    ms: np.ndarray  # (B, G, n) state masks, sorted, or empty
+    x: np.ndarray  # (B, T, k) input
+    s0: np.ndarray  # (B, n) initial state
+    ms: np.ndarray  # (B, G, n) state masks, rows in ``order``, or empty
 
 
 class RecurrentOp(Op):
@@ -87,12 +87,12 @@ class RecurrentOp(Op):
         return masks
 
     def start(self, xs, lens, P, ctx) -> tuple[Pass, np.ndarray]:
-        """Sort the batch, draw the masks and project the input of every step at once:
-        returns the pass and Z (T, B, G·n) = x·Wx + b."""
+        """Order the batch by length, draw the masks and project the input of every step at
+        once: returns the pass and Z (B, T, G·n) = x·Wx + b."""
         x, s0 = xs
         B, T, k = x.shape
         n = P["Ws"].shape[0]
-        dt = ctx.dtype
+        dt, G = ctx.dtype, len(self.names)
         L = np.full(B, T) if lens[0] is None else lens[0]
         order = np.argsort(-L, kind="stable")
         batch_sizes = (L[order][None, :] > np.arange(T)[:, None]).sum(1)
@@ -100,56 +100,58 @@ class RecurrentOp(Op):
         if "w" in masks:
             named = P["named"]
             P = fuse({**named, **{a: named[a] * m for a, m in masks["w"].items()}}, self.names)
-        xt = np.ascontiguousarray(x[order].transpose(1, 0, 2), dt)
-        mx = masks["x"][order] if "x" in masks else None
-        if mx is None:
-            Z = (xt.reshape(T * B, k) @ P["Wx"] + P["b"]).reshape(T, B, -1)
-        else:
-            Z = np.empty((T, B, len(self.names) * n), dt)
-            for g in range(len(self.names)):
+        x = np.ascontiguousarray(x, dt)
+        if "x" in masks:
+            Z = np.empty((B, T, G * n), dt)
+            for g in range(G):
                 sl = slice(g * n, (g + 1) * n)
-                Xg = (xt * mx[None, :, g]).reshape(T * B, k)
-                Z[:, :, sl] = (Xg @ P["Wx"][:, sl]).reshape(T, B, n)
+                Xg = (x * masks["x"][:, None, g]).reshape(B * T, k)
+                Z[:, :, sl] = gemm(Xg, P["Wx"][:, sl]).reshape(B, T, n)
             Z += P["b"]
-        s0 = np.zeros((B, n), dt) if s0 is None else np.ascontiguousarray(s0[order], dt)
-        ms = masks["s"][order] if "s" in masks else _NONE3.astype(dt)
-        run = Pass(P, masks, order, np.argsort(order), batch_sizes, xt, mx, s0, ms)
-        return run, Z
+        else:
+            Z = gemm(x.reshape(B * T, k), P["Wx"])
+            Z += P["b"]
+            Z = Z.reshape(B, T, G * n)
+        s0 = np.zeros((B, n), dt) if s0 is None else np.ascontiguousarray(s0, dt)
+        ms = np.ascontiguousarray(masks["s"][order]) if "s" in masks else _NONE3.astype(dt)
+        return Pass(P, masks, order, batch_sizes, x, s0, ms), Z
 
-    def sorted_grads(self, run: Pass, dy, dsT, n):
-        """The output and final-state gradients, time-major and sorted like the pass."""
-        dt = run.xt.dtype
-        dYt = np.ascontiguousarray(dy[run.order].transpose(1, 0, 2), dt)
+    def output_grads(self, run: Pass, dy, dsT, n):
+        """The output and final-state gradients, contiguous in the pass's precision."""
+        dt = run.x.dtype
+        dY = np.ascontiguousarray(dy, dt)
         B = len(run.order)
-        dsT = np.zeros((B, n), dt) if dsT is None else np.ascontiguousarray(dsT[run.order], dt)
-        return dYt, dsT
+        dsT = np.zeros((B, n), dt) if dsT is None else np.ascontiguousarray(dsT, dt)
+        return dY, dsT
 
     def finish(self, run: Pass, dZ, dG, Y):
         """Input gradient (B, T, k) and array gradients from dZ (gradient of x·Wx + b) and
-        dG (gradient of the state products), both (T, B, G·n): a few GEMMs over all steps."""
-        T, B, n = Y.shape
-        P, xt, mx, ms = run.P, run.xt, run.mx, run.ms
-        k, G = xt.shape[2], len(self.names)
-        dZ2 = dZ.reshape(T * B, G * n)
-        dG2 = dG.reshape(T * B, G * n)
-        S3 = np.concatenate([run.s0[None], Y[:-1]])  # the state before each step
-        if mx is None:
-            dWx = xt.reshape(T * B, k).T @ dZ2
-            dX = (dZ2 @ P["WxT"]).reshape(T, B, k)
-        else:
+        dG (gradient of the state products), both (B, T, G·n): a few GEMMs over all steps."""
+        B, T, n = Y.shape
+        P, x, masks = run.P, run.x, run.masks
+        k, G = x.shape[2], len(self.names)
+        dZ2 = dZ.reshape(B * T, G * n)
+        dG2 = dG.reshape(B * T, G * n)
+        S3 = np.concatenate([run.s0[:, None], Y[:, :-1]], axis=1)  # the state before each step
+        if "x" in masks:
             dWx = np.empty((k, G * n), Y.dtype)
-            dX = np.zeros((T, B, k), Y.dtype)
+            dX = np.zeros((B, T, k), Y.dtype)
             for g in range(G):
                 sl = slice(g * n, (g + 1) * n)
-                dWx[:, sl] = (xt * mx[None, :, g]).reshape(T * B, k).T @ dZ2[:, sl]
-                dX += (dZ2[:, sl] @ P["WxT"][sl]).reshape(T, B, k) * mx[None, :, g]
-        if ms.shape[0]:
+                mg = masks["x"][:, None, g]
+                dWx[:, sl] = gemm((x * mg).reshape(B * T, k).T, dZ2[:, sl])
+                dX += gemm(dZ2[:, sl], P["WxT"][sl]).reshape(B, T, k) * mg
+        else:
+            dWx = gemm(x.reshape(B * T, k).T, dZ2)
+            dX = gemm(dZ2, P["WxT"]).reshape(B, T, k)
+        if "s" in masks:
             dWs = np.empty((n, G * n), Y.dtype)
             for g in range(G):
                 sl = slice(g * n, (g + 1) * n)
-                dWs[:, sl] = (S3 * ms[None, :, g]).reshape(T * B, n).T @ dG2[:, sl]
+                Sg = (S3 * masks["s"][:, None, g]).reshape(B * T, n)
+                dWs[:, sl] = gemm(Sg.T, dG2[:, sl])
         else:
-            dWs = S3.reshape(T * B, n).T @ dG2
+            dWs = gemm(S3.reshape(B * T, n).T, dG2)
         db = dZ2.sum(0)
         grads = {}
         for g, (wx, ws, b) in enumerate(self.names):
@@ -157,9 +159,9 @@ class RecurrentOp(Op):
             grads[wx] = np.ascontiguousarray(dWx[:, sl].T)
             grads[ws] = np.ascontiguousarray(dWs[:, sl].T)
             grads[b] = db[sl]
-        for a, m in run.masks.get("w", {}).items():
+        for a, m in masks.get("w", {}).items():
             grads[a] = grads[a] * m
-        return dX.transpose(1, 0, 2)[run.inv], grads
+        return dX, grads
 
 
 class BasicRecurrentOp(RecurrentOp):
@@ -173,18 +175,22 @@ class BasicRecurrentOp(RecurrentOp):
 
     def forward(self, xs, lens, P, ctx):
         run, Z = self.start(xs, lens, P, ctx)
-        T, B, n = Z.shape
-        Y = np.zeros((T, B, n), ctx.dtype)
+        B, T, n = Z.shape
+        Y = np.zeros((B, T, n), ctx.dtype)
         P = run.P
-        sT = rnn_forward(Z, P["Ws"], P["Wsg"], run.s0, run.batch_sizes, self.kind, run.ms, Y)
-        return [Y.transpose(1, 0, 2)[run.inv], sT[run.inv]], (run, Y)
+        sT = rnn_forward(
+            Z, P["Ws"], P["Wsg"], run.s0, run.order, run.batch_sizes, self.kind, run.ms, Y
+        )
+        return [Y, sT], ((run, Y) if ctx.grad else None)
 
     def backward(self, saved, dys, P, ctx):
         run, Y = saved
-        T, B, n = Y.shape
-        dYt, dsT = self.sorted_grads(run, dys[0], dys[1], n)
-        dZ = np.zeros((T, B, n), Y.dtype)
+        B, T, n = Y.shape
+        dY, dsT = self.output_grads(run, dys[0], dys[1], n)
+        dZ = np.zeros((B, T, n), Y.dtype)
         P = run.P
-        ds0 = rnn_backward(dYt, dsT, Y, P["WsT"], P["WsgT"], run.batch_sizes, self.kind, run.ms, dZ)
+        ds0 = rnn_backward(
+            dY, dsT, Y, P["WsT"], P["WsgT"], run.order, run.batch_sizes, self.kind, run.ms, dZ
+        )
         dx, grads = self.finish(run, dZ, dZ, Y)
-        return [dx, ds0[run.inv]], grads
+        return [dx, ds0], grads

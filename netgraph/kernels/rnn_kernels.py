@@ -1,13 +1,15 @@
 """Numba kernels of the basic recurrence s' = f(Wx·x + Ws·s + b), forward and backward, and
 the state products that every recurrent kernel of the family shares.
 
-Layout: time-major ``(T, B, …)``, the batch sorted by decreasing length so that the
-sequences still running at step t are the first ``batch_sizes[t]`` rows. ``Z`` holds the
+Layout: batch-major ``(B, T, …)``. ``order`` lists the batch rows by decreasing length, so
+the sequences still running at step t are ``order[:batch_sizes[t]]``; the running states are
+kept in that order, so each step's state GEMM runs on one contiguous block. ``Z`` holds the
 input projection plus biases; ``G`` the state product ``s·Ws`` (or, with per-gate state
-masks ``ms`` (B, gates, n), ``Σ_g (s∘ms_g)·Ws_g``).
+masks ``ms`` (B, gates, n) whose rows follow ``order``, ``Σ_g (s∘ms_g)·Ws_g``).
 
 f is Tanh (kind 0), Ramp (1), LogisticSigmoid (2), SoftSign (3) or Identity (4); its
-derivative is taken from its output.
+derivative is taken from its output. Every inner loop is branch-free over a contiguous row,
+so that it compiles to SIMD code (see fastmath.py for exp in float32).
 """
 
 from __future__ import annotations
@@ -15,84 +17,119 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-
-@njit(cache=True, inline="always")
-def act(x, kind):
-    if kind == 0:
-        return np.tanh(x)
-    if kind == 1:
-        return max(x, 0.0)
-    if kind == 2:
-        return 1.0 / (1.0 + np.exp(-x))
-    if kind == 3:
-        return x / (1.0 + abs(x))
-    return x
+from .fastmath import like, sigmoid, softsign, tanh
+from .lstm_kernels import FAST
 
 
-@njit(cache=True, inline="always")
-def dact(y, kind):
-    if kind == 0:
-        return 1.0 - y * y
-    if kind == 1:
-        return 1.0 if y > 0.0 else 0.0
-    if kind == 2:
-        return y * (1.0 - y)
-    if kind == 3:
-        return (1.0 - abs(y)) * (1.0 - abs(y))
-    return 1.0
-
-
-@njit(cache=True)
+@njit(**FAST)
 def state_product(s, Ws, Wsg, ms, Bt, G):
     """G[:Bt] = s·Ws (n, gates·n), or with state masks Σ_g (s∘ms_g)·Ws_g per gate block."""
     if ms.shape[0] == 0:
-        G[:Bt] = np.dot(s[:Bt], Ws)
+        np.dot(s[:Bt], Ws, G[:Bt])
         return
     n = s.shape[1]
     for g in range(Wsg.shape[0]):
         G[:Bt, g * n : (g + 1) * n] = np.dot(s[:Bt] * ms[:Bt, g], Wsg[g])
 
 
-@njit(cache=True)
-def state_product_back(dG, WsT, WsgT, ms, Bt):
-    """The gradient of s from dG (Bt, gates·n): dG·WsT, or Σ_g (dG_g·Ws_gᵀ)∘ms_g."""
+@njit(**FAST)
+def state_product_back(D, WsT, WsgT, ms, Bt, out):
+    """out[:Bt] = the gradient of s from D[:Bt] (gates·n): D·WsT, or Σ_g (D_g·Ws_gᵀ)∘ms_g."""
     if ms.shape[0] == 0:
-        return np.dot(dG, WsT)
+        np.dot(D[:Bt], WsT, out[:Bt])
+        return
     n = WsT.shape[1]
-    acc = np.zeros((Bt, n), dG.dtype)
+    acc = np.zeros((Bt, n), D.dtype)
     for g in range(WsgT.shape[0]):
-        acc += np.dot(np.ascontiguousarray(dG[:, g * n : (g + 1) * n]), WsgT[g]) * ms[:Bt, g]
-    return acc
+        acc += np.dot(np.ascontiguousarray(D[:Bt, g * n : (g + 1) * n]), WsgT[g]) * ms[:Bt, g]
+    out[:Bt] = acc
 
 
-@njit(cache=True)
-def rnn_forward(Z, Ws, Wsg, s0, batch_sizes, kind, ms, Y):
-    """Run s' = f(z + s·Ws) over Z (T, B, n); fills Y (the states) and returns the final
+@njit(**FAST, inline="always")
+def activate(z, g, s, kind):
+    """s = f(z + g) for one row, one loop per kind."""
+    if kind == 0:
+        for j in range(s.shape[0]):
+            s[j] = tanh(z[j] + g[j])
+    elif kind == 1:
+        for j in range(s.shape[0]):
+            s[j] = max(z[j] + g[j], like(s[j], 0.0))
+    elif kind == 2:
+        for j in range(s.shape[0]):
+            s[j] = sigmoid(z[j] + g[j])
+    elif kind == 3:
+        for j in range(s.shape[0]):
+            s[j] = softsign(z[j] + g[j])
+    else:
+        for j in range(s.shape[0]):
+            s[j] = z[j] + g[j]
+
+
+@njit(**FAST)
+def rnn_forward(Z, Ws, Wsg, s0, order, batch_sizes, kind, ms, Y):
+    """Run s' = f(z + s·Ws) over Z (B, T, n); fills Y (the states) and returns the final
     state (B, n), taken at each sequence's last step."""
-    T, B, n = Z.shape
-    s = s0.copy()
+    B, T, n = Z.shape
+    s = np.empty((B, n), Z.dtype)
+    for r in range(B):
+        s[r] = s0[order[r]]
     G = np.empty((B, n), Z.dtype)
     for t in range(T):
         Bt = batch_sizes[t]
+        if Bt == 0:
+            break
         state_product(s, Ws, Wsg, ms, Bt, G)
-        for b in range(Bt):
-            for j in range(n):
-                sn = act(Z[t, b, j] + G[b, j], kind)
-                Y[t, b, j] = sn
-                s[b, j] = sn
-    return s
+        for r in range(Bt):
+            b = order[r]
+            activate(Z[b, t], G[r], s[r], kind)
+            Y[b, t] = s[r]
+    sT = np.empty_like(s0)
+    for r in range(B):
+        sT[order[r]] = s[r]
+    return sT
 
 
-@njit(cache=True)
-def rnn_backward(dY, dsT, Y, WsT, WsgT, batch_sizes, kind, ms, dZ):
-    """Back-propagate through time. Fills dZ (T, B, n), the gradient of the
-    pre-activations; returns the gradient of the initial state (B, n)."""
-    T, B, n = dZ.shape
-    ds = dsT.copy()
+@njit(**FAST, inline="always")
+def back_activate(ds, dy, y, d, kind):
+    """d = (ds + dy) * f'(f⁻¹(y)) for one row, one loop per kind."""
+    one, zero = like(d[0], 1.0), like(d[0], 0.0)
+    if kind == 0:
+        for j in range(d.shape[0]):
+            d[j] = (ds[j] + dy[j]) * (one - y[j] * y[j])
+    elif kind == 1:
+        for j in range(d.shape[0]):
+            d[j] = (ds[j] + dy[j]) if y[j] > zero else zero
+    elif kind == 2:
+        for j in range(d.shape[0]):
+            d[j] = (ds[j] + dy[j]) * y[j] * (one - y[j])
+    elif kind == 3:
+        for j in range(d.shape[0]):
+            d[j] = (ds[j] + dy[j]) * (one - abs(y[j])) * (one - abs(y[j]))
+    else:
+        for j in range(d.shape[0]):
+            d[j] = ds[j] + dy[j]
+
+
+@njit(**FAST)
+def rnn_backward(dY, dsT, Y, WsT, WsgT, order, batch_sizes, kind, ms, dZ):
+    """Back-propagate through time. Fills dZ (B, T, n), the gradient of the
+    pre-activations (zero past each sequence's end); returns the gradient of the initial
+    state (B, n)."""
+    B, T, n = dZ.shape
+    ds = np.empty((B, n), dZ.dtype)
+    for r in range(B):
+        ds[r] = dsT[order[r]]
+    D = np.empty((B, n), dZ.dtype)
     for t in range(T - 1, -1, -1):
         Bt = batch_sizes[t]
-        for b in range(Bt):
-            for j in range(n):
-                dZ[t, b, j] = (ds[b, j] + dY[t, b, j]) * dact(Y[t, b, j], kind)
-        ds[:Bt] = state_product_back(dZ[t, :Bt], WsT, WsgT, ms, Bt)
-    return ds
+        if Bt == 0:
+            continue
+        for r in range(Bt):
+            b = order[r]
+            back_activate(ds[r], dY[b, t], Y[b, t], D[r], kind)
+            dZ[b, t] = D[r]
+        state_product_back(D, WsT, WsgT, ms, Bt, ds)
+    ds0 = np.empty_like(ds)
+    for r in range(B):
+        ds0[order[r]] = ds[r]
+    return ds0
