@@ -18,6 +18,11 @@ from .kernels.base import Ctx, zero_padding
 from .kernels.blas import numba_blas_only
 from .types import describe
 
+# Below this many input elements a forward pass is too short for an idle BLAS pool's spinning
+# threads to matter, and switching the pools (about 10 µs) would cost more than it saves:
+# a NetStateObject fed one step at a time stays cheap.
+SMALL_CALL = 1 << 14
+
 
 @dataclass
 class Step:
@@ -149,7 +154,8 @@ class Plan:
 
     # -- running ---------------------------------------------------------------------------
     def forward(self, feeds: dict, lens: dict, ctx: Ctx):
-        with numba_blas_only() if self.single_blas else nullcontext():
+        big = sum(a.size for a in feeds.values()) >= SMALL_CALL
+        with numba_blas_only() if self.single_blas and big else nullcontext():
             return self._forward(feeds, lens, ctx)
 
     def backward(self, vals: dict, env: dict, tape: list, seeds: dict, ctx: Ctx):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .evaluation import evaluate, from_batch, state_key
+from .evaluation import PRECISIONS, evaluate, from_batch, state_key
 from .net import Net
 from .symbols import All, NetPort
 
@@ -52,6 +52,17 @@ class NetStateObject:
         random_seed=None,
         working_precision="Real32",
     ):
+        kept = self._kept
+        if (
+            kept is not None
+            and kept.replay is not None
+            and output is None
+            and evaluation_mode == "Test"
+            and kept.replay.fits(data, PRECISIONS.get(working_precision))
+            and kept.replay.net is self.net
+        ):
+            value, self._kept = kept.replay(data, kept)
+            return value
         feed = dict(data) if isinstance(data, dict) else {_only_input(self.net): data}
         start = self._kept if self._kept is not None else self._initial
         if start:

@@ -5,12 +5,14 @@ import pytest
 
 from netgraph import (
     All,
+    EmbeddingLayer,
     LinearLayer,
     LongShortTermMemoryLayer,
     NetChain,
     NetGraph,
     NetPort,
     NetStateObject,
+    Restricted,
     SequenceLastLayer,
 )
 from tests.harness import as64, check_gradients, check_layer
@@ -132,3 +134,65 @@ def test_gradients_flow_through_initial_states(rng):
     check_gradients(net, data)
     single = as64(LongShortTermMemoryLayer(2, input=("Varying", 2)), seed=6)
     check_gradients(single, {"Input": [rng.normal(size=(3, 2))], "State": [rng.normal(size=2)]})
+
+
+def test_repeated_calls_of_one_shape_check_data_and_follow_the_net(rng):
+    """Calls after the first with data of the same shape take a shorter path: it must still
+    refuse bad data without losing the kept states, give every output, and notice a new net."""
+    emb = as64(
+        NetChain(
+            [EmbeddingLayer(2, 5), LongShortTermMemoryLayer(3)],
+            input=("Varying", Restricted("Integer", 5)),
+        ),
+        seed=7,
+    )
+    idx = np.array([[1, 4, 0, 2], [3, 3, 1, 0]])
+    whole = emb(idx, working_precision="Real64")
+    so = NetStateObject(emb)
+    first = so(idx[:, :1], working_precision="Real64")
+    with pytest.raises(ValueError, match=r"integers in 0\.\.4; received 5"):
+        so(np.array([[5], [0]]), working_precision="Real64")
+    rest = [so(idx[:, t : t + 1], working_precision="Real64") for t in range(1, 4)]
+    np.testing.assert_allclose(np.concatenate([first, *rest], axis=1), whole, atol=1e-15)
+
+    net = as64(LongShortTermMemoryLayer(3, input=("Varying", 2)), seed=8)
+    x = rng.normal(size=(5, 2))
+    so = NetStateObject(net)
+    a = [so(x[t : t + 1], working_precision="Real64") for t in range(2)]
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        so(np.full((1, 2), np.nan), working_precision="Real64")
+    a += [so(x[t : t + 1], working_precision="Real64") for t in range(2, 5)]
+    np.testing.assert_allclose(np.concatenate(a), net(x, working_precision="Real64"), atol=1e-15)
+    y32 = so(x[:1])  # Real32 after Real64: the precision of this call
+    assert y32.dtype == np.float32
+
+    so.net = as64(LongShortTermMemoryLayer(3, input=("Varying", 2)), seed=9)
+    so.reset()
+    steps = [so(x[t : t + 1], working_precision="Real64") for t in range(5)]
+    np.testing.assert_allclose(
+        np.concatenate(steps), so.net(x, working_precision="Real64"), atol=1e-15
+    )
+
+    two = as64(
+        NetGraph(
+            {
+                "lstm": LongShortTermMemoryLayer(3),
+                "head": LinearLayer(1),
+                "last": SequenceLastLayer(),
+            },
+            [
+                ("lstm", "last"),
+                ("lstm", "head"),
+                ("head", NetPort("Head")),
+                ("last", NetPort("Last")),
+            ],
+            input=("Varying", 2),
+        ),
+        seed=10,
+    )
+    so = NetStateObject(two)
+    outs = [so(x[t : t + 1], working_precision="Real64") for t in range(5)]
+    want = two(x, working_precision="Real64")
+    assert all(set(o) == {"Head", "Last"} for o in outs)
+    np.testing.assert_allclose(outs[-1]["Last"], want["Last"], atol=1e-15)
+    np.testing.assert_allclose(np.concatenate([o["Head"] for o in outs]), want["Head"], atol=1e-15)

@@ -62,3 +62,20 @@ def zero_padding(x: np.ndarray, lengths) -> np.ndarray:
         return x
     m = step_mask(lengths, x.shape[1]).reshape(x.shape[:2] + (1,) * (x.ndim - 2))
     return np.where(m, x, np.zeros((), x.dtype))
+
+
+_FULL: dict = {}
+
+
+def by_length(lengths, B: int, T: int) -> tuple[np.ndarray, np.ndarray]:
+    """The batch rows by decreasing length (stable), and how many rows still run at each
+    step. Full batches (every sequence T long) share one cached answer per (B, T)."""
+    if lengths is None or lengths.min() >= T:
+        key = (B, T)
+        if key not in _FULL:
+            if len(_FULL) > 256:
+                _FULL.clear()
+            _FULL[key] = (np.arange(B), np.full(T, B, np.int64))
+        return _FULL[key]
+    order = np.argsort(-lengths, kind="stable")
+    return order, (lengths[order][None, :] > np.arange(T)[:, None]).sum(1)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Op
+from .base import Op, by_length
 from .blas import gemm
 from .lstm_kernels import lstm_backward, lstm_forward
 
 GATES = ("Input", "Forget", "Output", "Memory")  # fused order: i, f, o, m
 GATE_KINDS = {"LogisticSigmoid": 0, "HardSigmoid": 1}
 STATE_KINDS = {"Tanh": 0, "SoftSign": 1}
-_NONE3 = np.zeros((0, 0, 0), np.float32)
+_NONE3 = {np.dtype(t): np.zeros((0, 0, 0), t) for t in (np.float32, np.float64)}
+_NONE3.update({t: _NONE3[np.dtype(t)] for t in (np.float32, np.float64)})
 
 
 def fuse(arrays: dict) -> dict:
@@ -52,6 +53,8 @@ class LSTMOp(Op):
     def _masks(self, ctx, B, T, k, n):
         """Dropout masks for this pass (training only), as the DESIGN table says."""
         p = self.dropout if ctx.training else {}
+        if not p:
+            return {}
         rng, dt = ctx.rng, ctx.dtype
         masks = {}
         if p.get("VariationalWeights"):
@@ -74,9 +77,7 @@ class LSTMOp(Op):
         B, T, k = x.shape
         n = P["Ws"].shape[0]
         dt = ctx.dtype
-        L = np.full(B, T) if lens[0] is None else lens[0]
-        order = np.argsort(-L, kind="stable")
-        batch_sizes = (L[order][None, :] > np.arange(T)[:, None]).sum(1)
+        order, batch_sizes = by_length(lens[0], B, T)
         masks = self._masks(ctx, B, T, k, n)
         if "w" in masks:
             P = fuse({**P["named"], **{a: P["named"][a] * m for a, m in masks["w"].items()}})
@@ -91,17 +92,15 @@ class LSTMOp(Op):
                 )
             Z += P["b"]
         else:
-            Z = gemm(X2, P["Wx"])
+            # A few rows (streaming): numpy's matmul turns them into a GEMV, faster than a
+            # one-row GEMM and too small to start numpy's BLAS threads.
+            Z = X2 @ P["Wx"] if B * T <= 4 else gemm(X2, P["Wx"])
             Z += P["b"]
             Z = Z.reshape(B, T, 4 * n)
         s0 = np.zeros((B, n), dt) if s0 is None else np.ascontiguousarray(s0, dt)
         c0 = np.zeros((B, n), dt) if c0 is None else np.ascontiguousarray(c0, dt)
-        ms = np.ascontiguousarray(masks["s"][order]) if "s" in masks else _NONE3.astype(dt)
-        u = (
-            np.ascontiguousarray(masks["u"].transpose(1, 0, 2))
-            if "u" in masks
-            else _NONE3.astype(dt)
-        )
+        ms = np.ascontiguousarray(masks["s"][order]) if "s" in masks else _NONE3[dt]
+        u = np.ascontiguousarray(masks["u"].transpose(1, 0, 2)) if "u" in masks else _NONE3[dt]
         store = ctx.grad
         Y = np.zeros((B, T, n), dt)
         A = np.empty((B, T, 4 * n) if store else (0, 0, 4 * n), dt)

@@ -71,6 +71,8 @@ class RecurrentOp(Op):
         """Dropout masks for this pass (training only): weights once per pass, input and
         state once per sequence and gate."""
         p = self.dropout if ctx.training else {}
+        if not p:
+            return {}
         rng, dt, G = ctx.rng, ctx.dtype, len(self.names)
         masks = {}
         if p.get("VariationalWeights"):
