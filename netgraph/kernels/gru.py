@@ -38,7 +38,19 @@ class GRUOp(RecurrentOp):
         dG = np.zeros((B, T, 3 * n), Y.dtype)
         P = run.P
         ds0 = gru_backward(
-            dY, dsT, A, GM, Y, run.s0, P["WsT"], P["WsgT"], run.order, run.batch_sizes, run.ms, dZ, dG
+            dY,
+            dsT,
+            A,
+            GM,
+            Y,
+            run.s0,
+            P["WsT"],
+            P["WsgT"],
+            run.order,
+            run.batch_sizes,
+            run.ms,
+            dZ,
+            dG,
         )
         dx, grads = self.finish(run, dZ, dG, Y)
         return [dx, ds0], grads
