@@ -9,7 +9,8 @@ Run from the repository root (PyTorch CPU must be installed: ``pip install torch
 Both libraries get the same weights and the same float32 data, and their outputs (and one
 weight gradient) are checked to agree before anything is timed. Timings are medians over
 interleaved repeats (netgraph then torch, then torch then netgraph, ...) after a warm-up, so
-that drift on a noisy machine hits both alike. Ratios are torch time / netgraph time: above 1
+that drift on a noisy machine hits both alike; in each repeat the first call after switching
+libraries is not timed (see ``interleaved``). Ratios are torch time / netgraph time: above 1
 means netgraph is faster.
 """
 
@@ -152,8 +153,13 @@ def check(net, lstm, x, lengths, n):
     return dy, dg, rel
 
 
-def interleaved(a, b, repeats, warmup):
-    """Median seconds of a() and b(), alternating which goes first at each repeat."""
+def interleaved(a, b, repeats, warmup, block=3):
+    """Median seconds of a() and b(), alternating which goes first at each repeat.
+
+    Each repeat runs one library for an untimed call and then ``block`` timed calls. The
+    untimed call absorbs the switch: the other library's BLAS/OpenMP worker threads keep
+    spinning for a while after its last call and take the two cores from whichever code runs
+    next. Without it each library's time would mostly measure the other's idle threads."""
     for _ in range(warmup):
         a()
         b()
@@ -161,9 +167,11 @@ def interleaved(a, b, repeats, warmup):
     for r in range(repeats):
         pair = ((a, ta), (b, tb)) if r % 2 == 0 else ((b, tb), (a, ta))
         for f, acc in pair:
-            t0 = time.perf_counter()
             f()
-            acc.append(time.perf_counter() - t0)
+            for _ in range(block):
+                t0 = time.perf_counter()
+                f()
+                acc.append(time.perf_counter() - t0)
     return float(np.median(ta)), float(np.median(tb))
 
 
@@ -349,7 +357,7 @@ def main(argv=None):
 
     torch.set_num_threads(args.threads)
     budget = 1.5 if args.quick else 6.0  # seconds of timed calls per row
-    lo, hi = (5, 15) if args.quick else (9, 61)
+    lo, hi = (3, 5) if args.quick else (5, 21)  # repeats of 1 untimed + 3 timed calls
 
     print("netgraph LSTM vs torch.nn.LSTM (CPU), float32")
     print(
@@ -381,7 +389,7 @@ def main(argv=None):
                     f"{GRAD_ARRAY} gradient max |diff| {dg:.2e}, relative {rel:.2e}); not timing."
                 )
             ng_fwd, t_fwd, ng_fb, t_fb = calls(net, lstm, x, lengths)
-            r = repeats_for([ng_fwd, t_fwd, ng_fb, t_fb], budget, lo, hi)
+            r = repeats_for([ng_fwd, t_fwd, ng_fb, t_fb], budget / 4, lo, hi)
             fa, fb = interleaved(ng_fwd, t_fwd, r, 2)
             ba, bb = interleaved(ng_fb, t_fb, r, 2)
             rows.append((label, fa, fb, ba, bb, r, dy, rel))
