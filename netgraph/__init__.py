@@ -1,5 +1,12 @@
 """netgraph: symbolic neural nets in the style of the Wolfram Language."""
 
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("netgraph")
+except PackageNotFoundError:  # run from a source tree that is not installed
+    __version__ = "0.1.0+source"
+
 from . import editing, information
 from .containers import NetChain, NetGraph
 from .editing import *
