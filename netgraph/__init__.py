@@ -16,10 +16,14 @@ from .layers import *
 from .layers import __all__ as _layers
 from .state import NetStateObject
 from .symbols import All, Automatic, NetPort, NetPortGradient, Restricted, Scaled
+from .training import NetTrain, NetTrainDivergenceWarning, NetTrainResultsObject
 
 __all__ = [  # noqa: PLE0604
     *_layers,
     "NetChain",
+    "NetTrain",
+    "NetTrainDivergenceWarning",
+    "NetTrainResultsObject",
     "NetGraph",
     "NetInitialize",
     "NetStateObject",

@@ -152,6 +152,14 @@ class Plan:
                 self._arrays[dt][st.path] = st.op.prepare(self._arrays[dt][st.path])
         return self._arrays[dt]
 
+    def load_arrays(self, dtype, arrays: dict) -> None:
+        """Replace the arrays of the given leaves (path → name → array), as NetTrain does
+        after each update; each op rearranges its own again."""
+        current = self.arrays(dtype)
+        for st in self.steps:
+            if st.path in arrays:
+                current[st.path] = st.op.prepare(arrays[st.path])
+
     # -- running ---------------------------------------------------------------------------
     def forward(self, feeds: dict, lens: dict, ctx: Ctx):
         big = sum(a.size for a in feeds.values()) >= SMALL_CALL

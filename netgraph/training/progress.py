@@ -1,0 +1,88 @@
+"""How NetTrain reports progress: "ProgressBar" (a live line), "Print" (a line per round),
+None, or a callable that receives a dict per round."""
+
+from __future__ import annotations
+
+import sys
+
+
+def reporter(spec):
+    if spec is None:
+        return _Silent()
+    if spec == "ProgressBar":
+        return _Bar(sys.stderr)
+    if spec == "Print":
+        return _Print(sys.stdout)
+    if callable(spec):
+        return _Callback(spec)
+    raise ValueError(
+        'NetTrain: training_progress_reporting must be "ProgressBar", "Print", None or a '
+        f"function called with each round's results; received {spec!r}."
+    )
+
+
+class _Silent:
+    def batch(self, rnd, rounds, seen, per_round, loss, elapsed):
+        pass
+
+    def round(self, rnd, rounds, loss, vloss, elapsed):
+        pass
+
+    def close(self):
+        pass
+
+
+class _Callback(_Silent):
+    def __init__(self, f):
+        self.f = f
+
+    def round(self, rnd, rounds, loss, vloss, elapsed):
+        self.f({"Round": rnd, "RoundLoss": loss, "ValidationLoss": vloss, "TimeElapsed": elapsed})
+
+
+class _Print(_Silent):
+    def __init__(self, out):
+        self.out = out
+
+    def round(self, rnd, rounds, loss, vloss, elapsed):
+        v = "" if vloss is None else f"  validation loss {vloss:.5g}"
+        print(
+            f"round {rnd}/{rounds}  loss {loss:.5g}{v}  {elapsed:.1f} s", file=self.out, flush=True
+        )
+
+
+class _Bar(_Silent):
+    """One line, rewritten in place (a carriage return works in terminals and notebooks),
+    at most ten times a second: round, progress, batch loss, validation loss, examples per
+    second and the time left."""
+
+    def __init__(self, out):
+        self.out, self.last, self.vloss, self.shown = out, -1.0, None, False
+        self.examples = 0
+
+    def batch(self, rnd, rounds, seen, per_round, loss, elapsed):
+        self.examples += 0  # counted below from seen
+        if elapsed - self.last < 0.1:
+            return
+        self.last = elapsed
+        done = (rnd - 1 + min(seen, per_round) / per_round) / rounds
+        width = 20
+        bar = "█" * int(done * width) + "·" * (width - int(done * width))
+        speed = ((rnd - 1) * per_round + seen) / elapsed if elapsed > 0 else 0.0
+        left = elapsed * (1 - done) / done if done > 0 else 0.0
+        v = "" if self.vloss is None else f"  val {self.vloss:.4g}"
+        line = (
+            f"\rround {rnd}/{rounds} {bar} {done:4.0%}  loss {loss:.4g}{v}  "
+            f"{speed:,.0f} ex/s  {left:.0f} s left  "
+        )
+        self.out.write(line)
+        self.out.flush()
+        self.shown = True
+
+    def round(self, rnd, rounds, loss, vloss, elapsed):
+        self.vloss = vloss
+
+    def close(self):
+        if self.shown:
+            self.out.write("\n")
+            self.out.flush()

@@ -1,0 +1,93 @@
+"""NetTrainResultsObject: what NetTrain returns for prop="All"."""
+
+from __future__ import annotations
+
+from ..net import closest
+
+PROPERTIES = (
+    "TrainedNet",
+    "FinalNet",
+    "RoundLossList",
+    "BatchLossList",
+    "ValidationLossList",
+    "BestValidationRound",
+    "TotalTrainingTime",
+    "MeanExamplesPerSecond",
+    "ReasonTrainingStopped",
+    "LossPlot",
+    "TotalRounds",
+    "TotalBatches",
+    "ExamplesProcessed",
+    "Method",
+    "BatchSize",
+    "Properties",
+)
+
+
+class NetTrainResultsObject:
+    """The results of a training run: ``results["RoundLossList"]``, ``results.properties``.
+
+    "TrainedNet" is the net of the best validation round when there is a validation set,
+    else the final net ("FinalNet"). "ReasonTrainingStopped" is one of "MaxTrainingRounds",
+    "TimeGoalReached", "StoppingCriterion", "Divergence", "ManualStop". "LossPlot" is a
+    matplotlib figure (install the ``[plot]`` extra)."""
+
+    def __init__(self, values: dict):
+        self._values = dict(values)
+
+    @property
+    def properties(self) -> list[str]:
+        return list(PROPERTIES)
+
+    def __getitem__(self, name: str):
+        if name == "Properties":
+            return self.properties
+        if name == "LossPlot":
+            return self.loss_plot()
+        if name not in PROPERTIES:
+            raise KeyError(
+                f'NetTrainResultsObject has no property "{name}"{closest(name, PROPERTIES)}. '
+                f"Properties: {', '.join(PROPERTIES)}."
+            )
+        return self._values[name]
+
+    def loss_plot(self):
+        try:
+            import matplotlib
+
+            matplotlib.use(matplotlib.get_backend())
+            from matplotlib.figure import Figure
+        except ImportError as e:
+            raise ImportError(
+                'The "LossPlot" property needs matplotlib: pip install "netgraph[plot]".'
+            ) from e
+        fig = Figure(figsize=(6, 3.5))
+        ax = fig.add_subplot()
+        rounds = range(1, len(self._values["RoundLossList"]) + 1)
+        ax.plot(rounds, self._values["RoundLossList"], label="training loss", marker=".")
+        if self._values["ValidationLossList"]:
+            ax.plot(
+                rounds[: len(self._values["ValidationLossList"])],
+                self._values["ValidationLossList"],
+                label="validation loss",
+                marker=".",
+            )
+        ax.set_xlabel("round")
+        ax.set_ylabel("loss")
+        ax.set_yscale("log" if min(self._values["RoundLossList"] or [1]) > 0 else "linear")
+        ax.legend()
+        return fig
+
+    def __repr__(self) -> str:
+        v = self._values
+        last = v["RoundLossList"][-1] if v["RoundLossList"] else float("nan")
+        val = (
+            f", validation loss {v['ValidationLossList'][-1]:.4g}"
+            if v["ValidationLossList"]
+            else ""
+        )
+        return (
+            f"NetTrainResultsObject[{v['TotalRounds']} rounds, {v['TotalBatches']} batches, "
+            f"final round loss {last:.4g}{val}, {v['TotalTrainingTime']:.2f} s, "
+            f"stopped: {v['ReasonTrainingStopped']}]"
+        )
