@@ -12,8 +12,9 @@ from .types import TensorType
 
 def closest(name: str, choices) -> str:
     """' (did you mean "x"?)' for the nearest valid name, or ''."""
-    m = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.5)
-    return f' (did you mean "{m[0]}"?)' if m else ""
+    names = {str(c).lower(): str(c) for c in choices}
+    m = difflib.get_close_matches(str(name).lower(), list(names), n=1, cutoff=0.5)
+    return f' (did you mean "{names[m[0]]}"?)' if m else ""
 
 
 def check_keywords(owner: str, given: dict, allowed) -> None:

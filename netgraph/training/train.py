@@ -115,7 +115,10 @@ def NetTrain(
     rng = np.random.default_rng(random_seed)
 
     tn = training_net(net, loss_function)
-    required = [p for p in tn.net.input_ports() if p not in getattr(tn.net, "optional_inputs", ())]
+    required = sorted(
+        (p for p in tn.net.input_ports() if p not in getattr(tn.net, "optional_inputs", ())),
+        key=lambda p: (p.endswith("Target"), p),
+    )
     inputs = [p for p in net.input_ports() if p not in getattr(net, "optional_inputs", ())]
     one_input = inputs[0] if len(inputs) == 1 else None
     generator = callable(data) and not isinstance(data, Net)
@@ -132,12 +135,6 @@ def NetTrain(
     else:
         train = as_examples(data, one_input, tn.targets)
         train, valid = validation_examples(validation_set, train, one_input, tn.targets, rng)
-    missing = [p for p in required if p not in train.ports]
-    if missing:
-        raise ValueError(
-            f"NetTrain: the data has no values for the port(s) {', '.join(missing)}; "
-            f"give a dict with keys {', '.join(required)}."
-        )
     extra = [p for p in train.ports if p not in tn.net.input_ports()]
     if extra:
         raise ValueError(
@@ -145,6 +142,12 @@ def NetTrain(
             f"training net does not have; its input ports: {', '.join(required)}."
         )
 
+    missing = [p for p in required if p not in train.ports]
+    if missing:
+        raise ValueError(
+            f"NetTrain: the data has no values for the port(s) {', '.join(missing)}; "
+            f"give a dict with keys {', '.join(required)}."
+        )
     run = specialize(tn.net, train.take(np.arange(min(train.n, 16))))
     run = NetInitialize(run, random_seed=None if random_seed is None else random_seed)
     plan = plan_of(run)
@@ -197,13 +200,15 @@ def NetTrain(
             seen, loss_sum = 0, 0.0
             for ex, idx in work:
                 batch_no += 1
-                loss, grads = _step(run, plan, ex.take(idx), dtype, rng, tn.losses)
+                with np.errstate(over="ignore", invalid="ignore"):  # divergence is checked below
+                    loss, grads = _step(run, plan, ex.take(idx), dtype, rng, tn.losses)
                 if not np.isfinite(loss) or not all(np.all(np.isfinite(g)) for g in grads.values()):
                     _diverged(res, "the loss or its gradient")
                     raise _Stop
                 last_good = {k: w.copy() for k, w in params.items()}
                 updating = True
-                opt.step(params, grads, batch_no, total)
+                with np.errstate(over="ignore", invalid="ignore"):
+                    opt.step(params, grads, batch_no, total)
                 updating = False
                 if not all(np.all(np.isfinite(w)) for w in params.values()):
                     for k in params:
@@ -333,7 +338,7 @@ def _net_with(run, params: dict, prefix: tuple):
             continue
         arrays = {}
         for k, a in leaf.arrays.items():
-            w = np.array(params.get((path, k), a), dtype=np.float32)
+            w = np.array(params.get((path, k), a))  # in the working precision
             w.flags.writeable = False
             arrays[k] = w
         new[path[len(prefix) :]] = leaf._replace(arrays=arrays)

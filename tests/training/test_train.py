@@ -1,0 +1,289 @@
+"""NetTrain: data forms, automatic losses, validation, stopping, divergence, seeds, padding."""
+
+import numpy as np
+import pytest
+
+from netgraph import (
+    CrossEntropyLossLayer,
+    ElementwiseLayer,
+    LinearLayer,
+    LongShortTermMemoryLayer,
+    MeanAbsoluteLossLayer,
+    NetChain,
+    NetGraph,
+    NetInitialize,
+    NetPort,
+    NetPortGradient,
+    NetTrain,
+    NetTrainDivergenceWarning,
+    Scaled,
+    SoftmaxLayer,
+)
+from netgraph.training.data import Examples, batches
+from netgraph.training.losses import training_net
+
+QUIET = {"training_progress_reporting": None}
+
+
+def regression(rng, n=40):
+    X = rng.normal(size=(n, 2))
+    return X, X @ np.array([[1.0], [-2.0]]) + 0.5
+
+
+def mse(net, X, Y):
+    return float(np.mean((net(X, working_precision="Real64") - Y) ** 2))
+
+
+def test_data_forms_give_the_same_training(rng):
+    X, Y = regression(rng)
+    kw = dict(max_training_rounds=3, batch_size=8, random_seed=3, **QUIET)
+    lin = LinearLayer(1, input=2)
+    a = NetTrain(lin, (X, Y), **kw)
+    b = NetTrain(lin, list(zip(X, Y)), **kw)
+    c = NetTrain(lin, {"Input": X, "Output": Y}, **kw)
+    d = NetTrain(lin, {"Input": list(X), "Target": list(Y)}, **kw)
+    for net in (b, c, d):
+        np.testing.assert_array_equal(net.arrays["Weights"], a.arrays["Weights"])
+    with pytest.raises(TypeError, match="training data must be"):
+        NetTrain(lin, X, **kw)
+    with pytest.raises(
+        ValueError, match=r"same number of examples; received Input: 40, Target: 39"
+    ):
+        NetTrain(lin, (X, Y[:-1]), **kw)
+    with pytest.raises(ValueError, match=r'names the port "Inptu" \(did you mean "Input"\?\)'):
+        NetTrain(lin, {"Inptu": X, "Target": Y}, **kw)
+    with pytest.raises(
+        TypeError, match=r'unknown option "batchsize" \(did you mean "batch_size"\?\)'
+    ):
+        NetTrain(lin, (X, Y), batchsize=3)
+
+
+def test_automatic_losses():
+    soft = NetChain([LinearLayer(3), SoftmaxLayer()], input=2)
+    sig = NetChain([LinearLayer(1), ElementwiseLayer("LogisticSigmoid")], input=2)
+    lin = LinearLayer(1, input=2)
+    kinds = [
+        (
+            type(training_net(n, None).net.layers["lossOutput"]).__name__,
+            training_net(n, None).net.layers["lossOutput"].options.get("target_form"),
+        )
+        for n in (soft, sig, lin)
+    ]
+    assert kinds == [
+        ("CrossEntropyLossLayer", "Index"),
+        ("CrossEntropyLossLayer", "Binary"),
+        ("MeanSquaredLossLayer", None),
+    ]
+
+
+def test_classifier_learns_and_seeds_reproduce(rng):
+    X = rng.normal(size=(200, 2))
+    Y = (X[:, 0] > X[:, 1]).astype(int) + (X[:, 0] > 1).astype(int)
+    net = NetChain(
+        [LinearLayer(8), ElementwiseLayer("Tanh"), LinearLayer(3), SoftmaxLayer()], input=2
+    )
+    kw = dict(max_training_rounds=30, batch_size=16, random_seed=5, **QUIET)
+    r = NetTrain(net, (X, Y), "All", method=("ADAM", {"learning_rate": 0.02}), **kw)
+    acc = np.mean(np.argmax(r["TrainedNet"](X), axis=1) == Y)
+    assert acc > 0.9
+    assert r["RoundLossList"][-1] < 0.5 * r["RoundLossList"][0]
+    again = NetTrain(net, (X, Y), method=("ADAM", {"learning_rate": 0.02}), **kw)
+    for name in ("1", "3"):
+        for k, a in again.layers[name].arrays.items():
+            np.testing.assert_array_equal(a, r["TrainedNet"].layers[name].arrays[k])
+
+
+def test_validation_returns_the_best_round(rng):
+    X = rng.normal(size=(30, 1))
+    lin = LinearLayer(1, input=1, weights=[[0.0]], biases=[0.0])
+    # the validation set contradicts the training set: it gets worse as training goes on
+    r = NetTrain(
+        lin,
+        (X, 2 * X),
+        "All",
+        validation_set=(X, -2 * X),
+        max_training_rounds=5,
+        batch_size=10,
+        random_seed=0,
+        method=("SGD", {"learning_rate": 0.05}),
+        **QUIET,
+    )
+    v = r["ValidationLossList"]
+    assert len(v) == 5 and np.argmin(v) == 0 and r["BestValidationRound"] == 1
+    np.testing.assert_allclose(mse(r["TrainedNet"], X, -2 * X), v[0], rtol=1e-5)
+    np.testing.assert_allclose(mse(r["FinalNet"], X, -2 * X), v[-1], rtol=1e-5)
+    assert v[-1] > v[0]
+    # Scaled: a held-out fraction
+    r = NetTrain(lin, (X, 2 * X), "All", validation_set=Scaled(0.2), max_training_rounds=2, **QUIET)
+    assert len(r["ValidationLossList"]) == 2 and r["ExamplesProcessed"] == 2 * 24
+
+
+def test_divergence_stops_with_the_last_finite_net(rng):
+    X, Y = regression(rng)
+    with pytest.warns(NetTrainDivergenceWarning, match="lower learning rate|gradient clipping"):
+        r = NetTrain(
+            LinearLayer(1, input=2),
+            (1e3 * X, 1e3 * Y),
+            "All",
+            max_training_rounds=50,
+            method=("SGD", {"learning_rate": 1e3}),
+            random_seed=0,
+            **QUIET,
+        )
+    assert r["ReasonTrainingStopped"] == "Divergence"
+    for a in r["TrainedNet"].arrays.values():
+        assert np.all(np.isfinite(a))
+    assert r["TotalRounds"] < 50
+
+
+def test_generator_data(rng):
+    w = np.array([[2.0], [-1.0]])
+    calls = []
+
+    def gen(batch_size, round):
+        calls.append((batch_size, round))
+        X = rng.normal(size=(batch_size, 2))
+        return X, X @ w
+
+    net = NetTrain(
+        LinearLayer(1, input=2),
+        gen,
+        max_training_rounds=4,
+        round_length=320,
+        batch_size=16,
+        method=("ADAM", {"learning_rate": 0.05}),
+        random_seed=0,
+        **QUIET,
+    )
+    np.testing.assert_allclose(net.arrays["Weights"], w.T, atol=0.05)
+    assert calls[0] == (16, 1) and calls[-1][1] == 4 and len(calls) == 1 + 4 * 20
+
+
+def test_stopping_time_goal_and_interrupt(rng):
+    X, Y = regression(rng)
+    lin = LinearLayer(1, input=2)
+    r = NetTrain(
+        lin,
+        (X, X[:, :1] * 0 + rng.normal(size=(40, 1))),
+        "All",
+        training_stopping_criterion={"patience": 2, "absolute_change": 10.0},
+        max_training_rounds=50,
+        random_seed=0,
+        **QUIET,
+    )
+    assert r["ReasonTrainingStopped"] == "StoppingCriterion" and r["TotalRounds"] == 3
+    r = NetTrain(lin, (X, Y), "All", time_goal=1e-9, max_training_rounds=50, **QUIET)
+    assert r["ReasonTrainingStopped"] == "TimeGoalReached" and r["TotalBatches"] == 1
+
+    seen = []
+
+    def stop_at_two(info):
+        seen.append(info["Round"])
+        if info["Round"] == 2:
+            raise KeyboardInterrupt
+
+    r = NetTrain(
+        lin,
+        (X, Y),
+        "All",
+        training_progress_reporting=stop_at_two,
+        max_training_rounds=50,
+        random_seed=0,
+    )
+    assert r["ReasonTrainingStopped"] == "ManualStop" and r["TotalRounds"] == 2 and seen == [1, 2]
+    two = NetTrain(lin, (X, Y), max_training_rounds=2, random_seed=0, **QUIET)
+    np.testing.assert_array_equal(r["TrainedNet"].arrays["Weights"], two.arrays["Weights"])
+
+
+def test_padding_never_enters_a_sequence_loss(rng):
+    """One SGD step on a ragged batch moves the arrays by the mean of each sequence's own
+    gradient, each computed alone (no padding) through NetPortGradient."""
+    net = NetInitialize(
+        NetChain([LongShortTermMemoryLayer(3), LinearLayer(1)], input=("Varying", 2)), random_seed=2
+    )
+    xs = [rng.normal(size=(L, 2)) for L in (2, 5, 3)]
+    ys = [rng.normal(size=(L, 1)) for L in (2, 5, 3)]
+    lr = 0.1
+    trained = NetTrain(
+        net,
+        (xs, ys),
+        max_training_rounds=1,
+        batch_size=3,
+        working_precision="Real64",
+        method=("SGD", {"learning_rate": lr, "momentum": 0.0}),
+        **QUIET,
+    )
+    tn = training_net(net, None).net
+    spec = NetPortGradient(["net", "1", "ForgetGateInputWeights"])
+    g = np.mean(
+        [tn({"Input": x, "Target": y}, spec, working_precision="Real64") for x, y in zip(xs, ys)],
+        axis=0,
+    )
+    want = net.layers["1"].arrays["ForgetGateInputWeights"] - lr * g
+    np.testing.assert_allclose(
+        trained.layers["1"].arrays["ForgetGateInputWeights"], want, rtol=1e-10
+    )
+
+
+def test_loss_function_forms(rng):
+    X, Y = regression(rng)
+    kw = dict(max_training_rounds=2, random_seed=0, **QUIET)
+    r = NetTrain(
+        LinearLayer(1, input=2),
+        (X, Y),
+        "RoundLossList",
+        loss_function=MeanAbsoluteLossLayer(),
+        **kw,
+    )
+    assert len(r) == 2
+    # a net that computes its own loss, trained through its "Loss" port
+    g = NetGraph(
+        {
+            "lin": LinearLayer(3, input=2),
+            "sm": SoftmaxLayer(),
+            "loss": CrossEntropyLossLayer("Index"),
+        },
+        [("lin", "sm", NetPort("loss", "Input")), (NetPort("loss", "Loss"), NetPort("Loss"))],
+    )
+    labels = (X[:, 0] > 0).astype(int)
+    trained = NetTrain(g, {"Input": X, "Target": labels}, loss_function="Loss", **kw)
+    assert trained.layers["lin"].arrays["Weights"].shape == (3, 2)
+    with pytest.raises(
+        ValueError, match=r'loss_function "Los" must name an output port.*did you mean "Loss"'
+    ):
+        NetTrain(g, {"Input": X, "Target": labels}, loss_function="Los", **kw)
+
+
+def test_results_properties_and_plot(rng):
+    X, Y = regression(rng)
+    r = NetTrain(
+        LinearLayer(1, input=2), (X, Y), "All", max_training_rounds=3, batch_size=10, **QUIET
+    )
+    assert (
+        r["TotalBatches"] == 12 and len(r["BatchLossList"]) == 12 and r["ExamplesProcessed"] == 120
+    )
+    assert r["MeanExamplesPerSecond"] > 0 and r["TotalTrainingTime"] > 0
+    assert "LossPlot" in r["Properties"]
+    fig = r["LossPlot"]
+    assert fig.axes[0].get_xlabel() == "round" and len(fig.axes[0].lines) == 1
+    with pytest.raises(KeyError, match=r'no property "RoundLoss".*did you mean "RoundLossList"'):
+        r["RoundLoss"]
+    with pytest.raises(ValueError, match="unknown property"):
+        NetTrain(LinearLayer(1, input=2), (X, Y), "Bogus", **QUIET)
+    assert NetTrain(
+        LinearLayer(1, input=2),
+        (X, Y),
+        ["TotalRounds", "BatchSize"],
+        max_training_rounds=2,
+        **QUIET,
+    ) == [2, 64]
+
+
+def test_batches_are_grouped_by_length(rng):
+    lens = rng.integers(5, 100, size=640)
+    ex = Examples({"Input": [np.zeros((L, 1)) for L in lens]})
+    got = batches(ex, 32, np.random.default_rng(0))
+    assert sorted(np.concatenate(got).tolist()) == list(range(640))
+    spread = np.mean([lens[b].max() - lens[b].min() for b in got])
+    shuffled = np.mean([lens[b].max() - lens[b].min() for b in np.split(rng.permutation(640), 20)])
+    assert spread < 0.25 * shuffled
