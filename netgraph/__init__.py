@@ -8,6 +8,7 @@ except PackageNotFoundError:  # run from a source tree that is not installed
     __version__ = "0.1.0+source"
 
 from . import editing, information
+from .coders import NetDecoder, NetEncoder
 from .containers import NetChain, NetGraph
 from .editing import *
 from .information import *
@@ -21,6 +22,8 @@ from .training import NetTrain, NetTrainDivergenceWarning, NetTrainResultsObject
 __all__ = [  # noqa: PLE0604
     *_layers,
     "NetChain",
+    "NetDecoder",
+    "NetEncoder",
     "NetTrain",
     "NetTrainDivergenceWarning",
     "NetTrainResultsObject",

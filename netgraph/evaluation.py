@@ -291,6 +291,23 @@ def _state_feeds(plan, states: dict, dtype) -> dict:
     return out
 
 
+def _decoder_property(net, output):
+    """``net(x, "Probabilities")``: a decoder property in place of an output port; returns
+    the output spec to compute and the property wanted for each decoded port."""
+    decoders = [p for p in exposed_outputs(net) if p in net.coders]
+    name = output[0] if isinstance(output, tuple) and len(output) == 2 else output
+    known = {q for p in decoders for q in net.coders[p].properties}
+    if not isinstance(name, str) or name in net.output_ports() or name not in known:
+        return output, {}
+    if len(decoders) != 1:
+        raise ValueError(
+            f"The net has several decoded outputs ({', '.join(decoders)}); ask for a property "
+            "of one of them as [port] and decode with its NetDecoder."
+        )
+    port = decoders[0]
+    return port, {port: net.coders[port].check_property(output)}
+
+
 def _output_specs(net, flat, output):
     """Normalize the requested outputs to a list of specs, and whether one value is returned."""
     if output is None:
@@ -369,6 +386,10 @@ def evaluate(net, data, output, evaluation_mode, random_seed, working_precision,
         )
     dtype = PRECISIONS[working_precision]
     feeds, seeds, states = _port_dict(net, data)
+    coders = net.coders
+    if coders:
+        feeds = {p: coders[p].encode_data(x, p) if p in coders else x for p, x in feeds.items()}
+        output, decode_as = _decoder_property(net, output)
     run = specialize(net, feeds)
     plan = plan_of(run)
     specs, single = _output_specs(run, plan.flat, output)
@@ -406,10 +427,15 @@ def evaluate(net, data, output, evaluation_mode, random_seed, working_precision,
             slot = plan.slot(ep)
             t = plan.types.get(ep) or plan.flat.containers[s.path].ports[s.port]
         results[s] = from_batch(vals[slot], None if t.var is None else env.get(t.var), form)
+    if coders:
+        for s in specs:
+            if isinstance(s, str) and s in coders:
+                prop = decode_as.get(s, ("Decision", None))
+                results[s] = coders[s].decode(results[s], form == "single", prop)
     value = results[specs[0]] if single else {s: results[s] for s in specs}
     if keep_states:
         kept = KeptStates({st: vals[st] for st in plan.states()}, form)
-        if output is None and not wanted and not seeds and len(feeds) == 1:
+        if output is None and not wanted and not seeds and len(feeds) == 1 and not coders:
             kept.replay = Replay.of(net, run, plan, feeds, batches, dtype)
         return value, kept
     return value

@@ -379,8 +379,12 @@ def _rows(net):
 
 
 def _header(net) -> str:
-    ins = ", ".join(f"{p}: {describe_shape(net.ports[p])}" for p in net.input_ports())
-    outs = ", ".join(f"{p}: {describe_shape(net.ports[p])}" for p in net.output_ports())
+    def show(p):
+        c = net.coders.get(p)
+        return f"{p}: {c!r}" if c is not None else f"{p}: {describe_shape(net.ports[p])}"
+
+    ins = ", ".join(show(p) for p in net.input_ports())
+    outs = ", ".join(show(p) for p in net.output_ports())
     return f"{type(net).__name__}[{ins} -> {outs}]"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+from types import MappingProxyType
 
 import numpy as np
 
@@ -43,6 +44,23 @@ class Net:
             object.__setattr__(self, k, v)
         object.__setattr__(self, "_cache", {})
 
+    def _set_coders(self, specs: dict, inherited: dict | None = None) -> None:
+        """Keep the encoders given for input ports and the decoders for output ports."""
+        from .coders import NetDecoder, NetEncoder
+
+        coders = dict(inherited or {})
+        owner = type(self).__name__
+        for p, c in specs.items():
+            if isinstance(c, NetEncoder):
+                if p not in self.input_ports():
+                    raise ValueError(f'{owner}: {c!r} goes on an input port; "{p}" is an output.')
+                coders[p] = c
+            elif isinstance(c, NetDecoder):
+                if p not in self.output_ports():
+                    raise ValueError(f'{owner}: {c!r} goes on an output port; "{p}" is an input.')
+                coders[p] = c
+        object.__setattr__(self, "coders", MappingProxyType(coders))
+
     def _replace(self, **fields):
         new = copy.copy(self)
         new._set(**fields)
@@ -50,6 +68,7 @@ class Net:
 
     # -- ports -------------------------------------------------------------------------
     ports: dict[str, TensorType]
+    coders: MappingProxyType = MappingProxyType({})  # port → NetEncoder / NetDecoder
 
     def input_ports(self) -> tuple[str, ...]:
         raise NotImplementedError

@@ -59,6 +59,7 @@ class Container(Net):
         edges, ins, outs = _graph_ports(layers, edges)
         _check_acyclic(layers, edges, owner)
         ports = {p: parse_type(None) for p in ins + outs}
+        named = {}
         for key, spec in port_specs.items():
             name = key if key in ports else port_keyword(key)
             if name not in ports:
@@ -67,10 +68,13 @@ class Container(Net):
                     f"Ports: {', '.join(ports)}."
                 )
             ports[name] = parse_type(spec, f'{owner}: port "{name}"')
+            named[name] = spec
         self._set(layers=layers, edges=edges, ports=ports, _in=tuple(ins), _out=tuple(outs))
+        self._set_coders(named, _inherited_coders(layers, edges))
         from ..inference import infer_net
 
         inferred = infer_net(self)
+        coders = self.coders
         self._set(
             layers=inferred.layers,
             ports=inferred.ports,
@@ -78,6 +82,7 @@ class Container(Net):
             _out=tuple(outs),
             edges=edges,
         )
+        object.__setattr__(self, "coders", coders)
 
 
 class NetGraph(Container):
@@ -237,6 +242,17 @@ def _check_endpoints(layers, edges, owner) -> None:
 
 def _ep(e: Endpoint) -> str:
     return f'the graph port "{e[1]}"' if e[0] is None else f'port "{e[1]}" of "{e[0]}"'
+
+
+def _inherited_coders(layers, edges) -> dict:
+    """The coders of the layer ports that became graph ports."""
+    out = {}
+    for (s, p), (d, q) in edges:
+        if s is None and d is not None and q in layers[d].coders:
+            out.setdefault(p, layers[d].coders[q])
+        if d is None and s is not None and p in layers[s].coders:
+            out.setdefault(q, layers[s].coders[p])
+    return out
 
 
 def _graph_ports(layers, edges):

@@ -62,6 +62,7 @@ class Layer(Net):
             n: None if given.get(n) is None else as_array(given[n], owner, n) for n in array_names
         }
         self._set(options=MappingProxyType(dict(options)), ports=types, arrays=arrs)
+        self._set_coders(ports)
         self._check_arrays()
 
     def _check_arrays(self) -> None:

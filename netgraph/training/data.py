@@ -153,3 +153,18 @@ def validation_examples(validation_set, train: Examples, input_port, target_port
     if isinstance(validation_set, Scaled):
         return train.split(validation_set.r, rng)
     return train, as_examples(validation_set, input_port, target_ports, "NetTrain: validation_set")
+
+
+def encoded(examples: Examples, coders: dict) -> Examples:
+    """Examples with the ports in ``coders`` (port → function of one example) converted:
+    strings through the net's input encoders, labels through its output decoders."""
+    if not any(p in coders for p in examples.ports):
+        return examples
+    ports = {}
+    for p, x in examples.ports.items():
+        if p in coders:
+            items = x.tolist() if isinstance(x, np.ndarray) else x
+            ports[p] = [coders[p](e) for e in items]
+        else:
+            ports[p] = x
+    return Examples(ports)

@@ -19,7 +19,7 @@ from ..kernels.base import Ctx
 from ..net import Net, check_keywords, closest
 from ..plan import plan_of
 from ..symbols import All, Scaled
-from .data import Examples, as_examples, batches, validation_examples
+from .data import Examples, as_examples, batches, encoded, validation_examples
 from .losses import training_net
 from .optimizers import Optimizer, parse_method
 from .progress import reporter
@@ -142,6 +142,9 @@ def NetTrain(
             f"training net does not have; its input ports: {', '.join(required)}."
         )
 
+    coders = _data_coders(net, tn)
+    train = encoded(train, coders)
+    valid = None if valid is None else encoded(valid, coders)
     missing = [p for p in required if p not in train.ports]
     if missing:
         raise ValueError(
@@ -192,6 +195,7 @@ def NetTrain(
                 got = 0
                 while got < round_length:
                     b = as_examples(data(batch_size=batch_size, round=rnd), one_input, tn.targets)
+                    b = encoded(b, coders)
                     idx_list.append(b)
                     got += b.n
                 work = [(b, np.arange(b.n)) for b in idx_list]
@@ -276,6 +280,20 @@ def NetTrain(
     if isinstance(props, list):
         return [results[p] for p in props]
     return results[props]
+
+
+def _data_coders(net, tn) -> dict:
+    """Training-net port → conversion of one example: input encoders, and output decoders
+    turning labels into targets."""
+    from ..coders import NetDecoder, NetEncoder
+
+    out = {}
+    for p, c in net.coders.items():
+        if isinstance(c, NetEncoder):
+            out[p] = lambda x, c=c, p=p: c.encode(x, p)
+        elif isinstance(c, NetDecoder) and p in tn.targets:
+            out[tn.targets[p]] = lambda y, c=c, p=p: c.target(y, p)
+    return out
 
 
 class _Stop(Exception):

@@ -1,0 +1,352 @@
+"""NetEncoder and NetDecoder: turn strings, labels and booleans into arrays for a net's input
+ports, and a net's output arrays back into labels and probabilities.
+
+An encoder goes on an input port (``input=NetEncoder("Characters")``), a decoder on an output
+port (``output=NetDecoder("Class", labels)``), wherever a shape spec goes. Containers take
+the coders of the layer ports that become their own ports. Indices count from 0.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from .net import closest
+from .types import REAL, Index, TensorType, Var
+
+# Wolfram's default alphabet: tab, newline and the printable ASCII characters.
+DEFAULT_CHARACTERS = "\t\n" + "".join(chr(c) for c in range(32, 127))
+TOKEN_PATTERN = r"\w+|[^\w\s]"
+
+
+def _labels(labels, owner: str) -> list:
+    if isinstance(labels, (str, bytes)) or not hasattr(labels, "__iter__"):
+        raise TypeError(
+            f'{owner}: give the labels as a list, such as ["cat", "dog"]; received {labels!r}.'
+        )
+    labels = list(labels)
+    if len(labels) < 2:
+        raise ValueError(f"{owner}: give at least two labels; received {labels!r}.")
+    if len(set(labels)) != len(labels):
+        dup = next(x for x in labels if labels.count(x) > 1)
+        raise ValueError(f"{owner}: the label {dup!r} appears more than once.")
+    return labels
+
+
+def _form(form, owner: str) -> str:
+    if form not in ("Index", "UnitVector"):
+        raise ValueError(
+            f'{owner}: the output form must be "Index" or "UnitVector"; received {form!r}.'
+        )
+    return form
+
+
+class NetEncoder:
+    """Data → arrays for an input port.
+
+    - ``NetEncoder("Characters")``: a string → a sequence of character codes, over Wolfram's
+      default alphabet (tab, newline and the printable ASCII characters, 97 in all);
+      ``NetEncoder("Characters", "0123456789+")`` over the given characters;
+      ``NetEncoder("Characters", chars, "UnitVector")`` one-hot vectors instead of indices.
+    - ``NetEncoder("Tokens", vocabulary)``: a string → a sequence of word codes; words are
+      found with ``split_pattern`` (words and punctuation) and matched ignoring case unless
+      ``ignore_case=False``; a word not in the vocabulary gets the extra code
+      ``len(vocabulary)``, as in Wolfram.
+    - ``NetEncoder("Class", labels)``: a label → its index (or ``"UnitVector"``).
+    - ``NetEncoder("Boolean")``: True/False → 1.0/0.0.
+
+    A character or label the encoder does not know is refused with the valid ones named.
+
+    >>> enc = NetEncoder("Characters", "ab+")
+    >>> enc("ab+a").tolist()
+    [0, 1, 2, 0]
+    >>> enc.port_type()
+    (Varying, Restricted('Integer', 3))
+    """
+
+    def __init__(self, kind: str, *args, **params):
+        owner = f'NetEncoder("{kind}")'
+        self.kind = kind
+        if kind == "Characters":
+            table = args[0] if args else None
+            self.form = _form(args[1] if len(args) > 1 else params.pop("form", "Index"), owner)
+            chars = DEFAULT_CHARACTERS if table is None else table
+            if isinstance(chars, (list, tuple)):
+                chars = "".join(chars)
+            if not isinstance(chars, str) or not chars:
+                raise TypeError(
+                    f"{owner}: the characters must be a non-empty string; received {table!r}."
+                )
+            if len(set(chars)) != len(chars):
+                raise ValueError(f"{owner}: the characters {chars!r} repeat a character.")
+            self.ignore_case = bool(params.pop("ignore_case", False))
+            self.items = list(chars)
+        elif kind == "Tokens":
+            if not args:
+                raise ValueError(f"{owner}: give the vocabulary, a list of words.")
+            self.items = _labels(args[0], owner)
+            self.form = "Index"
+            self.ignore_case = bool(params.pop("ignore_case", True))
+            self.pattern = re.compile(params.pop("split_pattern", TOKEN_PATTERN))
+        elif kind == "Class":
+            if not args:
+                raise ValueError(f'{owner}: give the labels, such as ["cat", "dog"].')
+            self.items = _labels(args[0], owner)
+            self.form = _form(args[1] if len(args) > 1 else params.pop("form", "Index"), owner)
+        elif kind == "Boolean":
+            self.items, self.form = [False, True], "Boolean"
+        else:
+            kinds = ("Characters", "Tokens", "Class", "Boolean")
+            raise ValueError(
+                f"NetEncoder: unknown kind {kind!r}{closest(kind, kinds)}. Kinds: {', '.join(kinds)}."
+            )
+        if params:
+            raise TypeError(f'{owner}: unknown parameter "{next(iter(params))}".')
+        fold = (lambda s: s.lower()) if getattr(self, "ignore_case", False) else (lambda s: s)
+        self._fold = fold
+        self.codes = {fold(x) if isinstance(x, str) else x: i for i, x in enumerate(self.items)}
+
+    @property
+    def size(self) -> int:
+        """The number of codes (Tokens: the vocabulary and one code for unknown words)."""
+        return len(self.items) + (self.kind == "Tokens")
+
+    def port_type(self) -> TensorType:
+        n = self.size
+        if self.kind in ("Characters", "Tokens"):
+            if self.form == "UnitVector":
+                return TensorType((Var(), n), REAL)
+            return TensorType((Var(),), Index(n))
+        if self.kind == "Class":
+            return TensorType((n,), REAL) if self.form == "UnitVector" else TensorType((), Index(n))
+        return TensorType((), REAL)
+
+    def is_one(self, x) -> bool:
+        """Is ``x`` one example (not a batch)?"""
+        if self.kind in ("Characters", "Tokens"):
+            return isinstance(x, str)
+        if self.kind == "Boolean":
+            return isinstance(x, (bool, np.bool_))
+        return not isinstance(x, (list, tuple, np.ndarray))
+
+    def encode(self, x, port: str = "Input") -> np.ndarray:
+        """One example as an array."""
+        where = f'port "{port}" ({self!r})'
+        if self.kind in ("Characters", "Tokens"):
+            if not isinstance(x, str):
+                raise TypeError(f"{where} expects a string; received {type(x).__name__} {x!r:.40}.")
+            if self.kind == "Characters":
+                parts = list(x)
+                bad = [c for c in parts if self._fold(c) not in self.codes]
+                if bad:
+                    raise ValueError(
+                        f"{where}: the character {bad[0]!r} in {x!r:.40} is not among the encoder's "
+                        f"characters {''.join(self.items)!r:.120}."
+                    )
+                idx = [self.codes[self._fold(c)] for c in parts]
+            else:
+                unknown = len(self.items)
+                idx = [self.codes.get(self._fold(w), unknown) for w in self.pattern.findall(x)]
+            if not idx:
+                raise ValueError(f"{where}: the string {x!r} encodes to an empty sequence.")
+            a = np.array(idx, np.int64)
+            return np.eye(self.size, dtype=np.float32)[a] if self.form == "UnitVector" else a
+        if self.kind == "Boolean":
+            if not isinstance(x, (bool, np.bool_)):
+                raise TypeError(f"{where} expects True or False; received {x!r:.40}.")
+            return np.array(float(x), np.float32)
+        try:
+            i = self.codes[x]
+        except (KeyError, TypeError):
+            raise ValueError(
+                f"{where}: unknown label {x!r:.40}{closest(x, self.items) if isinstance(x, str) else ''}. "
+                f"Labels: {', '.join(map(repr, self.items[:20]))}{' …' if len(self.items) > 20 else ''}."
+            ) from None
+        if self.form == "UnitVector":
+            return np.eye(self.size, dtype=np.float32)[i]
+        return np.array(i, np.int64)
+
+    def encode_data(self, x, port: str = "Input"):
+        """One example or a batch (a list or array of examples), in the same form."""
+        if self.is_one(x):
+            return self.encode(x, port)
+        if isinstance(x, np.ndarray):
+            x = x.tolist()
+        if not isinstance(x, (list, tuple)):
+            raise TypeError(
+                f'port "{port}" ({self!r}) expects one example or a list of them; received {type(x).__name__}.'
+            )
+        return [self.encode(e, port) for e in x]
+
+    def __call__(self, x):
+        return self.encode_data(x)
+
+    def __repr__(self) -> str:
+        if self.kind == "Characters":
+            shown = (
+                "default"
+                if "".join(self.items) == DEFAULT_CHARACTERS
+                else repr("".join(self.items))
+            )
+            return f'NetEncoder("Characters", {shown}, {self.size} codes, "{self.form}")'
+        if self.kind == "Boolean":
+            return 'NetEncoder("Boolean")'
+        return f'NetEncoder("{self.kind}", {len(self.items)} {"words" if self.kind == "Tokens" else "labels"})'
+
+
+CLASS_PROPERTIES = (
+    "Decision",
+    "Probabilities",
+    "TopProbabilities",
+    "Probability",
+    "Entropy",
+    "TopDecisions",
+)
+BOOLEAN_PROPERTIES = ("Decision", "Probability", "Entropy")
+
+
+class NetDecoder:
+    """Output arrays → labels and probabilities.
+
+    - ``NetDecoder("Class", labels)``: a probability vector → the most likely label
+      ("Decision"). Properties: "Probabilities" (dict label → p), "TopProbabilities"
+      (the (label, p) pairs with p ≥ 0.1, most likely first, or ``("TopProbabilities", k)``
+      for the top k), "Probability" (``("Probability", label)``), "Entropy" (nats),
+      "TopDecisions" (``("TopDecisions", k)``, default 3). ``input_depth=2`` decodes a
+      sequence of vectors, one label per step.
+    - ``NetDecoder("Boolean")``: a probability p of True → p > 0.5. Properties: "Decision",
+      "Probability", "Entropy".
+
+    ``net(x)`` gives the decision, ``net(x, "Probabilities")`` another property, and
+    ``net(x, NetPort("Output"))`` the raw array.
+
+    >>> dec = NetDecoder("Class", ["cat", "dog"])
+    >>> dec([0.25, 0.75])
+    'dog'
+    >>> dec([0.25, 0.75], "Probabilities")
+    {'cat': 0.25, 'dog': 0.75}
+    """
+
+    def __init__(self, kind: str, *args, input_depth: int = 1):
+        owner = f'NetDecoder("{kind}")'
+        self.kind = kind
+        if kind == "Class":
+            if not args:
+                raise ValueError(f'{owner}: give the labels, such as ["cat", "dog"].')
+            self.labels = _labels(args[0], owner)
+            self.properties = CLASS_PROPERTIES
+        elif kind == "Boolean":
+            self.labels = [False, True]
+            self.properties = BOOLEAN_PROPERTIES
+        else:
+            kinds = ("Class", "Boolean")
+            raise ValueError(
+                f"NetDecoder: unknown kind {kind!r}{closest(kind, kinds)}. Kinds: {', '.join(kinds)}."
+            )
+        if input_depth not in (1, 2):
+            raise ValueError(
+                f"{owner}: input_depth must be 1 or 2 (a sequence); received {input_depth!r}."
+            )
+        self.input_depth = input_depth
+        self.index = {x: i for i, x in enumerate(self.labels)}
+
+    def port_type(self) -> TensorType:
+        if self.kind == "Boolean":
+            return TensorType((Var(),) if self.input_depth == 2 else (), REAL)
+        n = len(self.labels)
+        return TensorType(((Var(),) if self.input_depth == 2 else ()) + (n,), REAL)
+
+    def target(self, label, port: str = "Output"):
+        """A training target: a label → its class index (Class), True/False → 1.0/0.0."""
+        if self.input_depth == 2 and isinstance(label, (list, tuple, np.ndarray)):
+            return np.array([self.target(x, port) for x in label])
+        if self.kind == "Boolean":
+            if not isinstance(label, (bool, np.bool_)):
+                raise ValueError(
+                    f'port "{port}" ({self!r}): targets are True or False; received {label!r:.40}.'
+                )
+            return np.array(float(label), np.float32)
+        try:
+            return np.array(self.index[label], np.int64)
+        except (KeyError, TypeError):
+            raise ValueError(
+                f'port "{port}" ({self!r}): unknown label {label!r:.40}'
+                f"{closest(label, self.labels) if isinstance(label, str) else ''}. "
+                f"Labels: {', '.join(map(repr, self.labels[:20]))}{' …' if len(self.labels) > 20 else ''}."
+            ) from None
+
+    def check_property(self, prop) -> tuple:
+        """``"Probabilities"`` or ``("TopDecisions", 2)`` → (name, argument)."""
+        name, arg = (
+            (prop[0], prop[1]) if isinstance(prop, tuple) and len(prop) == 2 else (prop, None)
+        )
+        if name not in self.properties:
+            raise ValueError(
+                f"{self!r} has no property {name!r}{closest(name, self.properties)}. "
+                f"Properties: {', '.join(self.properties)}."
+            )
+        if name == "Probability" and self.kind == "Class":
+            if arg not in self.index:
+                raise ValueError(
+                    f'{self!r}: give the label, as ("Probability", label); received {prop!r}. '
+                    f"Labels: {', '.join(map(repr, self.labels[:20]))}."
+                )
+        if name in ("TopProbabilities", "TopDecisions") and arg is not None:
+            if isinstance(arg, bool) or not isinstance(arg, int) or arg < 1:
+                raise ValueError(
+                    f"{self!r}: ({name!r}, k) needs a positive int k; received {arg!r}."
+                )
+        return name, arg
+
+    def decode_one(self, p: np.ndarray, prop=("Decision", None)):
+        """One example's output (probabilities) → the property."""
+        name, arg = prop
+        if self.input_depth == 2:
+            return [self.decode_one(q, prop) for q in p]
+        p = np.asarray(p, np.float64)
+        if self.kind == "Boolean":
+            q = float(p)
+            if name == "Decision":
+                return q > 0.5
+            if name == "Probability":
+                return q
+            return float(-sum(v * np.log(v) for v in (q, 1 - q) if v > 0))
+        if name == "Decision":
+            return self.labels[int(np.argmax(p))]
+        if name == "Probabilities":
+            return {x: float(v) for x, v in zip(self.labels, p)}
+        if name == "Probability":
+            return float(p[self.index[arg]])
+        if name == "Entropy":
+            q = p[p > 0]
+            return float(-np.sum(q * np.log(q)))
+        order = np.argsort(-p, kind="stable")
+        if name == "TopDecisions":
+            return [self.labels[i] for i in order[: arg or 3]]
+        top = order[:arg] if arg else [i for i in order if p[i] >= 0.1] or order[:1]
+        return [(self.labels[i], float(p[i])) for i in top]
+
+    def decode(self, y, single: bool, prop=("Decision", None)):
+        """A net's output (one example, or a batch array or list) → the property, per example."""
+        if single:
+            return self.decode_one(y, prop)
+        return [self.decode_one(e, prop) for e in y]
+
+    def __call__(self, y, prop="Decision"):
+        y = np.asarray(y)
+        depth = self.port_type().rank
+        return self.decode(y, y.ndim == depth, self.check_property(prop))
+
+    def __repr__(self) -> str:
+        if self.kind == "Boolean":
+            return 'NetDecoder("Boolean")'
+        return f'NetDecoder("Class", {len(self.labels)} labels)'
+
+
+def coders_of(spec_ports: dict) -> dict:
+    """The encoders and decoders among a dict of port → shape spec."""
+    return {p: s for p, s in spec_ports.items() if isinstance(s, (NetEncoder, NetDecoder))}
+
+
+__all__ = ["NetDecoder", "NetEncoder"]
