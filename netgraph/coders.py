@@ -126,8 +126,6 @@ class NetEncoder:
         """Is ``x`` one example (not a batch)?"""
         if self.kind in ("Characters", "Tokens"):
             return isinstance(x, str)
-        if self.kind == "Boolean":
-            return isinstance(x, (bool, np.bool_))
         return not isinstance(x, (list, tuple, np.ndarray))
 
     def encode(self, x, port: str = "Input") -> np.ndarray:
@@ -211,7 +209,7 @@ class NetDecoder:
 
     - ``NetDecoder("Class", labels)``: a probability vector → the most likely label
       ("Decision"). Properties: "Probabilities" (dict label → p), "TopProbabilities"
-      (the (label, p) pairs with p ≥ 0.1, most likely first, or ``("TopProbabilities", k)``
+      (the (label, p) pairs with p > 0.1, most likely first, or ``("TopProbabilities", k)``
       for the top k), "Probability" (``("Probability", label)``), "Entropy" (nats),
       "TopDecisions" (``("TopDecisions", k)``, default 3). ``input_depth=2`` decodes a
       sequence of vectors, one label per step.
@@ -324,7 +322,7 @@ class NetDecoder:
         order = np.argsort(-p, kind="stable")
         if name == "TopDecisions":
             return [self.labels[i] for i in order[: arg or 3]]
-        top = order[:arg] if arg else [i for i in order if p[i] >= 0.1] or order[:1]
+        top = order[:arg] if arg else [i for i in order if p[i] > 0.1] or order[:1]
         return [(self.labels[i], float(p[i])) for i in top]
 
     def decode(self, y, single: bool, prop=("Decision", None)):
