@@ -16,7 +16,13 @@ from netgraph import (
 
 # A classifier of sequences of 12-vectors: per-step features, the last step, 9 class scores.
 net = NetChain(
-    [LinearLayer(32), ElementwiseLayer("Tanh"), SequenceLastLayer(), LinearLayer(9), SoftmaxLayer()],
+    [
+        LinearLayer(32),
+        ElementwiseLayer("Tanh"),
+        SequenceLastLayer(),
+        LinearLayer(9),
+        SoftmaxLayer(),
+    ],
     input=("Varying", 12),
 )
 print(net)  # shapes are inferred; arrays are not there yet
@@ -34,5 +40,10 @@ onehot = np.eye(9)[6]  # d(probability of class 6)/d input, by forcing the outpu
 grad = net({"Input": sequences[0], NetPortGradient("Output"): onehot}, NetPortGradient("Input"))
 print("inner value shape:", hidden.shape, "input gradient shape:", grad.shape)
 
-print("arrays:", Information(net, "ArraysCount"), "elements:", Information(net, "ArraysTotalElementCount"))
+print(
+    "arrays:",
+    Information(net, "ArraysCount"),
+    "elements:",
+    Information(net, "ArraysTotalElementCount"),
+)
 print(Information(net))
