@@ -1,0 +1,166 @@
+"""Training speed: NetTrain against a plain PyTorch CPU training loop, on this machine, in one run.
+
+The model (the issue's sequence classifier): LSTM with 100 units → last step → linear →
+softmax over 9 classes; ADAM (learning rate 1e-3); batch 27; sequences of 12 features with
+lengths 7 to 29. netgraph: ``NetTrain`` on a list of ragged sequences (it groups them by
+length). PyTorch: ``nn.LSTM`` on packed sequences (``pack_padded_sequence``), the last state of
+each sequence, ``nn.Linear``, ``CrossEntropyLoss``, ``torch.optim.Adam``.
+
+Each repeat trains each library for ``--rounds`` rounds (one untimed warm-up repeat first),
+alternating which goes first; the figure is examples per second (wall time of the whole
+training call, set-up included), median over repeats. Ratio = netgraph / PyTorch examples/s:
+above 1 means netgraph trains faster.
+
+    pip install torch==2.13.0          # the CPU build
+    python benchmarks/train.py         # about a minute
+    python benchmarks/train.py --examples 2700 --rounds 3 --repeats 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from netgraph import (  # noqa: E402
+    LinearLayer,
+    LongShortTermMemoryLayer,
+    NetChain,
+    NetInitialize,
+    NetTrain,
+    SequenceLastLayer,
+    SoftmaxLayer,
+)
+
+try:
+    import torch
+except ImportError:  # pragma: no cover
+    sys.exit("PyTorch is needed for this benchmark: pip install torch==2.13.0 (CPU build)")
+
+K, N_UNITS, CLASSES, BATCH = 12, 100, 9, 27
+
+
+def make_data(n, seed=0):
+    rng = np.random.default_rng(seed)
+    xs = [rng.standard_normal((int(rng.integers(7, 30)), K)).astype(np.float32) for _ in range(n)]
+    ys = rng.integers(0, CLASSES, size=n)
+    return xs, ys
+
+
+def netgraph_run(net, xs, ys, rounds, seed):
+    t0 = time.perf_counter()
+    r = NetTrain(
+        net,
+        (xs, ys),
+        "All",
+        batch_size=BATCH,
+        max_training_rounds=rounds,
+        method=("ADAM", {"learning_rate": 1e-3}),
+        random_seed=seed,
+        training_progress_reporting=None,
+    )
+    return time.perf_counter() - t0, r["RoundLossList"][-1]
+
+
+class TorchModel(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = torch.nn.LSTM(K, N_UNITS, batch_first=True)
+        self.out = torch.nn.Linear(N_UNITS, CLASSES)
+
+    def forward(self, packed):
+        _, (h, _) = self.lstm(packed)
+        return self.out(h[-1])  # logits; CrossEntropyLoss applies the log-softmax
+
+
+def torch_run(xs, ys, rounds, seed):
+    torch.manual_seed(seed)
+    model = TorchModel()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_f = torch.nn.CrossEntropyLoss()
+    rng = np.random.default_rng(seed)
+    tx = [torch.from_numpy(x) for x in xs]
+    ty = torch.as_tensor(ys, dtype=torch.int64)
+    lens = torch.as_tensor([len(x) for x in xs], dtype=torch.int64)
+    pad = torch.nn.utils.rnn.pad_sequence
+    pack = torch.nn.utils.rnn.pack_padded_sequence
+    t0 = time.perf_counter()
+    for _ in range(rounds):
+        perm = rng.permutation(len(xs))
+        total = 0.0
+        for i in range(0, len(xs), BATCH):
+            idx = perm[i : i + BATCH]
+            batch = pack(
+                pad([tx[j] for j in idx], batch_first=True),
+                lens[idx],
+                batch_first=True,
+                enforce_sorted=False,
+            )
+            opt.zero_grad()
+            loss = loss_f(model(batch), ty[idx])
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+    return time.perf_counter() - t0, total / len(xs)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--examples", type=int, default=2700)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    xs, ys = make_data(args.examples)
+    net = NetInitialize(
+        NetChain(
+            [
+                LongShortTermMemoryLayer(N_UNITS),
+                SequenceLastLayer(),
+                LinearLayer(CLASSES),
+                SoftmaxLayer(),
+            ],
+            input=("Varying", K),
+        ),
+        random_seed=0,
+    )
+    print(
+        f"training speed: LSTM {N_UNITS} → last → linear → softmax ({CLASSES} classes), ADAM, batch {BATCH},"
+    )
+    print(
+        f"  {args.examples} sequences of {K} features, lengths 7–29, {args.rounds} rounds per repeat, "
+        f"{args.repeats} repeats; torch {torch.__version__}, {args.threads} threads, cores {os.cpu_count()}"
+    )
+    netgraph_run(net, xs[:270], ys[:270], 1, 0)  # warm-up: kernels, plans, torch's pools
+    torch_run(xs[:270], ys[:270], 1, 0)
+    ng, th, ng_loss, th_loss = [], [], [], []
+    for r in range(args.repeats):
+        order = (0, 1) if r % 2 == 0 else (1, 0)
+        for which in order:
+            if which == 0:
+                t, loss = netgraph_run(net, xs, ys, args.rounds, r)
+                ng.append(args.examples * args.rounds / t)
+                ng_loss.append(loss)
+            else:
+                t, loss = torch_run(xs, ys, args.rounds, r)
+                th.append(args.examples * args.rounds / t)
+                th_loss.append(loss)
+    a, b = float(np.median(ng)), float(np.median(th))
+    print()
+    print(f"{'':10s} {'examples/s':>12s} {'last round loss':>16s}")
+    print(f"{'netgraph':10s} {a:12,.0f} {np.median(ng_loss):16.4f}")
+    print(f"{'torch':10s} {b:12,.0f} {np.median(th_loss):16.4f}")
+    print(f"ratio netgraph/torch: {a / b:.2f} (target ≥ 1.0)")
+    print("(random labels: the loss only shows that both train the same model; ln 9 = 2.197)")
+
+
+if __name__ == "__main__":
+    main()
