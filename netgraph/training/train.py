@@ -19,6 +19,8 @@ from ..kernels.base import Ctx
 from ..net import Net, check_keywords, closest
 from ..plan import plan_of
 from ..symbols import All, Scaled
+from . import checkpoint
+from .checkpoint import checkpoint_dir
 from .data import Examples, as_examples, batches, encoded, validation_examples
 from .losses import training_net
 from .optimizers import Optimizer, parse_method
@@ -39,6 +41,8 @@ OPTIONS = (
     "learning_rate",
     "learning_rate_multipliers",
     "working_precision",
+    "training_progress_checkpointing",
+    "resume_from",
 )
 
 
@@ -64,6 +68,8 @@ def NetTrain(
     learning_rate: float | None = None,
     learning_rate_multipliers=None,
     working_precision: str = "Real32",
+    training_progress_checkpointing=None,
+    resume_from=None,
     **unknown,
 ):
     """Train ``net`` on ``data`` and return the trained net (or ``prop`` of the results).
@@ -184,12 +190,26 @@ def NetTrain(
     }
     best = None  # (loss, round, params copy)
     stall, best_monitor = 0, np.inf
+    batch_no, first = 0, 1
+    save_dir = checkpoint_dir(training_progress_checkpointing)
+    if resume_from is not None:
+        saved = checkpoint.load(resume_from, params, opt, rng)
+        _load(plan, params, dtype)
+        first, batch_no, best = saved["round"] + 1, saved["batch_no"], saved["best"]
+        stall, best_monitor = saved["stall"], saved["best_monitor"]
+        for k in (
+            "BatchLossList",
+            "RoundLossList",
+            "ValidationLossList",
+            "BestValidationRound",
+            "ExamplesProcessed",
+        ):
+            res[k] = saved["results"][k]
     t0 = time.perf_counter()
-    batch_no = 0
     last_good = {k: w.copy() for k, w in params.items()}
     updating = False
     try:
-        for rnd in range(1, rounds + 1):
+        for rnd in range(first, rounds + 1):
             if generator:
                 idx_list = []
                 got = 0
@@ -247,14 +267,38 @@ def NetTrain(
                 res["ValidationLossList"][-1] if valid is not None else None,
                 time.perf_counter() - t0,
             )
+            stop = False
             if stop_rule is not None:
                 if monitor < best_monitor - stop_rule["threshold"](best_monitor):
                     best_monitor, stall = monitor, 0
                 else:
                     stall += 1
-                    if stall >= stop_rule["patience"]:
-                        res["ReasonTrainingStopped"] = "StoppingCriterion"
-                        raise _Stop
+                    stop = stall >= stop_rule["patience"]
+            if save_dir is not None:
+                kept = (
+                    "BatchLossList",
+                    "RoundLossList",
+                    "ValidationLossList",
+                    "BestValidationRound",
+                    "ExamplesProcessed",
+                )
+                checkpoint.save(
+                    save_dir,
+                    rnd,
+                    params,
+                    opt,
+                    rng,
+                    {
+                        "best": best,
+                        "batch_no": batch_no,
+                        "stall": stall,
+                        "best_monitor": float(best_monitor) if np.isfinite(best_monitor) else 1e308,
+                        "results": {k: res[k] for k in kept},
+                    },
+                )
+            if stop:
+                res["ReasonTrainingStopped"] = "StoppingCriterion"
+                raise _Stop
     except _Stop:
         pass
     except KeyboardInterrupt:

@@ -17,6 +17,7 @@ from netgraph import (
     NetTrain,
     NetTrainDivergenceWarning,
     Scaled,
+    SequenceLastLayer,
     SoftmaxLayer,
 )
 from netgraph.training.data import Examples, batches
@@ -287,3 +288,42 @@ def test_batches_are_grouped_by_length(rng):
     spread = np.mean([lens[b].max() - lens[b].min() for b in got])
     shuffled = np.mean([lens[b].max() - lens[b].min() for b in np.split(rng.permutation(640), 20)])
     assert spread < 0.25 * shuffled
+
+
+def test_checkpoints_resume_exactly(rng, tmp_path):
+    X = [rng.normal(size=(int(L), 2)) for L in rng.integers(2, 7, size=30)]
+    Y = rng.integers(0, 3, size=30)
+    net = NetChain(
+        [
+            LongShortTermMemoryLayer(4, dropout=0.2),
+            SequenceLastLayer(),
+            LinearLayer(3),
+            SoftmaxLayer(),
+        ],
+        input=("Varying", 2),
+    )
+    kw = dict(batch_size=8, random_seed=4, validation_set=Scaled(0.2), **QUIET)
+    whole = NetTrain(net, (X, Y), "All", max_training_rounds=4, **kw)
+    NetTrain(
+        net,
+        (X, Y),
+        max_training_rounds=2,
+        training_progress_checkpointing=("Directory", tmp_path),
+        **kw,
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "checkpoint-round0001.npz",
+        "checkpoint-round0002.npz",
+    ]
+    resumed = NetTrain(net, (X, Y), "All", max_training_rounds=4, resume_from=tmp_path, **kw)
+    for which in ("TrainedNet", "FinalNet"):
+        for k, a in whole[which].layers["1"].arrays.items():
+            np.testing.assert_array_equal(resumed[which].layers["1"].arrays[k], a)
+    assert resumed["RoundLossList"] == whole["RoundLossList"]
+    assert resumed["ValidationLossList"] == whole["ValidationLossList"]
+    other = NetChain(
+        [LongShortTermMemoryLayer(5), SequenceLastLayer(), LinearLayer(3), SoftmaxLayer()],
+        input=("Varying", 2),
+    )
+    with pytest.raises(ValueError, match="does not fit this net"):
+        NetTrain(other, (X, Y), resume_from=tmp_path, **kw)
