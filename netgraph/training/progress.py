@@ -58,10 +58,8 @@ class _Bar(_Silent):
 
     def __init__(self, out):
         self.out, self.last, self.vloss, self.shown = out, -1.0, None, False
-        self.examples = 0
 
     def batch(self, rnd, rounds, seen, per_round, loss, elapsed):
-        self.examples += 0  # counted below from seen
         if elapsed - self.last < 0.1:
             return
         self.last = elapsed

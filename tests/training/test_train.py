@@ -327,3 +327,57 @@ def test_checkpoints_resume_exactly(rng, tmp_path):
     )
     with pytest.raises(ValueError, match="does not fit this net"):
         NetTrain(other, (X, Y), resume_from=tmp_path, **kw)
+
+
+def test_several_outputs_each_get_a_loss(rng):
+    X = rng.normal(size=(60, 2))
+    cls = (X[:, 0] > 0).astype(int)
+    val = X @ np.array([[1.0], [1.0]])
+    g = NetGraph(
+        {
+            "h": LinearLayer(8, input=2),
+            "t": ElementwiseLayer("Tanh"),
+            "c": LinearLayer(2),
+            "s": SoftmaxLayer(),
+            "r": LinearLayer(1),
+        },
+        [("h", "t", "c", "s", NetPort("Class")), ("t", "r", NetPort("Value"))],
+    )
+    tn = training_net(g, None).net
+    assert set(tn.input_ports()) == {"Input", "ClassTarget", "ValueTarget"}
+    assert set(tn.output_ports()) == {"ClassLoss", "ValueLoss"}
+    r = NetTrain(
+        g,
+        {"Input": X, "Class": cls, "Value": val},
+        "All",
+        max_training_rounds=40,
+        batch_size=10,
+        method=("ADAM", {"learning_rate": 0.02}),
+        random_seed=0,
+        **QUIET,
+    )
+    out = r["TrainedNet"](X)
+    assert np.mean(np.argmax(out["Class"], axis=1) == cls) > 0.9
+    assert np.mean((out["Value"] - val) ** 2) < 0.1
+    with pytest.raises(ValueError, match="several outputs.*dict of output port"):
+        NetTrain(
+            g,
+            {"Input": X, "Class": cls, "Value": val},
+            loss_function=MeanAbsoluteLossLayer(),
+            **QUIET,
+        )
+
+
+def test_progress_bar_and_print(rng, capsys):
+    X, Y = regression(rng)
+    NetTrain(
+        LinearLayer(1, input=2), (X, Y), max_training_rounds=2, training_progress_reporting="Print"
+    )
+    out = capsys.readouterr().out
+    assert "round 1/2  loss" in out and "round 2/2" in out
+    r = NetTrain(LinearLayer(1, input=2), (X, Y), "All", max_training_rounds=3000, time_goal=0.3)
+    err = capsys.readouterr().err
+    assert r["ReasonTrainingStopped"] == "TimeGoalReached"
+    assert "\rround 1/3000" in err and "ex/s" in err and err.endswith("\n")
+    with pytest.raises(ValueError, match="training_progress_reporting must be"):
+        NetTrain(LinearLayer(1, input=2), (X, Y), training_progress_reporting="Bar")
