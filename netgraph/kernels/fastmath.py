@@ -62,6 +62,11 @@ def _fexp(x):
     return lambda x: np.exp(x)
 
 
+# Compile options of every recurrent kernel: cached on disk, SIMD-friendly float math, and
+# numpy's error model (no exception checks in the inner loops).
+FAST = {"cache": True, "fastmath": True, "error_model": "numpy"}
+
+
 def like(x, value):
     """``value`` in the precision of ``x`` (a bare literal would promote float32 to float64)."""
     return value

@@ -16,8 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .fastmath import like, sigmoid, tanh
-from .lstm_kernels import FAST
+from .fastmath import FAST, like, sigmoid, tanh
 from .rnn_kernels import state_product, state_product_back
 
 

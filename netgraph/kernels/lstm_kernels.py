@@ -18,20 +18,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .fastmath import hard_sigmoid, like, sigmoid, softsign, tanh
-
-FAST = {"cache": True, "fastmath": True, "error_model": "numpy"}
-
-
-@njit(**FAST)
-def state_product(s, Ws, Wsg, ms, Bt, G):
-    """G[:Bt] = s·Ws, or with per-gate state masks Σ_g (s∘ms_g)·Ws_g (VariationalState)."""
-    if ms.shape[0] == 0:
-        np.dot(s[:Bt], Ws, G[:Bt])
-        return
-    n = s.shape[1]
-    for g in range(4):
-        G[:Bt, g * n : (g + 1) * n] = np.dot(s[:Bt] * ms[:Bt, g], Wsg[g])
+from .fastmath import FAST, hard_sigmoid, like, sigmoid, softsign, tanh
+from .rnn_kernels import state_product, state_product_back
 
 
 @njit(**FAST, inline="always")
@@ -153,15 +141,7 @@ def lstm_backward(dY, dsT, dcT, A, C, SC, c0, WsT, WsgT, order, batch_sizes, gk,
                 d[3 * n + j] = dcv * i * uu * dsquash(m, sk)
                 dcr[j] = dcv * f
             dZ[b, t] = d
-        if ms.shape[0] == 0:
-            ds[:Bt] = np.dot(D[:Bt], WsT)
-        else:
-            acc = np.zeros((Bt, n), dZ.dtype)
-            for g in range(4):
-                acc += (
-                    np.dot(np.ascontiguousarray(D[:Bt, g * n : (g + 1) * n]), WsgT[g]) * ms[:Bt, g]
-                )
-            ds[:Bt] = acc
+        state_product_back(D, WsT, WsgT, ms, Bt, ds)
     ds0 = np.empty_like(ds)
     dc0 = np.empty_like(dc)
     for r in range(B):

@@ -17,8 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .fastmath import like, sigmoid, softsign, tanh
-from .lstm_kernels import FAST
+from .fastmath import FAST, like, sigmoid, softsign, tanh
 
 
 @njit(**FAST)
