@@ -17,7 +17,7 @@ class GRUOp(RecurrentOp):
     names = tuple((f"{g}GateInputWeights", f"{g}GateStateWeights", f"{g}GateBiases") for g in GATES)
 
     def forward(self, xs, lens, P, ctx):
-        run, Z = self.start(xs, lens, P, ctx)
+        run, Z = self.start(xs[0], xs[1], lens, P, ctx)
         B, T, n3 = Z.shape
         n = n3 // 3
         dt, store = ctx.dtype, ctx.grad

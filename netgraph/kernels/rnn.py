@@ -8,12 +8,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import Op
+from .base import EMPTY3, Op, by_length
 from .blas import gemm
 from .rnn_kernels import rnn_backward, rnn_forward
 
 ACTIVATIONS = {"Tanh": 0, "Ramp": 1, "ReLU": 1, "LogisticSigmoid": 2, "SoftSign": 3, "Identity": 4}
-_NONE3 = np.zeros((0, 0, 0), np.float32)
 
 
 def fuse(arrays: dict, names: tuple) -> dict:
@@ -33,7 +32,7 @@ def fuse(arrays: dict, names: tuple) -> dict:
     }
 
 
-def _keep(rng, shape, p, dtype):
+def keep_mask(rng, shape, p, dtype):
     """A dropout mask: kept entries 1/(1−p), dropped 0."""
     return ((rng.random(shape) >= p) / (1.0 - p)).astype(dtype)
 
@@ -67,7 +66,7 @@ class RecurrentOp(Op):
     def prepare(self, arrays: dict) -> dict:
         return fuse(arrays, self.names)
 
-    def _masks(self, ctx, B, k, n):
+    def _masks(self, ctx, B, T, k, n):
         """Dropout masks for this pass (training only): weights once per pass, input and
         state once per sequence and gate."""
         p = self.dropout if ctx.training else {}
@@ -78,27 +77,24 @@ class RecurrentOp(Op):
         if p.get("VariationalWeights"):
             q = p["VariationalWeights"]
             masks["w"] = {
-                a: _keep(rng, shape, q, dt)
+                a: keep_mask(rng, shape, q, dt)
                 for wx, ws, _ in self.names
                 for a, shape in ((wx, (n, k)), (ws, (n, n)))
             }
         if p.get("VariationalInput"):
-            masks["x"] = _keep(rng, (B, G, k), p["VariationalInput"], dt)
+            masks["x"] = keep_mask(rng, (B, G, k), p["VariationalInput"], dt)
         if p.get("VariationalState"):
-            masks["s"] = _keep(rng, (B, G, n), p["VariationalState"], dt)
+            masks["s"] = keep_mask(rng, (B, G, n), p["VariationalState"], dt)
         return masks
 
-    def start(self, xs, lens, P, ctx) -> tuple[Pass, np.ndarray]:
+    def start(self, x, s0, lens, P, ctx) -> tuple[Pass, np.ndarray]:
         """Order the batch by length, draw the masks and project the input of every step at
         once: returns the pass and Z (B, T, G·n) = x·Wx + b."""
-        x, s0 = xs
         B, T, k = x.shape
         n = P["Ws"].shape[0]
         dt, G = ctx.dtype, len(self.names)
-        L = np.full(B, T) if lens[0] is None else lens[0]
-        order = np.argsort(-L, kind="stable")
-        batch_sizes = (L[order][None, :] > np.arange(T)[:, None]).sum(1)
-        masks = self._masks(ctx, B, k, n)
+        order, batch_sizes = by_length(lens[0], B, T)
+        masks = self._masks(ctx, B, T, k, n)
         if "w" in masks:
             named = P["named"]
             P = fuse({**named, **{a: named[a] * m for a, m in masks["w"].items()}}, self.names)
@@ -111,11 +107,14 @@ class RecurrentOp(Op):
                 Z[:, :, sl] = gemm(Xg, P["Wx"][:, sl]).reshape(B, T, n)
             Z += P["b"]
         else:
-            Z = gemm(x.reshape(B * T, k), P["Wx"])
+            X2 = x.reshape(B * T, k)
+            # A few rows (streaming): numpy's matmul turns them into a GEMV, faster than a
+            # one-row GEMM and too small to start numpy's BLAS threads.
+            Z = X2 @ P["Wx"] if B * T <= 4 else gemm(X2, P["Wx"])
             Z += P["b"]
             Z = Z.reshape(B, T, G * n)
         s0 = np.zeros((B, n), dt) if s0 is None else np.ascontiguousarray(s0, dt)
-        ms = np.ascontiguousarray(masks["s"][order]) if "s" in masks else _NONE3.astype(dt)
+        ms = np.ascontiguousarray(masks["s"][order]) if "s" in masks else EMPTY3[dt]
         return Pass(P, masks, order, batch_sizes, x, s0, ms), Z
 
     def output_grads(self, run: Pass, dy, dsT, n):
@@ -176,7 +175,7 @@ class BasicRecurrentOp(RecurrentOp):
         self.kind = ACTIVATIONS[layer.options["activation"]]
 
     def forward(self, xs, lens, P, ctx):
-        run, Z = self.start(xs, lens, P, ctx)
+        run, Z = self.start(xs[0], xs[1], lens, P, ctx)
         B, T, n = Z.shape
         Y = np.zeros((B, T, n), ctx.dtype)
         P = run.P
