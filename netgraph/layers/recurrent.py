@@ -4,7 +4,7 @@ shared ports and options of the family)."""
 from __future__ import annotations
 
 from ..kernels.gru import GRUOp
-from ..kernels.lstm import GATE_KINDS, GATES, STATE_KINDS, LSTMOp
+from ..kernels.lstm import GATE_KINDS, STATE_KINDS, LSTMOp
 from ..kernels.rnn import ACTIVATIONS, BasicRecurrentOp
 from ..net import closest
 from ..types import REAL, TensorType, TypeConflict, Var
@@ -106,99 +106,6 @@ class RecurrentLayer(Layer):
         return shape[1], shape[0]
 
 
-class LongShortTermMemoryLayer(RecurrentLayer):
-    """A long short-term memory layer (Wolfram's equations), on a numba kernel.
-
-        i = σg(Wix·x + Wis·s + bi)     o = σg(Wox·x + Wos·s + bo)
-        f = σg(Wfx·x + Wfs·s + bf)     m = σs(Wmx·x + Wms·s + bm)
-        c' = f*c + i*m                 s' = o*σs(c')
-
-    Ports: "Input" ``("Varying", k)`` or ``(L, k)``; "Output" ``("Varying", n)``; "State" and
-    "CellState" ``(n,)``, optional inputs (initial states, zero by default) and optional
-    outputs (final states at each sequence's true last step), reached with ``NetPort``.
-    Arrays ``{Input,Output,Forget,Memory}Gate{InputWeights (n, k), StateWeights (n, n), Biases (n,)}``.
-
-    Options: ``n`` units; ``dropout`` (a probability for "VariationalWeights", or a dict of
-    "VariationalWeights", "VariationalInput", "VariationalState", "StateUpdate"; active only in
-    training); ``state_activation`` "Tanh" | "SoftSign" and ``gate_activation``
-    "LogisticSigmoid" | "HardSigmoid" (MATLAB's lstmLayer options); ``arrays``;
-    ``learning_rate_multipliers`` (array name → factor, for NetTrain); ``input``, ``output``.
-
-    >>> import numpy as np
-    >>> from netgraph import LongShortTermMemoryLayer, NetInitialize
-    >>> lstm = NetInitialize(LongShortTermMemoryLayer(3, input=("Varying", 2)), random_seed=0)
-    >>> lstm(np.ones((4, 2))).shape
-    (4, 3)
-    """
-
-    state_ports = ("State", "CellState")
-
-    def __init__(
-        self,
-        n=None,
-        *,
-        dropout=None,
-        state_activation="Tanh",
-        gate_activation="LogisticSigmoid",
-        arrays=None,
-        learning_rate_multipliers=None,
-        input=None,
-        output=None,
-        **unknown,
-    ):
-        self.check_unknown(unknown)
-        owner = "LongShortTermMemoryLayer"
-        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
-            raise ValueError(
-                f"{owner}: the number of units n must be a positive int; received {n!r}."
-            )
-        names = tuple(
-            f"{g}Gate{part}"
-            for g in ("Input", "Output", "Forget", "Memory")
-            for part in ("InputWeights", "StateWeights", "Biases")
-        )
-        lrm = dict(learning_rate_multipliers or {})
-        for a in lrm:
-            if a not in names:
-                raise ValueError(
-                    f'{owner}: learning_rate_multipliers names an unknown array "{a}"{closest(a, names)}.'
-                )
-        options = {
-            "n": n,
-            "dropout": parse_dropout(owner, dropout),
-            "state_activation": _choice(
-                owner, "state_activation", state_activation, tuple(STATE_KINDS)
-            ),
-            "gate_activation": _choice(
-                owner, "gate_activation", gate_activation, tuple(GATE_KINDS)
-            ),
-            "learning_rate_multipliers": lrm,
-        }
-        self._init(options, {"Input": input, "Output": output}, arrays, names)
-
-    def array_shapes(self, t):
-        x, y = t["Input"], t["Output"]
-        k = None if x.dims is None else x.dims[1]
-        n = None if y.dims is None else y.dims[1]
-        shapes = {}
-        for g in GATES:
-            shapes[f"{g}GateInputWeights"] = None if n is None or k is None else (n, k)
-            shapes[f"{g}GateStateWeights"] = None if n is None else (n, n)
-            shapes[f"{g}GateBiases"] = None if n is None else (n,)
-        return shapes
-
-    def infer(self, t, u):
-        t = super().infer(t, u)
-        for name, a in self.arrays.items():
-            want = self.array_shapes(t)[name]
-            if a is not None and want is not None and a.shape != want:
-                raise TypeConflict(f'array "{name}" has shape {a.shape}; expected {want}')
-        return t
-
-    def op(self, t):
-        return LSTMOp(self, t)
-
-
 VARIATIONAL_METHODS = ("VariationalWeights", "VariationalInput", "VariationalState")
 
 
@@ -252,6 +159,73 @@ class _GatedArraysLayer(RecurrentLayer):
 
     def op(self, t):
         return self.op_class(self, t)
+
+
+class LongShortTermMemoryLayer(_GatedArraysLayer):
+    """A long short-term memory layer (Wolfram's equations), on a numba kernel.
+
+        i = σg(Wix·x + Wis·s + bi)     o = σg(Wox·x + Wos·s + bo)
+        f = σg(Wfx·x + Wfs·s + bf)     m = σs(Wmx·x + Wms·s + bm)
+        c' = f*c + i*m                 s' = o*σs(c')
+
+    Ports: "Input" ``("Varying", k)`` or ``(L, k)``; "Output" ``("Varying", n)``; "State" and
+    "CellState" ``(n,)``, optional inputs (initial states, zero by default) and optional
+    outputs (final states at each sequence's true last step), reached with ``NetPort``.
+    Arrays ``{Input,Output,Forget,Memory}Gate{InputWeights (n, k), StateWeights (n, n), Biases (n,)}``.
+
+    Options: ``n`` units; ``dropout`` (a probability for "VariationalWeights", or a dict of
+    "VariationalWeights", "VariationalInput", "VariationalState", "StateUpdate"; active only in
+    training); ``state_activation`` "Tanh" | "SoftSign" and ``gate_activation``
+    "LogisticSigmoid" | "HardSigmoid" (MATLAB's lstmLayer options); ``arrays``;
+    ``learning_rate_multipliers`` (array name → factor, for NetTrain); ``input``, ``output``.
+
+    >>> import numpy as np
+    >>> from netgraph import LongShortTermMemoryLayer, NetInitialize
+    >>> lstm = NetInitialize(LongShortTermMemoryLayer(3, input=("Varying", 2)), random_seed=0)
+    >>> lstm(np.ones((4, 2))).shape
+    (4, 3)
+    """
+
+    state_ports = ("State", "CellState")
+    op_class = LSTMOp
+
+    def __init__(
+        self,
+        n=None,
+        *,
+        dropout=None,
+        state_activation="Tanh",
+        gate_activation="LogisticSigmoid",
+        arrays=None,
+        learning_rate_multipliers=None,
+        input=None,
+        output=None,
+        **unknown,
+    ):
+        self.check_unknown(unknown)
+        owner = "LongShortTermMemoryLayer"
+        opts = self._options(owner, n, dropout, learning_rate_multipliers, DROPOUT_METHODS)
+        options = {
+            "n": opts["n"],
+            "dropout": opts["dropout"],
+            "state_activation": _choice(
+                owner, "state_activation", state_activation, tuple(STATE_KINDS)
+            ),
+            "gate_activation": _choice(
+                owner, "gate_activation", gate_activation, tuple(GATE_KINDS)
+            ),
+            "learning_rate_multipliers": opts["learning_rate_multipliers"],
+        }
+        self._init(options, {"Input": input, "Output": output}, arrays, self.array_names())
+
+    @classmethod
+    def array_names(cls) -> tuple[str, ...]:
+        """Wolfram's order (Input, Output, Forget, Memory), which NetInitialize follows."""
+        return tuple(
+            f"{g}Gate{part}"
+            for g in ("Input", "Output", "Forget", "Memory")
+            for part in ("InputWeights", "StateWeights", "Biases")
+        )
 
 
 class GatedRecurrentLayer(_GatedArraysLayer):
