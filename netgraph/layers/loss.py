@@ -136,7 +136,23 @@ class CrossEntropyLossLayer(_LossLayer):
         return TARGET_FORMS[self.options["target_form"]](self, t)
 
 
-class MeanSquaredLossLayer(_LossLayer):
+class _ElementwiseLoss(_LossLayer):
+    """A loss of "Input" and "Target" of one shape, averaged over all elements by ``op_class``."""
+
+    op_class = None
+
+    def __init__(self, *, input=None, target=None, **unknown):
+        self.check_unknown(unknown)
+        self._init({}, {"Input": input, "Target": target})
+
+    def infer(self, t, u):
+        return self._same_shape(t, u)
+
+    def op(self, t):
+        return self.op_class(self, t)
+
+
+class MeanSquaredLossLayer(_ElementwiseLoss):
     """Mean of (input − target)² over all elements: one real number per example.
 
     Ports: "Input" and "Target" of any equal shape (sequences share their "Varying" length;
@@ -148,18 +164,10 @@ class MeanSquaredLossLayer(_LossLayer):
     2.5
     """
 
-    def __init__(self, *, input=None, target=None, **unknown):
-        self.check_unknown(unknown)
-        self._init({}, {"Input": input, "Target": target})
-
-    def infer(self, t, u):
-        return self._same_shape(t, u)
-
-    def op(self, t):
-        return MeanSquaredOp(self, t)
+    op_class = MeanSquaredOp
 
 
-class MeanAbsoluteLossLayer(_LossLayer):
+class MeanAbsoluteLossLayer(_ElementwiseLoss):
     """Mean of |input − target| over all elements: one real number per example.
 
     Ports: "Input" and "Target" of any equal shape (sequences share their "Varying" length;
@@ -171,15 +179,7 @@ class MeanAbsoluteLossLayer(_LossLayer):
     1.5
     """
 
-    def __init__(self, *, input=None, target=None, **unknown):
-        self.check_unknown(unknown)
-        self._init({}, {"Input": input, "Target": target})
-
-    def infer(self, t, u):
-        return self._same_shape(t, u)
-
-    def op(self, t):
-        return MeanAbsoluteOp(self, t)
+    op_class = MeanAbsoluteOp
 
 
 __all__ = ["CrossEntropyLossLayer", "MeanSquaredLossLayer", "MeanAbsoluteLossLayer"]
