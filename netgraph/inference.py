@@ -45,6 +45,18 @@ def flatten(net: Net, level: int | None = None) -> Flat:
     return Flat(net, leaves, containers, edges)
 
 
+def trace(flat: Flat, incoming: dict, ep: tuple) -> tuple[tuple, bool]:
+    """Follow the edges backwards from endpoint ``ep`` (``incoming``: destination → source):
+    ``(leaf output, True)`` for the first leaf output reached, which produces the value (a
+    port name may be both an input and an output of a layer, as "State" is), or
+    ``(last endpoint, False)`` where the edges end without one."""
+    while ep in incoming:
+        ep = incoming[ep]
+        if ep[0] in flat.leaves:
+            return ep, True
+    return ep, False
+
+
 def where(flat: Flat, ep: tuple) -> str:
     """A person's name for an endpoint: 'port "Input" of layer "2" (LinearLayer)'."""
     path, port = ep

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from .inference import flatten, where
+from .inference import flatten, trace, where
 from .kernels.base import Ctx, zero_padding
 from .kernels.blas import numba_blas_only
 from .types import describe
@@ -106,13 +106,10 @@ class Plan:
 
     def source(self, ep):
         """The slot whose value arrives at the input endpoint ``ep``: a leaf's output
-        ``(path, port)``, a net input ``(None, port)``, or None for an unconnected optional input.
-        Following edges backwards, the first leaf reached is the producing output (a port name
-        may be both an input and an output of a layer, as "State" is)."""
-        while ep in self.incoming:
-            ep = self.incoming[ep]
-            if ep[0] in self.flat.leaves:
-                return ep
+        ``(path, port)``, a net input ``(None, port)``, or None for an unconnected optional input."""
+        ep, found = trace(self.flat, self.incoming, ep)
+        if found:
+            return ep
         if ep[0] == () and (None, ep[1]) in self.inputs:
             return (None, ep[1])
         return None

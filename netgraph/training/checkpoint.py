@@ -18,7 +18,7 @@ import numpy as np
 
 
 def _key(prefix: str, path: tuple, name: str) -> str:
-    return prefix + "/".join(path + (name,)).replace("/", "|") if path else prefix + name
+    return prefix + "|".join(path + (name,))
 
 
 def checkpoint_dir(spec) -> str | None:

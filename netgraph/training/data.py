@@ -7,6 +7,8 @@ examples (for nets with several inputs, or an explicit "Target"); or a generator
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 
 from ..symbols import Scaled
@@ -35,6 +37,7 @@ class Examples:
             for p, x in self.ports.items()
         }
 
+    @cached_property
     def lengths(self) -> np.ndarray | None:
         """Each example's sequence length, when some port holds ragged sequences."""
         for x in self.ports.values():
@@ -132,7 +135,7 @@ def batches(examples: Examples, batch_size: int, rng) -> list[np.ndarray]:
     holds sequences of about the same length and padding costs little."""
     n = examples.n
     perm = rng.permutation(n)
-    lens = examples.lengths()
+    lens = examples.lengths
     if lens is not None:
         window = 16 * batch_size
         perm = np.concatenate(

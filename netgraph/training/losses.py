@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ..containers import NetGraph
 from ..evaluation import exposed_outputs
-from ..inference import flatten
+from ..inference import flatten, trace
 from ..layers import (
     CrossEntropyLossLayer,
     ElementwiseLayer,
@@ -38,13 +38,8 @@ def _producer(net, port: str):
     flat = flatten(net)
     if () in flat.leaves:
         return flat.leaves[()]
-    incoming = {dst: src for src, dst in flat.edges}
-    ep = ((), port)
-    while ep in incoming:
-        ep = incoming[ep]
-        if ep[0] in flat.leaves:
-            return flat.leaves[ep[0]]
-    return None
+    ep, found = trace(flat, {dst: src for src, dst in flat.edges}, ((), port))
+    return flat.leaves[ep[0]] if found else None
 
 
 def automatic_loss(net, port: str):
