@@ -228,27 +228,53 @@ def test_padding_never_enters_a_sequence_loss(rng):
 
 def test_loss_function_forms(rng):
     X, Y = regression(rng)
-    kw = dict(max_training_rounds=2, random_seed=0, **QUIET)
+    W0, b0 = np.array([[0.3, -0.2]]), np.array([0.1])
+    sgd = ("SGD", {"learning_rate": 0.1, "momentum": 0.0})
+    kw = dict(
+        max_training_rounds=1,
+        batch_size=len(X),
+        method=sgd,
+        random_seed=0,
+        working_precision="Real64",
+        **QUIET,
+    )
+    # a given loss layer: one full-batch step of mean |W x + b − y|
     r = NetTrain(
-        LinearLayer(1, input=2),
+        LinearLayer(1, input=2, weights=W0, biases=b0),
         (X, Y),
-        "RoundLossList",
+        "All",
         loss_function=MeanAbsoluteLossLayer(),
         **kw,
     )
-    assert len(r) == 2
-    # a net that computes its own loss, trained through its "Loss" port
-    g = NetGraph(
-        {
-            "lin": LinearLayer(3, input=2),
-            "sm": SoftmaxLayer(),
-            "loss": CrossEntropyLossLayer("Index"),
-        },
-        [("lin", "sm", NetPort("loss", "Input")), (NetPort("loss", "Loss"), NetPort("Loss"))],
+    res = X @ W0.T + b0 - Y
+    np.testing.assert_allclose(r["RoundLossList"][0], np.mean(np.abs(res)), rtol=1e-12)
+    sign = np.sign(res)
+    np.testing.assert_allclose(
+        r["FinalNet"].arrays["Weights"], W0 - 0.1 * (sign.T @ X) / len(X), rtol=1e-12
+    )
+    np.testing.assert_allclose(r["FinalNet"].arrays["Biases"], b0 - 0.1 * sign.mean(0), rtol=1e-12)
+    # a net that computes its own loss, trained through its "Loss" port: the step follows
+    # the gradient that evaluation gives for the mean of that port
+    g = NetInitialize(
+        NetGraph(
+            {
+                "lin": LinearLayer(3, input=2),
+                "sm": SoftmaxLayer(),
+                "loss": CrossEntropyLossLayer("Index"),
+            },
+            [("lin", "sm", NetPort("loss", "Input")), (NetPort("loss", "Loss"), NetPort("Loss"))],
+        ),
+        random_seed=1,
     )
     labels = (X[:, 0] > 0).astype(int)
-    trained = NetTrain(g, {"Input": X, "Target": labels}, loss_function="Loss", **kw)
-    assert trained.layers["lin"].arrays["Weights"].shape == (3, 2)
+    data = {"Input": X, "Target": labels}
+    r = NetTrain(g, data, "All", loss_function="Loss", **kw)
+    np.testing.assert_allclose(
+        r["RoundLossList"][0], np.mean(g(data, working_precision="Real64")), rtol=1e-12
+    )
+    grad = g(data, NetPortGradient(["lin", "Weights"]), working_precision="Real64") / len(X)
+    want = g.layers["lin"].arrays["Weights"] - 0.1 * grad
+    np.testing.assert_allclose(r["FinalNet"].layers["lin"].arrays["Weights"], want, rtol=1e-10)
     with pytest.raises(
         ValueError, match=r'loss_function "Los" must name an output port.*did you mean "Loss"'
     ):
