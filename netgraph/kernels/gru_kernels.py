@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit
 
 from .fastmath import FAST, like, sigmoid, tanh
-from .rnn_kernels import state_product, state_product_back
+from .rnn_kernels import batch_order, in_order, state_product, state_product_back
 
 
 @njit(**FAST)
@@ -27,9 +27,7 @@ def gru_forward(Z, Ws, Wsg, s0, order, batch_sizes, ms, Y, A, GM, store):
     returns the final state (B, n), taken at each sequence's last step."""
     B, T, n3 = Z.shape
     n = n3 // 3
-    s = np.empty((B, n), Z.dtype)
-    for r in range(B):
-        s[r] = s0[order[r]]
+    s = in_order(s0, order)
     G = np.empty((B, n3), Z.dtype)
     scratch = np.empty(n3, Z.dtype)
     one = like(Z[0, 0, 0], 1.0)
@@ -51,10 +49,7 @@ def gru_forward(Z, Ws, Wsg, s0, order, batch_sizes, ms, Y, A, GM, store):
                 y[j] = sr[j]
             if store:
                 GM[b, t] = g[2 * n :]
-    sT = np.empty_like(s0)
-    for r in range(B):
-        sT[order[r]] = s[r]
-    return sT
+    return batch_order(s, order)
 
 
 @njit(**FAST)
@@ -63,9 +58,7 @@ def gru_backward(dY, dsT, A, GM, Y, s0, WsT, WsgT, order, batch_sizes, ms, dZ, d
     end; returns the gradient of the initial state (B, n)."""
     B, T, n3 = dZ.shape
     n = n3 // 3
-    ds = np.empty((B, n), dZ.dtype)
-    for r in range(B):
-        ds[r] = dsT[order[r]]
+    ds = in_order(dsT, order)
     D = np.empty((B, n3), dZ.dtype)
     back = np.empty((B, n), dZ.dtype)
     one = like(dZ[0, 0, 0], 1.0)
@@ -93,7 +86,4 @@ def gru_backward(dY, dsT, A, GM, Y, s0, WsT, WsgT, order, batch_sizes, ms, dZ, d
             dG[b, t] = d
         state_product_back(D, WsT, WsgT, ms, Bt, back)
         ds[:Bt] += back[:Bt]
-    ds0 = np.empty_like(ds)
-    for r in range(B):
-        ds0[order[r]] = ds[r]
-    return ds0
+    return batch_order(ds, order)

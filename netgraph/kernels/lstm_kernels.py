@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit
 
 from .fastmath import FAST, hard_sigmoid, like, sigmoid, softsign, tanh
-from .rnn_kernels import state_product, state_product_back
+from .rnn_kernels import batch_order, in_order, state_product, state_product_back
 
 
 @njit(**FAST, inline="always")
@@ -48,11 +48,8 @@ def lstm_forward(Z, Ws, Wsg, s0, c0, order, batch_sizes, gk, sk, ms, u, Y, A, C,
     at each sequence's last step. ``ms`` rows follow ``order``; ``u`` is (B, T, n) or empty."""
     B, T, n4 = Z.shape
     n = n4 // 4
-    s = np.empty((B, n), Z.dtype)
-    c = np.empty((B, n), Z.dtype)
-    for r in range(B):
-        s[r] = s0[order[r]]
-        c[r] = c0[order[r]]
+    s = in_order(s0, order)
+    c = in_order(c0, order)
     G = np.empty((B, n4), Z.dtype)
     scratch = np.empty(n4, Z.dtype)
     cs = np.empty(n, Z.dtype)
@@ -85,12 +82,7 @@ def lstm_forward(Z, Ws, Wsg, s0, c0, order, batch_sizes, gk, sk, ms, u, Y, A, C,
             if store:
                 C[b, t] = cr
                 SC[b, t] = cs
-    sT = np.empty_like(s0)
-    cT = np.empty_like(c0)
-    for r in range(B):
-        sT[order[r]] = s[r]
-        cT[order[r]] = c[r]
-    return sT, cT
+    return batch_order(s, order), batch_order(c, order)
 
 
 @njit(**FAST, inline="always")
@@ -112,11 +104,8 @@ def lstm_backward(dY, dsT, dcT, A, C, SC, c0, WsT, WsgT, order, batch_sizes, gk,
     state and cell (B, n)."""
     B, T, n4 = dZ.shape
     n = n4 // 4
-    ds = np.empty((B, n), dZ.dtype)
-    dc = np.empty((B, n), dZ.dtype)
-    for r in range(B):
-        ds[r] = dsT[order[r]]
-        dc[r] = dcT[order[r]]
+    ds = in_order(dsT, order)
+    dc = in_order(dcT, order)
     D = np.empty((B, n4), dZ.dtype)
     zero = like(dZ[0, 0, 0], 0.0)
     for t in range(T - 1, -1, -1):
@@ -142,9 +131,4 @@ def lstm_backward(dY, dsT, dcT, A, C, SC, c0, WsT, WsgT, order, batch_sizes, gk,
                 dcr[j] = dcv * f
             dZ[b, t] = d
         state_product_back(D, WsT, WsgT, ms, Bt, ds)
-    ds0 = np.empty_like(ds)
-    dc0 = np.empty_like(dc)
-    for r in range(B):
-        ds0[order[r]] = ds[r]
-        dc0[order[r]] = dc[r]
-    return ds0, dc0
+    return batch_order(ds, order), batch_order(dc, order)

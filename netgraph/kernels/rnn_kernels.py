@@ -20,6 +20,24 @@ from numba import njit
 from .fastmath import FAST, like, sigmoid, softsign, tanh
 
 
+@njit(**FAST, inline="always")
+def in_order(a, order):
+    """The rows of ``a`` (B, n) in the order of ``order``: running states, longest first."""
+    out = np.empty((order.shape[0], a.shape[1]), a.dtype)
+    for r in range(order.shape[0]):
+        out[r] = a[order[r]]
+    return out
+
+
+@njit(**FAST, inline="always")
+def batch_order(a, order):
+    """Undo ``in_order``: row r of ``a`` goes back to batch row ``order[r]``."""
+    out = np.empty_like(a)
+    for r in range(order.shape[0]):
+        out[order[r]] = a[r]
+    return out
+
+
 @njit(**FAST)
 def state_product(s, Ws, Wsg, ms, Bt, G):
     """G[:Bt] = s·Ws (n, gates·n), or with state masks Σ_g (s∘ms_g)·Ws_g per gate block."""
@@ -69,9 +87,7 @@ def rnn_forward(Z, Ws, Wsg, s0, order, batch_sizes, kind, ms, Y):
     """Run s' = f(z + s·Ws) over Z (B, T, n); fills Y (the states) and returns the final
     state (B, n), taken at each sequence's last step."""
     B, T, n = Z.shape
-    s = np.empty((B, n), Z.dtype)
-    for r in range(B):
-        s[r] = s0[order[r]]
+    s = in_order(s0, order)
     G = np.empty((B, n), Z.dtype)
     for t in range(T):
         Bt = batch_sizes[t]
@@ -82,10 +98,7 @@ def rnn_forward(Z, Ws, Wsg, s0, order, batch_sizes, kind, ms, Y):
             b = order[r]
             activate(Z[b, t], G[r], s[r], kind)
             Y[b, t] = s[r]
-    sT = np.empty_like(s0)
-    for r in range(B):
-        sT[order[r]] = s[r]
-    return sT
+    return batch_order(s, order)
 
 
 @njit(**FAST, inline="always")
@@ -115,9 +128,7 @@ def rnn_backward(dY, dsT, Y, WsT, WsgT, order, batch_sizes, kind, ms, dZ):
     pre-activations (zero past each sequence's end); returns the gradient of the initial
     state (B, n)."""
     B, T, n = dZ.shape
-    ds = np.empty((B, n), dZ.dtype)
-    for r in range(B):
-        ds[r] = dsT[order[r]]
+    ds = in_order(dsT, order)
     D = np.empty((B, n), dZ.dtype)
     for t in range(T - 1, -1, -1):
         Bt = batch_sizes[t]
@@ -128,7 +139,4 @@ def rnn_backward(dY, dsT, Y, WsT, WsgT, order, batch_sizes, kind, ms, dZ):
             back_activate(ds[r], dY[b, t], Y[b, t], D[r], kind)
             dZ[b, t] = D[r]
         state_product_back(D, WsT, WsgT, ms, Bt, ds)
-    ds0 = np.empty_like(ds)
-    for r in range(B):
-        ds0[order[r]] = ds[r]
-    return ds0
+    return batch_order(ds, order)
