@@ -1,4 +1,4 @@
-"""The basic recurrent op, and what the gated recurrent op shares with it: fused arrays,
+"""The basic recurrent op, and what the GRU and LSTM ops share with it: fused arrays,
 dropout masks, the batch's order by decreasing length, the hoisted input projection and the
 weight gradients as a few big GEMMs."""
 
