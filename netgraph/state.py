@@ -15,7 +15,7 @@ class NetStateObject:
     ``so(x)`` evaluates like ``net(x)`` (same call forms and options) and keeps the final
     states; ``so.states`` shows them (a dict ``NetPort(layer, port) → array``), ``so.reset()``
     returns to the initial states (``states=`` at construction, else zeros). Feeding a
-    sequence piece by piece gives exactly the result of feeding it whole. The states follow
+    sequence piece by piece gives the result of feeding it whole, up to float round-off. The states follow
     the batch form of the data: one example gives vectors, a batch gives one row per example.
 
     >>> import numpy as np
