@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 
-from .net import closest
+from .text import closest
 from .types import REAL, Index, TensorType, Var
 
 # Wolfram's default alphabet: tab, newline and the printable ASCII characters.

@@ -12,11 +12,12 @@ import networkx as nx
 
 from .containers import NetChain, NetGraph
 from .containers.graph import Container
-from .information import wiring
 from .layers.base import as_array
-from .net import Net, closest
+from .net import Net
 from .symbols import All, NetPort
+from .text import closest
 from .types import TensorType, describe_shape, parse_type
+from .walk import flatten, links, units_graph
 
 # -- naming layers -------------------------------------------------------------------------
 
@@ -117,16 +118,6 @@ def _is_spec_list(spec) -> bool:
 
 
 # -- rebuilding through the constructors ---------------------------------------------------
-
-
-def _default_in(net: Net) -> str:
-    ins = net.input_ports()
-    return "Input" if "Input" in ins else ins[0]
-
-
-def _default_out(net: Net) -> str:
-    outs = net.output_ports()
-    return "Output" if "Output" in outs else outs[0]
 
 
 def _user_edges(layers: dict, edges) -> list:
@@ -375,11 +366,10 @@ def _graph_layers(net: NetGraph, spec, fn: str) -> list[str]:
     return out
 
 
-def _layer_digraph(net: NetGraph) -> nx.DiGraph:
-    g = nx.DiGraph()
-    g.add_nodes_from(net.layers)
-    g.add_edges_from((s[0], d[0]) for s, d in net.edges if s[0] is not None and d[0] is not None)
-    return g
+def _related(net: NetGraph, names: list, which) -> set:
+    """The named layers with their ancestors (``which=nx.ancestors``) or descendants."""
+    g = units_graph(net.graph, lambda name: name is not None)
+    return set(names).union(*(which(g, n) for n in names)) & set(net.layers)
 
 
 def _subgraph(net: NetGraph, keep: set, outputs_of: set | None, fn: str) -> NetGraph:
@@ -423,11 +413,10 @@ def NetTake(net: Net, spec) -> Net:
     if isinstance(spec, tuple) and len(spec) == 2:
         start, spec = spec
     ends = _graph_layers(net, spec, fn)
-    g = _layer_digraph(net)
-    keep = set(ends).union(*(nx.ancestors(g, e) for e in ends))
+    keep = _related(net, ends, nx.ancestors)
     if start is not None:
         starts = _graph_layers(net, start, fn)
-        after = set(starts).union(*(nx.descendants(g, s) for s in starts))
+        after = _related(net, starts, nx.descendants)
         cut = [e for e in ends if e not in after]
         if cut:
             raise ValueError(
@@ -530,14 +519,14 @@ def _attach(net: Net, x, at_end: bool, fn: str) -> Net:
         (src,) = [s for s, d in edges if d == (None, ports[0])]
         edges = [e for e in edges if e[1] != (None, ports[0])]
         for k, v in named:
-            edges.append((src, (k, _default_in(v))))
-            src = (k, _default_out(v))
+            edges.append((src, (k, v.default_input())))
+            src = (k, v.default_output() or v.output_ports()[0])
     else:
         prev = None
         for k, v in named:
             if prev is not None:
-                edges.append((prev, (k, _default_in(v))))
-            prev = (k, _default_out(v))
+                edges.append((prev, (k, v.default_input())))
+            prev = (k, v.default_output() or v.output_ports()[0])
         edges = [(prev if s == (None, ports[0]) else s, d) for s, d in edges]
     return _remake(net._replace(layers=layers, edges=edges, ports={}), fn)
 
@@ -593,7 +582,8 @@ def NetFlatten(net: Net, level: int | None = None) -> Net:
         raise ValueError(f"{fn}: the level must be a positive int or None; received {level!r}.")
     if not isinstance(net, Container):
         return net
-    units, links = wiring(net, level)
+    flat = flatten(net, level)
+    units, wires = flat.leaves, links(flat)
     opened = {p[:i] for p in units for i in range(len(p))}
     if all(_numbered(_at(net, p).layers) for p in opened):
         names = {p: str(i + 1) for i, p in enumerate(units)}
@@ -611,7 +601,7 @@ def NetFlatten(net: Net, level: int | None = None) -> Net:
                 NetPort(s[1]) if s[0] == () else NetPort(names[s[0]], s[1]),
                 NetPort(d[1]) if d[0] == () else NetPort(names[d[0]], d[1]),
             )
-            for s, d in links
+            for s, d in wires
         ]
         return NetGraph(layers, edges)
     except ValueError as e:

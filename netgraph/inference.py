@@ -1,76 +1,15 @@
-"""Shape inference: flatten a net to its leaf layers and meet types on every edge until nothing changes.
+"""Shape inference: meet types on every wire of the flattened net until nothing changes.
 
-Every port of every layer and container is a node ``(path, port)``; a container's ports are
-pass-through nodes, so nesting needs no special case. Layer type rules and edge unification
-run in turn to a fixed point; a conflict is reported with both ends named.
+Every port of every layer and container is a node ``(path, port)`` of the net's port graph
+(see walk.py); a container's ports are pass-through nodes, so nesting needs no special case.
+Layer type rules and wire unification run in turn to a fixed point; a conflict is reported
+with both ends named.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from .containers.graph import Container
-from .layers.base import Layer
-from .net import Net
 from .types import Mismatch, TypeConflict, Unifier, describe, freshen
-
-
-@dataclass
-class Flat:
-    """A net as leaf layers and edges between ``(path, port)`` endpoints."""
-
-    net: Net
-    leaves: dict[tuple, Layer]
-    containers: dict[tuple, Container]
-    edges: list[tuple[tuple, tuple]]
-
-
-def flatten(net: Net, level: int | None = None) -> Flat:
-    """The net's leaves and edges; with ``level``, containers deeper than that stay leaves."""
-    leaves, containers, edges = {}, {}, []
-
-    def walk(n: Net, path: tuple) -> None:
-        if isinstance(n, Container) and (level is None or len(path) <= level):
-            containers[path] = n
-            for name, child in n.layers.items():
-                walk(child, path + (name,))
-            for (sa, sp), (da, dp) in n.edges:
-                src = (path if sa is None else path + (sa,), sp)
-                dst = (path if da is None else path + (da,), dp)
-                edges.append((src, dst))
-        else:
-            leaves[path] = n
-
-    walk(net, ())
-    return Flat(net, leaves, containers, edges)
-
-
-def trace(flat: Flat, incoming: dict, ep: tuple) -> tuple[tuple, bool]:
-    """Follow the edges backwards from endpoint ``ep`` (``incoming``: destination → source):
-    ``(leaf output, True)`` for the first leaf output reached, which produces the value (a
-    port name may be both an input and an output of a layer, as "State" is), or
-    ``(last endpoint, False)`` where the edges end without one."""
-    while ep in incoming:
-        ep = incoming[ep]
-        if ep[0] in flat.leaves:
-            return ep, True
-    return ep, False
-
-
-def where(flat: Flat, ep: tuple) -> str:
-    """A person's name for an endpoint: 'port "Input" of layer "2" (LinearLayer)'."""
-    path, port = ep
-    node = flat.leaves.get(path) or flat.containers.get(path)
-    kind = type(node).__name__
-    if path == ():
-        return (
-            f'port "{port}" of the net'
-            if isinstance(node, Container)
-            else f'port "{port}" of the {kind}'
-        )
-    return (
-        f'port "{port}" of {"layer" if path in flat.leaves else "net"} "{"/".join(path)}" ({kind})'
-    )
+from .walk import Flat, far_ends, flatten, where
 
 
 def infer_types(flat: Flat, given: dict | None = None) -> dict:
@@ -91,7 +30,7 @@ def infer_types(flat: Flat, given: dict | None = None) -> dict:
     def snapshot():
         return {k: u.resolve(t) for k, t in types.items()}
 
-    before = None
+    before, edges = None, flat.edges
     for _ in range(1000):
         for path, layer in flat.leaves.items():
             cur = {p: u.resolve(types[(path, p)]) for p in layer.ports}
@@ -108,13 +47,13 @@ def infer_types(flat: Flat, given: dict | None = None) -> dict:
                     f'port "{p}" {"receives" if p in layer.input_ports() else "feeds"} '
                     + " and ".join(where(flat, x) for x in ends)
                     for p in named
-                    if (ends := _far_ends(flat, (path, p), p in layer.input_ports()))
+                    if (ends := far_ends(flat, (path, p), p in layer.input_ports()))
                 ]
                 extra = f" ({'; '.join(feeds)})" if feeds else ""
                 raise ValueError(f"{name}: {e}{extra}.") from None
             for p, t in new.items():
                 types[(path, p)] = t
-        for src, dst in flat.edges:
+        for src, dst in edges:
             a, b = u.resolve(types[src]), u.resolve(types[dst])
             try:
                 m = u.unify(a, b)
@@ -132,33 +71,17 @@ def infer_types(flat: Flat, given: dict | None = None) -> dict:
     raise RuntimeError("shape inference did not reach a fixed point")  # pragma: no cover
 
 
-def _far_ends(flat: Flat, ep: tuple, backwards: bool) -> list:
-    """The leaf ports (or top-level ports) that an endpoint is wired to, through containers."""
-    ends, todo = [], [ep]
-    while todo:
-        e = todo.pop()
-        nxt = [s if backwards else d for s, d in flat.edges if (d if backwards else s) == e]
-        for n in nxt:
-            if n[0] in flat.containers and n[0] != ():
-                todo.append(n)
-            else:
-                ends.append(n)
-        if not nxt and e != ep:
-            ends.append(e)
-    return ends
-
-
-def rebuild(flat: Flat, types: dict, path: tuple = ()) -> Net:
+def rebuild(flat: Flat, types: dict, path: tuple = ()):
     """The net again, with every port's type replaced by the inferred one."""
     node = flat.leaves.get(path) or flat.containers[path]
     ports = {p: types[(path, p)] for p in node.ports}
-    if isinstance(node, Container):
+    if node.is_container:
         layers = {name: rebuild(flat, types, path + (name,)) for name in node.layers}
         return node._replace(layers=layers, ports=ports)
     return node._replace(ports=ports)
 
 
-def infer_net(net: Net, given: dict | None = None) -> Net:
+def infer_net(net, given: dict | None = None):
     """The net with every type inferred; ``given`` maps top-level port names to extra types."""
     flat = flatten(net)
     types = infer_types(flat, {((), p): t for p, t in (given or {}).items()})

@@ -1,110 +1,20 @@
-"""Introspection: Information(net, prop), Options, the terminal table and the notebook table."""
+"""Introspection: Information(net, prop) and Options."""
 
 from __future__ import annotations
 
 import hashlib
 import html
-import inspect
 import re
 from collections import Counter
 
 import networkx as nx
-import numpy as np
 
-from .containers.graph import Container
-from .inference import flatten
-from .net import Net, closest
+from .display import array_dims, byte_count, element_count, net_repr
+from .net import Net, structure_key
 from .symbols import NetPort
+from .text import closest, port_option
 from .types import describe_shape
-
-# -- what the rest of the package uses -----------------------------------------------------
-
-
-def all_arrays(net) -> dict:
-    """(layer path…, array name) → array or None, for every leaf layer."""
-    return {
-        path + (k,): a for path, leaf in flatten(net).leaves.items() for k, a in leaf.arrays.items()
-    }
-
-
-def structure_key(net):
-    """Everything that defines a net except its arrays: types, options, layers and edges."""
-    if hasattr(net, "layers"):
-        return (
-            type(net).__name__,
-            tuple((k, structure_key(c)) for k, c in net.layers.items()),
-            tuple(net.edges),
-            tuple((p, describe_shape(t)) for p, t in net.ports.items()),
-        )
-    return (
-        type(net).__name__,
-        tuple((k, repr(v)) for k, v in net.options.items()),
-        tuple((p, describe_shape(t)) for p, t in net.ports.items()),
-    )
-
-
-def wiring(net, level: int | None = None):
-    """The net as units and the links between them, seen through nested containers.
-
-    Containers down to nesting depth ``level`` (all when None) are opened; every other net
-    is a unit. Returns ``(units, links)``: units maps a path to its net, and each link is
-    ``(source, target)`` where an endpoint is ``(unit path, port)`` or ``((), port)`` for a
-    port of the net itself. A bare layer is one unit at path ``()`` with no links.
-    """
-    flat = flatten(net, level)
-    units, edges = flat.leaves, flat.edges
-    src_of = {d: s for s, d in edges}
-
-    def trace(ep):
-        while ep[0] != () and ep[0] not in units:  # a port of an opened nested net
-            ep = src_of[ep]
-        return ep
-
-    links = [(trace(s), d) for s, d in edges if d[0] == () or d[0] in units]
-    return units, links
-
-
-# -- array bookkeeping ---------------------------------------------------------------------
-
-
-def _known(shape):
-    return None if shape is None or any(not isinstance(d, int) for d in shape) else tuple(shape)
-
-
-def _array_dims(net) -> dict:
-    """path → shape of every array (the array's own shape, else the one its ports imply)."""
-    out = {}
-    for path, leaf in flatten(net).leaves.items():
-        if not leaf.arrays:
-            continue
-        implied = leaf.array_shapes(leaf.ports)
-        for k, a in leaf.arrays.items():
-            out[path + (k,)] = a.shape if a is not None else _known(implied.get(k))
-    return out
-
-
-def _count(dims) -> int | None:
-    shapes = list(dims)
-    if any(s is None for s in shapes):
-        return None
-    return int(sum(int(np.prod(s)) for s in shapes))
-
-
-def _bytes(net) -> int | None:
-    total = 0
-    arrays = all_arrays(net)
-    for path, shape in _array_dims(net).items():
-        a = arrays[path]
-        if a is not None:
-            total += a.nbytes
-        elif shape is None:
-            return None
-        else:
-            total += int(np.prod(shape)) * 4  # NetInitialize makes float32 arrays
-    return total
-
-
-# -- the properties ------------------------------------------------------------------------
+from .walk import all_arrays, flatten, links, states
 
 
 def _leaves(net) -> dict:
@@ -116,12 +26,7 @@ def _ports(net, names) -> dict:
 
 
 def _state_positions(net) -> list:
-    out = []
-    for path, leaf in _leaves(net).items():
-        for p in getattr(leaf, "state_ports", ()):
-            if p in leaf.ports:
-                out.append(NetPort(list(path), p) if path else NetPort(p))
-    return out
+    return list(states(flatten(net)))
 
 
 def _node(ep):
@@ -132,7 +37,8 @@ def _node(ep):
 def layers_graph(net) -> nx.DiGraph:
     """The "LayersGraph" property: leaf layers and the net's ports, wired as in the net."""
     g = nx.DiGraph()
-    units, links = wiring(net)
+    flat = flatten(net)
+    units, wires = flat.leaves, links(flat)
     for path, leaf in units.items():
         name = "/".join(path) if path else type(leaf).__name__
         g.add_node(
@@ -148,9 +54,9 @@ def layers_graph(net) -> nx.DiGraph:
         g.add_node(NetPort(p), kind="output", type=net.ports[p])
     if () in units:  # a bare layer
         name = type(net).__name__
-        links = [(((), p), ((name,), p)) for p in net.input_ports()]
-        links += [(((name,), p), ((), p)) for p in net.output_ports()]
-    for src, dst in links:
+        wires = [(((), p), ((name,), p)) for p in net.input_ports()]
+        wires += [(((name,), p), ((), p)) for p in net.output_ports()]
+    for src, dst in wires:
         u, v = _node(src), _node(dst)
         if g.has_edge(u, v):
             g.edges[u, v]["ports"].append((src[1], dst[1]))
@@ -205,10 +111,10 @@ def topology_hash(net) -> str:
 PROPERTIES = {
     "Arrays": all_arrays,
     "ArraysCount": lambda net: len(all_arrays(net)),
-    "ArraysDimensions": _array_dims,
+    "ArraysDimensions": array_dims,
     "ArraysPositionList": lambda net: list(all_arrays(net)),
-    "ArraysTotalByteCount": _bytes,
-    "ArraysTotalElementCount": lambda net: _count(_array_dims(net).values()),
+    "ArraysTotalByteCount": byte_count,
+    "ArraysTotalElementCount": lambda net: element_count(array_dims(net).values()),
     "InputPorts": lambda net: _ports(net, net.input_ports()),
     "Layers": _leaves,
     "LayersCount": lambda net: len(_leaves(net)),
@@ -235,9 +141,9 @@ class NetSummary(str):
 
 
 def _summary(net) -> NetSummary:
-    dims = _array_dims(net)
+    dims = array_dims(net)
     missing = sum(a is None for a in all_arrays(net).values())
-    count, nbytes = _count(dims.values()), _bytes(net)
+    count, nbytes = element_count(dims.values()), byte_count(net)
     types = ", ".join(f"{k}: {v}" for k, v in PROPERTIES["LayerTypeCounts"](net).items())
     lines = [
         f"{type(net).__name__}",
@@ -315,20 +221,6 @@ def Information(net: Net, prop: str | None = None):
 # -- Options -------------------------------------------------------------------------------
 
 
-def port_option(port: str) -> str:
-    """The keyword for a port: "Input" → ``input``, "CellState" → ``cell_state``."""
-    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", port).lower()
-
-
-def _signature_defaults(cls) -> dict:
-    out = {}
-    for name, p in list(inspect.signature(cls.__init__).parameters.items())[1:]:
-        if p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
-            continue
-        out[name] = None if p.default is inspect.Parameter.empty else p.default
-    return out
-
-
 def Options(net_or_class) -> dict:
     """Construction options and their defaults (for a class), or the values of a net.
 
@@ -344,86 +236,13 @@ def Options(net_or_class) -> dict:
     {'n': (2,), 'biases': True, 'input': (3,), 'output': (2,)}
     """
     if isinstance(net_or_class, type) and issubclass(net_or_class, Net):
-        f = getattr(net_or_class, "option_defaults", None)
-        return f() if f is not None else _signature_defaults(net_or_class)
+        return net_or_class.option_defaults()
     if isinstance(net_or_class, Net):
         own = dict(getattr(net_or_class, "options", {}))
         return {**own, **{port_option(p): t for p, t in net_or_class.ports.items()}}
     raise TypeError(
         "Options: give a layer or net class such as LinearLayer, or a layer or net; "
         f"received {net_or_class!r}."
-    )
-
-
-# -- the terminal table and the notebook table ---------------------------------------------
-
-
-def _out_shapes(leaf) -> str:
-    outs = leaf.output_ports()
-    if len(outs) == 1:
-        return describe_shape(leaf.ports[outs[0]])
-    return ", ".join(f"{p}: {describe_shape(leaf.ports[p])}" for p in outs)
-
-
-def _rows(net):
-    dims = _array_dims(net)
-    rows = []
-    for path, leaf in flatten(net).leaves.items():
-        arr = ""
-        if leaf.arrays:
-            n = _count(dims[path + (k,)] for k in leaf.arrays)
-            missing = any(a is None for a in leaf.arrays.values())
-            arr = ("?" if n is None else f"{n}") + (" (uninitialized)" if missing else "")
-        rows.append(("/".join(path), type(leaf).__name__, _out_shapes(leaf), arr))
-    return rows
-
-
-def _header(net) -> str:
-    def show(p):
-        c = net.coders.get(p)
-        return f"{p}: {c!r}" if c is not None else f"{p}: {describe_shape(net.ports[p])}"
-
-    ins = ", ".join(show(p) for p in net.input_ports())
-    outs = ", ".join(show(p) for p in net.output_ports())
-    return f"{type(net).__name__}[{ins} -> {outs}]"
-
-
-def _footer(net) -> str:
-    dims = _array_dims(net)
-    n = _count(dims.values())
-    layers = len(flatten(net).leaves)
-    return f"{layers} layers, {len(dims)} arrays, {'?' if n is None else n} elements"
-
-
-COLUMNS = ("layer", "type", "output", "elements")
-
-
-def net_repr(net) -> str:
-    """``repr(net)``: a layer's options and ports on one line; a net's table of leaf layers."""
-    if not isinstance(net, Container):
-        opts = ", ".join(f"{k}={v!r}" for k, v in net.options.items())
-        missing = any(a is None for a in net.arrays.values())
-        tail = " (uninitialized)" if missing else ""
-        return f"{type(net).__name__}({opts}) " + _header(net)[len(type(net).__name__) :] + tail
-    rows = [COLUMNS] + _rows(net)
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines = [_header(net)] + [
-        "  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows
-    ]
-    return "\n".join(lines + ["  " + _footer(net)])
-
-
-def net_html(net) -> str:
-    """``_repr_html_``: the same table as ``repr(net)``, as HTML."""
-    if not isinstance(net, Container):
-        return f"<pre>{html.escape(net_repr(net))}</pre>"
-    rows = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in _rows(net)
-    )
-    head = "".join(f"<th>{h}</th>" for h in COLUMNS)
-    return (
-        f"<div><b>{html.escape(_header(net))}</b><table><tr>{head}</tr>{rows}</table>"
-        f"<small>{html.escape(_footer(net))}</small></div>"
     )
 
 

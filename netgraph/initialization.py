@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .inference import flatten, where
-from .net import check_keywords, closest
 from .symbols import All
+from .text import check_keywords, closest
 from .types import describe
+from .walk import flatten, replace_leaves, where
 
 METHODS = ("Kaiming", "Xavier", "Orthogonal", "Random")
 
@@ -27,19 +27,6 @@ def _draw(method: str, shape: tuple, fans: tuple[int, int], rng) -> np.ndarray:
     q, r = np.linalg.qr(a)
     q = q * np.sign(np.diag(r))
     return (q if rows >= cols else q.T).reshape(shape)
-
-
-def replace_leaves(net, new: dict):
-    """The net with the leaf layers at the given paths replaced (types are unchanged)."""
-    if () in new:
-        return new[()]
-
-    def walk(n, path):
-        if hasattr(n, "layers"):
-            return n._replace(layers={k: walk(c, path + (k,)) for k, c in n.layers.items()})
-        return new.get(path, n)
-
-    return walk(net, ())
 
 
 def NetInitialize(

@@ -1,30 +1,24 @@
-"""The base of every net value: layers and containers are frozen, and calling one evaluates it."""
+"""The base of every net value: layers and containers are frozen, compare by value, and
+calling one evaluates it.
+
+``Net`` holds what every spec shares: typed ports, coders on ports, the port defaults (no
+optional inputs or outputs, no recurrent states) and equality. Evaluation and the printed
+table live in front-end modules (``evaluation``, ``display``); ``__call__`` and ``__repr__``
+reach them with the one upward import of the package (see docs/architecture.md).
+"""
 
 from __future__ import annotations
 
 import copy
-import difflib
+import inspect
 from types import MappingProxyType
 
 import numpy as np
 
-from .types import TensorType
-
-
-def closest(name: str, choices) -> str:
-    """' (did you mean "x"?)' for the nearest valid name, or ''."""
-    names = {str(c).lower(): str(c) for c in choices}
-    m = difflib.get_close_matches(str(name).lower(), list(names), n=1, cutoff=0.5)
-    return f' (did you mean "{names[m[0]]}"?)' if m else ""
-
-
-def check_keywords(owner: str, given: dict, allowed) -> None:
-    """Refuse unknown keyword arguments, naming the closest valid one."""
-    for k in given:
-        raise TypeError(
-            f'{owner}: unknown option "{k}"{closest(k, allowed)}. '
-            f"Valid options: {', '.join(sorted(allowed))}."
-        )
+from .coders import NetDecoder, NetEncoder
+from .text import check_keywords
+from .types import TensorType, describe_shape
+from .walk import all_arrays
 
 
 class Net:
@@ -32,6 +26,12 @@ class Net:
 
     ``ports`` maps every port name to its TensorType. Every edit returns a new net.
     """
+
+    is_container: bool = False
+    optional_inputs: tuple[str, ...] = ()  # inputs that may stay unconnected (initial states)
+    optional_outputs: tuple[str, ...] = ()  # outputs a plain call does not return (final states)
+    state_ports: tuple[str, ...] = ()  # recurrent states: optional inputs and outputs at once
+    variadic: bool = False  # takes as many inputs as are wired to it (Input1, Input2, …)
 
     def __setattr__(self, name, value):
         raise AttributeError(
@@ -46,8 +46,6 @@ class Net:
 
     def _set_coders(self, specs: dict, inherited: dict | None = None) -> None:
         """Keep the encoders given for input ports and the decoders for output ports."""
-        from .coders import NetDecoder, NetEncoder
-
         coders = dict(inherited or {})
         owner = type(self).__name__
         for p, c in specs.items():
@@ -76,7 +74,36 @@ class Net:
     def output_ports(self) -> tuple[str, ...]:
         raise NotImplementedError
 
-    # -- evaluation --------------------------------------------------------------------
+    def required_inputs(self) -> list[str]:
+        """The input ports a call must feed (all but the optional ones)."""
+        return [p for p in self.input_ports() if p not in self.optional_inputs]
+
+    def default_input(self) -> str:
+        """The input port an edge or a chain feeds when it names only the net."""
+        ins = self.input_ports()
+        return "Input" if "Input" in ins else ins[0]
+
+    def default_output(self) -> str | None:
+        """The output port an edge reads when it names only the net (None: ambiguous)."""
+        outs = self.output_ports()
+        if "Output" in outs:
+            return "Output"
+        return outs[0] if len(outs) == 1 else None
+
+    def exposed_outputs(self) -> list[str]:
+        """The outputs a plain call returns (a bare recurrent layer's final states only on request)."""
+        return [p for p in self.output_ports() if p not in self.optional_outputs]
+
+    @classmethod
+    def option_defaults(cls) -> dict:
+        """Construction options and their defaults (what ``Options(cls)`` shows)."""
+        out = {}
+        for name, p in list(inspect.signature(cls.__init__).parameters.items())[1:]:
+            if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+                out[name] = None if p.default is inspect.Parameter.empty else p.default
+        return out
+
+    # -- evaluation and display (front-ends, imported when first used) --------------------
     def __call__(
         self,
         data,
@@ -93,33 +120,40 @@ class Net:
             unknown,
             ["evaluation_mode", "random_seed", "working_precision"],
         )
-        from .evaluation import evaluate
+        from .evaluation import evaluate  # the documented upward step: specs → front-end
 
         return evaluate(self, data, output, evaluation_mode, random_seed, working_precision)
 
     def __repr__(self) -> str:
-        from .information import net_repr
+        from .display import net_repr  # the documented upward step: specs → front-end
 
         return net_repr(self)
 
     def _repr_html_(self) -> str:
-        from .information import net_html
+        from .display import net_html  # the documented upward step: specs → front-end
 
         return net_html(self)
 
+    # -- equality ----------------------------------------------------------------------
     def __eq__(self, other) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        from .information import structure_key
-
         return structure_key(self) == structure_key(other) and _arrays_equal(self, other)
 
     __hash__ = object.__hash__
 
 
-def _arrays_equal(a: Net, b: Net) -> bool:
-    from .information import all_arrays
+def structure_key(net: Net) -> tuple:
+    """Everything that defines a net except its arrays: types, options, layers and edges."""
+    ports = tuple((p, describe_shape(t)) for p, t in net.ports.items())
+    if net.is_container:
+        layers = tuple((k, structure_key(c)) for k, c in net.layers.items())
+        return (type(net).__name__, layers, tuple(net.edges), ports)
+    options = tuple((k, repr(v)) for k, v in net.options.items())
+    return (type(net).__name__, options, ports)
 
+
+def _arrays_equal(a: Net, b: Net) -> bool:
     x, y = all_arrays(a), all_arrays(b)
     return x.keys() == y.keys() and all(
         (x[k] is None and y[k] is None)

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from .inference import flatten, trace, where
 from .kernels.base import Ctx, zero_padding
 from .kernels.blas import numba_blas_only
 from .types import describe
+from .walk import Flat, flatten, states, trace, units_graph, where
 
 # Below this many input elements a forward pass is too short for an idle BLAS pool's spinning
 # threads to matter, and switching the pools (about 10 µs) would cost more than it saves:
@@ -34,80 +34,72 @@ class Step:
     out_vars: list
 
 
+def check_ready(flat: Flat) -> None:
+    """Refuse a net with an unknown port type or an uninitialized array, naming the first."""
+    for path, leaf in flat.leaves.items():
+        for p, t in leaf.ports.items():
+            if not t.known:
+                raise ValueError(
+                    f"The net cannot be evaluated yet: {where(flat, (path, p))} is {describe(t)}. "
+                    'Give the input shape (for example input=("Varying", 12)) or more layer sizes.'
+                )
+    missing = [
+        "/".join(path + (name,)) if path else name
+        for path, leaf in flat.leaves.items()
+        for name, a in leaf.arrays.items()
+        if a is None
+    ]
+    if missing:
+        raise ValueError(
+            "The net has uninitialized arrays: "
+            + ", ".join(f'"{m}"' for m in missing[:8])
+            + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+            + ". Call NetInitialize(net) or train it with NetTrain first."
+        )
+
+
+def step_order(flat: Flat) -> list[tuple]:
+    """The leaf layers in an order that computes every input before it is read: a
+    topological order of the layers, earlier layers first where the order is free."""
+    rank = {path: i for i, path in enumerate(flat.leaves)}
+    g = units_graph(flat.graph, lambda path: path in rank)
+    order = nx.lexicographical_topological_sort(g, key=lambda n: (rank.get(n, -1), str(n)))
+    return [n for n in order if n in rank]
+
+
 class Plan:
     """Ordered ops for one net. ``arrays(dtype)`` holds the arrays cast once per precision."""
 
     def __init__(self, net):
-        flat = flatten(net)
-        self.flat = flat
-        unknown = [
-            (ep, t)
-            for path, leaf in flat.leaves.items()
-            for ep, t in (((path, p), leaf.ports[p]) for p in leaf.ports)
-            if not t.known
-        ]
-        if unknown:
-            ep, t = unknown[0]
-            raise ValueError(
-                f"The net cannot be evaluated yet: {where(flat, ep)} is {describe(t)}. "
-                'Give the input shape (for example input=("Varying", 12)) or more layer sizes.'
-            )
-        missing = [
-            "/".join(path + (name,)) if path else name
-            for path, leaf in flat.leaves.items()
-            for name, a in leaf.arrays.items()
-            if a is None
-        ]
-        if missing:
-            raise ValueError(
-                "The net has uninitialized arrays: "
-                + ", ".join(f'"{m}"' for m in missing[:8])
-                + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
-                + ". Call NetInitialize(net) or train it with NetTrain first."
-            )
-        self.incoming = {dst: src for src, dst in flat.edges}
-        top = net
-        self.inputs = [(None, p) for p in top.input_ports()]
+        self.flat = flat = flatten(net)
+        check_ready(flat)
+        self.inputs = [(None, p) for p in net.input_ports()]
         bare = () in flat.leaves
-        self.outputs = {p: ((), p) if bare else self.source(((), p)) for p in top.output_ports()}
-        self.types = {}
-        g = nx.DiGraph()
-        g.add_nodes_from(flat.leaves)
-        steps = {}
-        for path, leaf in flat.leaves.items():
-            ins = [
-                self.source((path, p)) or self.init_slot(leaf, path, p) for p in leaf.input_ports()
-            ]
-            outs = [(path, p) for p in leaf.output_ports()]
-            t = {p: leaf.ports[p] for p in leaf.ports}
-            for s in ins:
-                if s is not None and s[0] in flat.leaves and s[0] != path:
-                    g.add_edge(s[0], path)
-            for p in leaf.ports:
-                self.types[(path, p)] = leaf.ports[p]
-            steps[path] = Step(
-                path,
-                leaf.op(t),
-                ins,
-                outs,
-                [t[p].var for p in leaf.input_ports()],
-                [t[p].var for p in leaf.output_ports()],
-            )
-        for slot in self.inputs:
-            self.types[slot] = top.ports[slot[1]]
-        self.steps = [
-            steps[p]
-            for p in nx.lexicographical_topological_sort(
-                g, key=lambda p: list(flat.leaves).index(p)
-            )
-        ]
+        self.outputs = {p: ((), p) if bare else self.source(((), p)) for p in net.output_ports()}
+        self.types = {
+            (path, p): t for path, leaf in flat.leaves.items() for p, t in leaf.ports.items()
+        }
+        self.types.update({slot: net.ports[slot[1]] for slot in self.inputs})
+        self.steps = [self._step(path, flat.leaves[path]) for path in step_order(flat)]
         self._arrays = {}
         self.single_blas = any(getattr(st.op, "numba_blas", False) for st in self.steps)
+
+    def _step(self, path: tuple, leaf) -> Step:
+        ins = [self.source((path, p)) or self.init_slot(leaf, path, p) for p in leaf.input_ports()]
+        t = dict(leaf.ports)
+        return Step(
+            path,
+            leaf.op(t),
+            ins,
+            [(path, p) for p in leaf.output_ports()],
+            [t[p].var for p in leaf.input_ports()],
+            [t[p].var for p in leaf.output_ports()],
+        )
 
     def source(self, ep):
         """The slot whose value arrives at the input endpoint ``ep``: a leaf's output
         ``(path, port)``, a net input ``(None, port)``, or None for an unconnected optional input."""
-        ep, found = trace(self.flat, self.incoming, ep)
+        ep, found = trace(self.flat, ep)
         if found:
             return ep
         if ep[0] == () and (None, ep[1]) in self.inputs:
@@ -117,15 +109,22 @@ class Plan:
     @staticmethod
     def init_slot(leaf, path, port):
         """Where an unconnected optional input (an initial recurrent state) may be fed."""
-        return (path, port, "initial") if port in getattr(leaf, "optional_inputs", ()) else None
+        return (path, port, "initial") if port in leaf.optional_inputs else None
 
-    def states(self) -> list[tuple]:
-        """(path, port) of every recurrent state, in layer order."""
-        return [
-            (path, p)
-            for path, leaf in self.flat.leaves.items()
-            for p in getattr(leaf, "state_ports", ())
-        ]
+    def states(self) -> dict:
+        """Every recurrent state: NetPort name → (path, port), in layer order."""
+        return states(self.flat)
+
+    def initial_slot(self, name, path: tuple, port: str):
+        """The slot that takes the initial value of the recurrent state ``name`` at
+        ``(path, port)``; refused when that port is wired from elsewhere in the net."""
+        step = next(st for st in self.steps if st.path == path)
+        slot = step.ins[self.flat.leaves[path].input_ports().index(port)]
+        if slot != (path, port, "initial") and not (path == () and slot == (None, port)):
+            raise ValueError(
+                f"{name!r} is wired from another port of the net; give its initial value through that port."
+            )
+        return slot
 
     def slot(self, ep):
         """The slot holding the value at any endpoint: a leaf output itself, else its source."""

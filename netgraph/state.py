@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from .evaluation import PRECISIONS, evaluate, from_batch, state_key
+import numpy as np
+
+from .batching import PRECISIONS, check_values, from_batch
+from .evaluation import run_call
+from .kernels.base import Ctx
 from .net import Net
 from .symbols import All, NetPort
 
@@ -15,8 +19,9 @@ class NetStateObject:
     ``so(x)`` evaluates like ``net(x)`` (same call forms and options) and keeps the final
     states; ``so.states`` shows them (a dict ``NetPort(layer, port) → array``), ``so.reset()``
     returns to the initial states (``states=`` at construction, else zeros). Feeding a
-    sequence piece by piece gives the result of feeding it whole, up to float round-off. The states follow
-    the batch form of the data: one example gives vectors, a batch gives one row per example.
+    sequence piece by piece gives the result of feeding it whole, up to float round-off. The
+    states follow the batch form of the data: one example gives vectors, a batch gives one
+    row per example.
 
     >>> import numpy as np
     >>> from netgraph import NetStateObject, NetInitialize, LongShortTermMemoryLayer
@@ -39,9 +44,7 @@ class NetStateObject:
         """The states the next call starts from: NetPort(layer, port) → array."""
         if self._kept is None:
             return dict(self._initial)
-        return {
-            state_key(*st): from_batch(a, None, self._kept.form) for st, a in self._kept.items()
-        }
+        return {n: from_batch(a, None, self._kept.form) for n, a in self._kept.named().items()}
 
     def __call__(
         self,
@@ -64,19 +67,13 @@ class NetStateObject:
             value, self._kept = kept.replay(data, kept)
             return value
         feed = dict(data) if isinstance(data, dict) else {_only_input(self.net): data}
-        start = self._kept if self._kept is not None else self._initial
-        if start:
-            feed[STATES] = start
-        value, self._kept = evaluate(
-            self.net,
-            feed,
-            output,
-            evaluation_mode,
-            random_seed,
-            working_precision,
-            keep_states=True,
-        )
-        return value
+        if kept is None and self._initial:
+            feed[STATES] = self._initial
+        start = None if kept is None else (dict(kept), kept.form)
+        args = (evaluation_mode, random_seed, working_precision)
+        call = run_call(self.net, feed, output, *args, kept=start)
+        self._kept = KeptStates.of(call)
+        return call.value
 
     def reset(self) -> None:
         """Forget the kept states: the next call starts from the initial states again."""
@@ -87,13 +84,80 @@ class NetStateObject:
 
 
 def _only_input(net) -> str:
-    optional = getattr(net, "optional_inputs", ())
-    required = [p for p in net.input_ports() if p not in optional]
+    required = net.required_inputs()
     if len(required) != 1:
         raise ValueError(
             f"This net has the input ports {', '.join(required)}; give NetStateObject a dict of them."
         )
     return required[0]
+
+
+class KeptStates(dict):
+    """Final recurrent states kept in batch form, (layer path, port) → array, for the next
+    call: they go back in without being read and checked again."""
+
+    def __init__(self, states: dict, form: str, names: dict, replay: Replay | None):
+        super().__init__(states)
+        self.form, self.names = form, names  # names: (path, port) → NetPort
+        self.replay = replay  # how to run the next call of the same shape quickly
+
+    @classmethod
+    def of(cls, call) -> KeptStates:
+        named = call.plan.states()
+        states = {st: call.vals[st] for st in named.values()}
+        names = {st: n for n, st in named.items()}
+        return cls(states, call.form, names, Replay.of(call) if call.plain else None)
+
+    def named(self) -> dict:
+        return {self.names[st]: a for st, a in self.items()}
+
+
+class Replay:
+    """The next call with data of the same shape and dtype, run without reading the call
+    again: the data's values are still checked (finite, integer indices in range), and the
+    kept states go straight to their slots. Built after a plain call (one input port, the
+    default outputs, no gradients)."""
+
+    def __init__(self, call, port: str, shape: tuple, data_dtype):
+        self.net, self.run, self.plan = call.net, call.run, call.plan
+        self.port, self.form = port, call.form
+        self.t, self.dtype = call.run.ports[port], call.dtype
+        self.shape, self.data_dtype = shape, data_dtype
+        lengths = call.batches[port].lengths
+        self.lens = {} if self.t.var is None else {self.t.var: lengths}
+        outs = call.run.exposed_outputs()
+        self.outputs = [(self.plan.outputs[p], call.run.ports[p].var) for p in outs]
+        self.names = {st: n for n, st in self.plan.states().items()}
+        self.state_slots = {st: self.plan.initial_slot(n, *st) for st, n in self.names.items()}
+
+    @classmethod
+    def of(cls, call) -> Replay | None:
+        port, x = next(iter(call.feeds.items()))
+        if not isinstance(x, np.ndarray) or call.form == "list":
+            return None
+        return cls(call, port, x.shape, x.dtype)
+
+    def fits(self, x, dtype) -> bool:
+        return (
+            isinstance(x, np.ndarray)
+            and x.shape == self.shape
+            and x.dtype == self.data_dtype
+            and dtype is self.dtype
+        )
+
+    def __call__(self, x, kept: KeptStates):
+        a = x[None] if self.form == "single" else x
+        a = np.ascontiguousarray(check_values(a, self.t, self.port, self.dtype))
+        feed = {(None, self.port): a}
+        feed.update({self.state_slots[st]: v for st, v in kept.items()})
+        vals, env, _ = self.plan.forward(feed, self.lens, Ctx(False, None, self.dtype, False))
+        ys = [
+            from_batch(vals[slot], None if v is None else env[v], self.form)
+            for slot, v in self.outputs
+        ]
+        new = KeptStates({st: vals[st] for st in self.state_slots}, self.form, self.names, self)
+        value = ys[0] if len(ys) == 1 else dict(zip(self.run.exposed_outputs(), ys))
+        return value, new
 
 
 __all__ = ["NetStateObject"]

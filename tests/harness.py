@@ -17,8 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from netgraph import NetInitialize, NetPortGradient
-from netgraph.inference import flatten
-from netgraph.initialization import replace_leaves
+from netgraph.walk import flatten, replace_leaves
 
 
 def as64(net, seed: int = 0):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .graph import Container, _default_out, normalize_layers
+from .graph import Container, default_output, normalize_layers
 
 
 class NetChain(Container):
@@ -25,10 +25,7 @@ class NetChain(Container):
         names = list(layers)
         edges = []
         for a, b in zip(names, names[1:]):
-            ins = layers[b].input_ports()
-            edges.append(
-                (_default_out(layers, a, "NetChain"), (b, "Input" if "Input" in ins else ins[0]))
-            )
+            edges.append((default_output(layers, a, "NetChain"), (b, layers[b].default_input())))
         specs = {k: v for k, v in (("Input", input), ("Output", output)) if v is not None}
         specs.update({k: v for k, v in ports.items() if v is not None})
         self._build(layers, edges, specs)

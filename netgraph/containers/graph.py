@@ -1,4 +1,10 @@
-"""NetGraph: layers wired port to port. Wiring lives in a networkx graph; cycles are refused."""
+"""NetGraph: layers wired port to port.
+
+A container's wiring is one port-level networkx graph, built once here (``Container.graph``):
+nodes are ``(layer name, port)`` and ``(None, port)`` for the container's own ports; each edge
+is a wire from a source port to a destination port. Cycles are refused on it (with the layers
+as units, see ``walk.units_graph``); inference, plan, information and editing read it.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +12,12 @@ import re
 
 import networkx as nx
 
-from ..net import Net, closest
+from ..inference import infer_net
+from ..net import Net
 from ..symbols import NetPort
+from ..text import closest, port_keyword
 from ..types import parse_type
+from ..walk import units_graph
 
 Endpoint = tuple  # (layer name, or None for the container itself; port name)
 
@@ -34,16 +43,14 @@ def normalize_layers(layers, owner: str) -> dict[str, Net]:
     return dict(items)
 
 
-def port_keyword(key: str) -> str:
-    """``input`` → "Input", ``final_cell`` → "FinalCell", ``input2`` → "Input2"."""
-    return "".join(w[:1].upper() + w[1:] for w in key.split("_"))
-
-
 class Container(Net):
-    """What NetChain and NetGraph share: named children, edges between ports, graph ports."""
+    """What NetChain and NetGraph share: named children, edges between ports, graph ports,
+    and the port-level graph of the wiring."""
 
+    is_container = True
     layers: dict[str, Net]
-    edges: list[tuple[Endpoint, Endpoint]]
+    edges: tuple[tuple[Endpoint, Endpoint], ...]
+    graph: nx.DiGraph
 
     def input_ports(self, options=None) -> tuple[str, ...]:
         return self._in
@@ -57,7 +64,8 @@ class Container(Net):
         edges = _set_arities(layers, edges, owner)
         _check_endpoints(layers, edges, owner)
         edges, ins, outs = _graph_ports(layers, edges)
-        _check_acyclic(layers, edges, owner)
+        graph = port_graph(layers, edges, ins, outs)
+        _check_acyclic(graph, owner)
         ports = {p: parse_type(None) for p in ins + outs}
         named = {}
         for key, spec in port_specs.items():
@@ -69,20 +77,20 @@ class Container(Net):
                 )
             ports[name] = parse_type(spec, f'{owner}: port "{name}"')
             named[name] = spec
-        self._set(layers=layers, edges=edges, ports=ports, _in=tuple(ins), _out=tuple(outs))
+        self._set(layers=layers, edges=tuple(edges), graph=graph, ports=ports)
+        self._set(_in=tuple(ins), _out=tuple(outs))
         self._set_coders(named, _inherited_coders(layers, edges))
-        from ..inference import infer_net
-
         inferred = infer_net(self)
-        coders = self.coders
-        self._set(
-            layers=inferred.layers,
-            ports=inferred.ports,
-            _in=tuple(ins),
-            _out=tuple(outs),
-            edges=edges,
-        )
-        object.__setattr__(self, "coders", coders)
+        self._set(layers=inferred.layers, ports=inferred.ports)
+
+
+def port_graph(layers: dict, edges: list, ins: list, outs: list) -> nx.DiGraph:
+    """The container's port-level graph (see the module docstring)."""
+    g = nx.DiGraph()
+    g.add_nodes_from((None, p) for p in ins + outs)
+    g.add_nodes_from((name, p) for name, layer in layers.items() for p in layer.ports)
+    g.add_edges_from(edges)
+    return g
 
 
 class NetGraph(Container):
@@ -112,16 +120,16 @@ class NetGraph(Container):
 # -- edges ---------------------------------------------------------------------------------
 
 
-def _default_out(layers, name, owner) -> Endpoint:
-    outs = layers[name].output_ports()
-    if "Output" in outs or len(outs) != 1:
-        if "Output" not in outs:
-            raise ValueError(
-                f'{owner}: layer "{name}" has several output ports ({", ".join(outs)}); '
-                f'name one with NetPort("{name}", port).'
-            )
-        return (name, "Output")
-    return (name, outs[0])
+def default_output(layers, name, owner) -> Endpoint:
+    """The endpoint of a layer's output when an edge names only the layer."""
+    port = layers[name].default_output()
+    if port is None:
+        outs = layers[name].output_ports()
+        raise ValueError(
+            f'{owner}: layer "{name}" has several output ports ({", ".join(outs)}); '
+            f'name one with NetPort("{name}", port).'
+        )
+    return (name, port)
 
 
 def _layer_name(layers, x, owner) -> str:
@@ -139,7 +147,7 @@ def _source(layers, x, owner) -> Endpoint:
         if x.path is None:
             return (None, x.port)
         return (_layer_name(layers, _one(x, owner), owner), x.port)
-    return _default_out(layers, _layer_name(layers, x, owner), owner)
+    return default_output(layers, _layer_name(layers, x, owner), owner)
 
 
 def _one(p: NetPort, owner: str) -> str:
@@ -163,14 +171,14 @@ def _targets(layers, x, count: int, owner, taken: dict) -> list[Endpoint]:
         ]
     name = _layer_name(layers, x, owner)
     layer = layers[name]
-    if getattr(layer, "variadic", False):  # separate edges fill Input1, Input2, … in order
+    if layer.variadic:  # separate edges fill Input1, Input2, … in order
         start = taken.get(name, 0)
         taken[name] = start + count
         return [(name, f"Input{start + i + 1}") for i in range(count)]
-    if count == 1:
-        ins = layer.input_ports()
-        return [(name, "Input" if "Input" in ins or len(ins) != 1 else ins[0])]
-    ins = [p for p in layer.input_ports() if p not in getattr(layer, "optional_inputs", ())]
+    if count == 1:  # several inputs and none named "Input": refused by _check_endpoints
+        one = len(layer.input_ports()) == 1
+        return [(name, layer.default_input() if one else "Input")]
+    ins = layer.required_inputs()
     if len(ins) < count:
         raise ValueError(
             f'{owner}: {count} sources go into layer "{name}" ({type(layer).__name__}), '
@@ -203,7 +211,7 @@ def _parse_edges(layers, edges, owner="NetGraph") -> list:
 def _set_arities(layers, edges, owner) -> list:
     """Give variadic layers (Catenate, Total, Threading) as many inputs as are wired to them."""
     for name, layer in list(layers.items()):
-        if not getattr(layer, "variadic", False):
+        if not layer.variadic:
             continue
         used = [
             int(m.group(1))
@@ -269,12 +277,12 @@ def _graph_ports(layers, edges):
     free_out = []
     for name, layer in layers.items():
         for p in layer.input_ports():
-            if (name, p) not in connected_in and p not in getattr(layer, "optional_inputs", ()):
+            if (name, p) not in connected_in and p not in layer.optional_inputs:
                 new.append(((None, p), (name, p)))
                 if p not in ins:
                     ins.append(p)
         for p in layer.output_ports():
-            if (name, p) not in connected_out and p not in getattr(layer, "optional_outputs", ()):
+            if (name, p) not in connected_out and p not in layer.optional_outputs:
                 free_out.append((name, p))
     names = [p for _, p in free_out]
     for i, (name, p) in enumerate(free_out):
@@ -289,12 +297,9 @@ def _graph_ports(layers, edges):
     return new, ins, outs
 
 
-def _check_acyclic(layers, edges, owner) -> None:
-    g = nx.DiGraph()
-    g.add_nodes_from(layers)
-    g.add_edges_from((s[0], d[0]) for s, d in edges if s[0] is not None and d[0] is not None)
+def _check_acyclic(graph: nx.DiGraph, owner) -> None:
     try:
-        cycle = nx.find_cycle(g)
+        cycle = nx.find_cycle(units_graph(graph, lambda name: name is not None))
     except nx.NetworkXNoCycle:
         return
     names = [a for a, _ in cycle] + [cycle[0][0]]

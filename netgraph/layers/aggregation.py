@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..kernels.aggregation import AggregationOp
-from ..net import closest
 from ..symbols import All
+from ..text import closest
 from ..types import REAL, TensorType, TypeConflict, describe
 from .base import Layer, meet
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import inspect
 from types import MappingProxyType
 
 import numpy as np
 
-from ..net import Net, check_keywords, closest
+from ..inference import infer_net
+from ..net import Net
+from ..text import check_keywords, closest
 from ..types import TensorType, TypeConflict, Unifier, describe, parse_type
 
 
@@ -42,7 +43,6 @@ class Layer(Net):
 
     inputs: tuple[str, ...] = ("Input",)
     outputs: tuple[str, ...] = ("Output",)
-    optional_inputs: tuple[str, ...] = ()
 
     # -- construction ------------------------------------------------------------------
     def _init(self, options: dict, ports: dict, arrays: dict | None = None, array_names=()) -> None:
@@ -67,8 +67,6 @@ class Layer(Net):
 
     def _check_arrays(self) -> None:
         """Infer the layer's own port types; arrays of the wrong shape are refused here."""
-        from ..inference import infer_net
-
         self._set(ports=infer_net(self).ports)
 
     def input_ports(self, options=None) -> tuple[str, ...]:
@@ -76,17 +74,6 @@ class Layer(Net):
 
     def output_ports(self, options=None) -> tuple[str, ...]:
         return self.outputs
-
-    @classmethod
-    def option_defaults(cls) -> dict:
-        """Construction options and their defaults (what ``Options(cls)`` shows)."""
-        sig = inspect.signature(cls.__init__)
-        out = {}
-        for name, p in list(sig.parameters.items())[1:]:
-            if p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
-                continue
-            out[name] = None if p.default is inspect.Parameter.empty else p.default
-        return out
 
     @classmethod
     def check_unknown(cls, unknown: dict) -> None:

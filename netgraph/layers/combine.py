@@ -7,7 +7,7 @@ NetGraph, by the edges (``(["a", "b"], "cat")`` wires "Input1" and "Input2").
 from __future__ import annotations
 
 from ..kernels.combine import CatenateOp, ThreadingOp
-from ..net import closest
+from ..text import closest
 from ..types import REAL, TensorType, TypeConflict, Var, describe, describe_shape
 from .base import Layer, meet
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..kernels.elementwise import ALIASES, FUNCTIONS, ElementwiseOp
-from ..net import closest
+from ..text import closest
 from ..types import REAL, TensorType
 from .base import Layer, meet, same
 

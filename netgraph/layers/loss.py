@@ -9,7 +9,7 @@ from ..kernels.loss import (
     MeanSquaredOp,
     ProbabilitiesCrossEntropyOp,
 )
-from ..net import closest
+from ..text import closest
 from ..types import INTEGER, REAL, Index, TensorType, TypeConflict, Var, describe, parse_type
 from .base import Layer, meet, same
 
@@ -21,7 +21,7 @@ TARGET_FORMS = {
 }
 
 
-class _LossLayer(Layer):
+class LossLayer(Layer):
     """Ports "Input" and "Target" in, "Loss" (a real scalar per example) out."""
 
     inputs = ("Input", "Target")
@@ -41,7 +41,7 @@ class _LossLayer(Layer):
         return type(self).__name__
 
 
-class CrossEntropyLossLayer(_LossLayer):
+class CrossEntropyLossLayer(LossLayer):
     """Cross-entropy between predicted probabilities and a target, averaged to one number.
 
     Ports: "Input" probabilities; "Target"; "Loss" a real scalar per example.
@@ -136,7 +136,7 @@ class CrossEntropyLossLayer(_LossLayer):
         return TARGET_FORMS[self.options["target_form"]](self, t)
 
 
-class _ElementwiseLoss(_LossLayer):
+class _ElementwiseLoss(LossLayer):
     """A loss of "Input" and "Target" of one shape, averaged over all elements by ``op_class``."""
 
     op_class = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..kernels.gru import GRUOp
 from ..kernels.lstm import GATE_KINDS, STATE_KINDS, LSTMOp
 from ..kernels.rnn import ACTIVATIONS, BasicRecurrentOp
-from ..net import closest
+from ..text import closest
 from ..types import REAL, TensorType, TypeConflict, Var
 from .base import Layer, meet
 

@@ -12,17 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..containers import NetGraph
-from ..evaluation import exposed_outputs
-from ..inference import flatten, trace
 from ..layers import (
     CrossEntropyLossLayer,
     ElementwiseLayer,
     MeanSquaredLossLayer,
     SoftmaxLayer,
 )
-from ..layers.loss import _LossLayer
-from ..net import Net, closest
+from ..layers.loss import LossLayer
+from ..net import Net
 from ..symbols import NetPort
+from ..text import closest
+from ..walk import flatten, trace
 
 
 @dataclass
@@ -38,7 +38,7 @@ def _producer(net, port: str):
     flat = flatten(net)
     if () in flat.leaves:
         return flat.leaves[()]
-    ep, found = trace(flat, {dst: src for src, dst in flat.edges}, ((), port))
+    ep, found = trace(flat, ((), port))
     return flat.leaves[ep[0]] if found else None
 
 
@@ -52,7 +52,7 @@ def automatic_loss(net, port: str):
 
 
 def training_net(net: Net, loss_function) -> TrainingNet:
-    outs = list(exposed_outputs(net))
+    outs = net.exposed_outputs()
     if isinstance(loss_function, str):
         if loss_function not in net.output_ports():
             raise ValueError(
@@ -61,7 +61,7 @@ def training_net(net: Net, loss_function) -> TrainingNet:
                 f"{', '.join(net.output_ports())}."
             )
         return TrainingNet(net, (), [loss_function], {})
-    if loss_function is not None and not isinstance(loss_function, (_LossLayer, dict)):
+    if loss_function is not None and not isinstance(loss_function, (LossLayer, dict)):
         raise TypeError(
             "NetTrain: loss_function must be a loss layer such as MeanSquaredLossLayer(), a dict "
             "of output port → loss layer, or the name of an output port that holds a loss; "
@@ -73,7 +73,7 @@ def training_net(net: Net, loss_function) -> TrainingNet:
             raise ValueError(
                 f'NetTrain: loss_function names the output "{p}"{closest(p, outs)}; outputs: {", ".join(outs)}.'
             )
-    if isinstance(loss_function, _LossLayer) and len(outs) != 1:
+    if isinstance(loss_function, LossLayer) and len(outs) != 1:
         raise ValueError(
             f"NetTrain: the net has several outputs ({', '.join(outs)}); give loss_function as a "
             "dict of output port → loss layer."
@@ -81,7 +81,7 @@ def training_net(net: Net, loss_function) -> TrainingNet:
     one = len(outs) == 1
     layers, edges, targets, losses = {"net": net}, [], {}, []
     for p in outs:
-        loss = given.get(p) or (loss_function if isinstance(loss_function, _LossLayer) else None)
+        loss = given.get(p) or (loss_function if isinstance(loss_function, LossLayer) else None)
         loss = loss or automatic_loss(net, p)
         name = f"loss{p}"
         layers[name] = loss

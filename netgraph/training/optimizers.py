@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..net import closest
+from ..text import closest
 
 DEFAULTS = {
     "ADAM": {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-5},

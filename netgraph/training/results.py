@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..net import closest
+from ..text import closest
 
 PROPERTIES = (
     "TrainedNet",

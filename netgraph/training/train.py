@@ -12,13 +12,14 @@ import warnings
 
 import numpy as np
 
-from ..evaluation import PRECISIONS, _read_inputs, specialize
-from ..inference import flatten
-from ..initialization import NetInitialize, replace_leaves
+from ..batching import PRECISIONS, read_inputs, specialize
+from ..initialization import NetInitialize
 from ..kernels.base import Ctx
-from ..net import Net, check_keywords, closest
+from ..net import Net
 from ..plan import plan_of
 from ..symbols import All, Scaled
+from ..text import check_keywords, closest
+from ..walk import flatten, replace_leaves
 from . import checkpoint
 from .checkpoint import checkpoint_dir
 from .data import Examples, as_examples, batches, encoded, validation_examples
@@ -122,10 +123,10 @@ def NetTrain(
 
     tn = training_net(net, loss_function)
     required = sorted(
-        (p for p in tn.net.input_ports() if p not in getattr(tn.net, "optional_inputs", ())),
+        iter(tn.net.required_inputs()),
         key=lambda p: (p.endswith("Target"), p),
     )
-    inputs = [p for p in net.input_ports() if p not in getattr(net, "optional_inputs", ())]
+    inputs = net.required_inputs()
     one_input = inputs[0] if len(inputs) == 1 else None
     generator = callable(data) and not isinstance(data, Net)
     if generator:
@@ -357,7 +358,7 @@ def _diverged(res, what):
 
 def _step(run, plan, sub: dict, dtype, rng, losses):
     """Forward in training mode and backward from the mean loss: (loss, grads by (path, name))."""
-    batches_, lens, _ = _read_inputs(run, sub, dtype)
+    batches_, lens, _ = read_inputs(run, sub, dtype)
     ctx = Ctx(training=True, seed=int(rng.integers(2**63)), dtype=dtype, grad=True)
     feed = {(None, p): b.array for p, b in batches_.items()}
     vals, env, tape = plan.forward(feed, lens, ctx)
@@ -376,7 +377,7 @@ def _evaluate_loss(run, plan, ex: Examples, batch_size, dtype, losses) -> float:
     total = 0.0
     for i in range(0, ex.n, batch_size):
         idx = np.arange(i, min(ex.n, i + batch_size))
-        batches_, lens, _ = _read_inputs(run, ex.take(idx), dtype)
+        batches_, lens, _ = read_inputs(run, ex.take(idx), dtype)
         ctx = Ctx(training=False, dtype=dtype, grad=False)
         vals, _, _ = plan.forward({(None, p): b.array for p, b in batches_.items()}, lens, ctx)
         total += sum(float(np.sum(vals[plan.outputs[p]])) for p in losses)

@@ -14,7 +14,7 @@ def test_list_layers_are_named_from_one(rng):
     chain = NetChain([_lin(rng, 4, 3), ElementwiseLayer("Tanh"), _lin(rng, 2, 4)], input=(None,))
     assert list(chain.layers) == ["1", "2", "3"]
     assert chain.input_ports() == ("Input",) and chain.output_ports() == ("Output",)
-    assert chain.edges[:2] == [(("1", "Output"), ("2", "Input")), (("2", "Output"), ("3", "Input"))]
+    assert chain.edges[:2] == ((("1", "Output"), ("2", "Input")), (("2", "Output"), ("3", "Input")))
     # a vector input: its size comes from the first layer's weights
     assert chain.ports["Input"].dims == (3,) and chain.ports["Output"].dims == (2,)
     assert chain.layers["2"].ports["Input"].dims == (4,)

@@ -1,0 +1,32 @@
+"""Text helpers shared by every stage: the closest valid name, keyword checks, port keywords."""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+
+def closest(name: str, choices) -> str:
+    """' (did you mean "x"?)' for the nearest valid name, or ''."""
+    names = {str(c).lower(): str(c) for c in choices}
+    m = difflib.get_close_matches(str(name).lower(), list(names), n=1, cutoff=0.5)
+    return f' (did you mean "{names[m[0]]}"?)' if m else ""
+
+
+def check_keywords(owner: str, given: dict, allowed) -> None:
+    """Refuse unknown keyword arguments, naming the closest valid one."""
+    for k in given:
+        raise TypeError(
+            f'{owner}: unknown option "{k}"{closest(k, allowed)}. '
+            f"Valid options: {', '.join(sorted(allowed))}."
+        )
+
+
+def port_keyword(key: str) -> str:
+    """A keyword as a port name: ``input`` → "Input", ``final_cell`` → "FinalCell"."""
+    return "".join(w[:1].upper() + w[1:] for w in key.split("_"))
+
+
+def port_option(port: str) -> str:
+    """A port name as a keyword: "Input" → ``input``, "CellState" → ``cell_state``."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", port).lower()
