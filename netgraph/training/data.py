@@ -11,7 +11,10 @@ from functools import cached_property
 
 import numpy as np
 
+from ..coders import NetDecoder, NetEncoder
+from ..net import Net
 from ..symbols import Scaled
+from ..text import closest
 
 
 class Examples:
@@ -171,3 +174,83 @@ def encoded(examples: Examples, coders: dict) -> Examples:
         else:
             ports[p] = x
     return Examples(ports)
+
+
+class TrainingData:
+    """The training and validation examples of a run, converted through the net's coders,
+    and each round's batches (from memory, or drawn from a generator function)."""
+
+    def __init__(self, net, tn, data, options, rng):
+        inputs = net.required_inputs()
+        self.one_input = inputs[0] if len(inputs) == 1 else None
+        self.targets, self.coders = tn.targets, data_coders(net, tn)
+        self.generator = data if callable(data) and not isinstance(data, Net) else None
+        self.batch_size = options.batch_size
+        train, valid = self._read(data, options, rng)
+        _check_ports(train, tn)
+        self.train = encoded(train, self.coders)
+        self.valid = None if valid is None else encoded(valid, self.coders)
+        default = 64 * options.batch_size if self.generator else self.train.n
+        self.round_length = options.round_length or default
+
+    def _read(self, data, options, rng):
+        if self.generator is None:
+            train = as_examples(data, self.one_input, self.targets)
+            return validation_examples(
+                options.validation_set, train, self.one_input, self.targets, rng
+            )
+        first = self._draw(1, encode=False)
+        if isinstance(options.validation_set, Scaled):
+            raise ValueError(
+                "NetTrain: validation_set=Scaled(r) needs data held in memory; with a generator "
+                "give an explicit validation set."
+            )
+        if options.validation_set is None:
+            return first, None
+        valid = as_examples(
+            options.validation_set, self.one_input, self.targets, "NetTrain: validation_set"
+        )
+        return first, valid
+
+    def _draw(self, rnd: int, encode: bool = True) -> Examples:
+        b = self.generator(batch_size=self.batch_size, round=rnd)
+        b = as_examples(b, self.one_input, self.targets)
+        return encoded(b, self.coders) if encode else b
+
+    def round(self, rnd: int, rng) -> list[tuple[Examples, np.ndarray]]:
+        """One round's work: (examples, indices of one batch) in training order."""
+        if self.generator is None:
+            return [(self.train, idx) for idx in batches(self.train, self.batch_size, rng)]
+        drawn, got = [], 0
+        while got < self.round_length:
+            drawn.append(self._draw(rnd))
+            got += drawn[-1].n
+        return [(b, np.arange(b.n)) for b in drawn]
+
+
+def data_coders(net, tn) -> dict:
+    """Training-net port → conversion of one example: input encoders, and output decoders
+    turning labels into targets."""
+    out = {}
+    for p, c in net.coders.items():
+        if isinstance(c, NetEncoder):
+            out[p] = lambda x, c=c, p=p: c.encode(x, p)
+        elif isinstance(c, NetDecoder) and p in tn.targets:
+            out[tn.targets[p]] = lambda y, c=c, p=p: c.target(y, p)
+    return out
+
+
+def _check_ports(train: Examples, tn) -> None:
+    required = sorted(tn.net.required_inputs(), key=lambda p: (p.endswith("Target"), p))
+    extra = [p for p in train.ports if p not in tn.net.input_ports()]
+    if extra:
+        raise ValueError(
+            f'NetTrain: the data names the port "{extra[0]}"{closest(extra[0], required)}, which the '
+            f"training net does not have; its input ports: {', '.join(required)}."
+        )
+    missing = [p for p in required if p not in train.ports]
+    if missing:
+        raise ValueError(
+            f"NetTrain: the data has no values for the port(s) {', '.join(missing)}; "
+            f"give a dict with keys {', '.join(required)}."
+        )

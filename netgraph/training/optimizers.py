@@ -97,8 +97,8 @@ def _clipping(c):
 
 
 class Optimizer:
-    """The update of every trained array. ``params``: key → float array (updated in place);
-    ``multipliers``/``l2``: key → factor."""
+    """The update of every trained array. ``params``: key → float array; ``multipliers``/``l2``:
+    key → factor. A step writes the new arrays into ``out`` and leaves ``params`` as they are."""
 
     def __init__(self, name: str, opts: dict, params: dict, multipliers: dict, l2: dict):
         self.name, self.opts = name, opts
@@ -110,8 +110,21 @@ class Optimizer:
             if multipliers.get(k, 1.0) != 0
         }
 
-    def step(self, params: dict, grads: dict, batch: int, total: int) -> None:
-        o = self.opts
+    def step(self, params: dict, grads: dict, out: dict, batch: int, total: int) -> dict:
+        """One update: key → new array (written into ``out[key]``) for every array with a gradient."""
+        g = self._regularized(params, grads)
+        _clip(g, self.opts["gradient_clipping"])
+        self.t += 1
+        lr = self.opts["learning_rate"]
+        if self.opts["learning_rate_schedule"] is not None:
+            lr = lr * float(self.opts["learning_rate_schedule"](batch, total))
+        update = {"ADAM": self._adam, "SGD": self._sgd}.get(self.name, self._rmsprop)
+        for k, gk in g.items():
+            update(params[k], gk, lr * self.multipliers.get(k, 1.0), self.state[k], out[k])
+        return {k: out[k] for k in g}
+
+    def _regularized(self, params: dict, grads: dict) -> dict:
+        """The gradients of the trained arrays, in the arrays' precision, with the L2 term."""
         g = {}
         for k in self.state:
             gk = grads.get(k)
@@ -122,48 +135,48 @@ class Optimizer:
             if lam:
                 gk += lam * params[k]
             g[k] = gk
-        clip = o["gradient_clipping"]
-        if clip is not None:
-            how, c = clip
-            if how == "Elementwise":
-                for gk in g.values():
-                    np.clip(gk, -c, c, out=gk)
-            elif how == "L2Norm":
-                for gk in g.values():
-                    norm = float(np.sqrt(np.sum(gk.astype(np.float64) ** 2)))
-                    if norm > c:
-                        gk *= c / norm
-            else:
-                norm = float(np.sqrt(sum(np.sum(gk.astype(np.float64) ** 2) for gk in g.values())))
-                if norm > c:
-                    for gk in g.values():
-                        gk *= c / norm
-        self.t += 1
-        lr = o["learning_rate"]
-        if o["learning_rate_schedule"] is not None:
-            lr = lr * float(o["learning_rate_schedule"](batch, total))
-        for k, gk in g.items():
-            eta = lr * self.multipliers.get(k, 1.0)
-            w = params[k]
-            st = self.state[k]
-            if self.name == "ADAM":
-                b1, b2, eps = o["beta1"], o["beta2"], o["epsilon"]
-                m, v = st
-                m *= b1
-                m += (1 - b1) * gk
-                v *= b2
-                v += (1 - b2) * gk * gk
-                mh = m / (1 - b1**self.t)
-                vh = v / (1 - b2**self.t)
-                w -= (eta * mh / (np.sqrt(vh) + eps)).astype(w.dtype)
-            elif self.name == "SGD":
-                (u,) = st
-                u *= o["momentum"]
-                u -= eta * gk
-                w += u
-            else:
-                (s,) = st
-                b, eps = o["beta"], o["epsilon"]
-                s *= b
-                s += (1 - b) * gk * gk
-                w -= (eta * gk / (np.sqrt(s) + eps)).astype(w.dtype)
+        return g
+
+    def _adam(self, w, gk, eta, st, out) -> None:
+        b1, b2, eps = self.opts["beta1"], self.opts["beta2"], self.opts["epsilon"]
+        m, v = st
+        m *= b1
+        m += (1 - b1) * gk
+        v *= b2
+        v += (1 - b2) * gk * gk
+        mh = m / (1 - b1**self.t)
+        vh = v / (1 - b2**self.t)
+        np.subtract(w, (eta * mh / (np.sqrt(vh) + eps)).astype(w.dtype), out=out)
+
+    def _sgd(self, w, gk, eta, st, out) -> None:
+        (u,) = st
+        u *= self.opts["momentum"]
+        u -= eta * gk
+        np.add(w, u, out=out)
+
+    def _rmsprop(self, w, gk, eta, st, out) -> None:
+        (s,) = st
+        b, eps = self.opts["beta"], self.opts["epsilon"]
+        s *= b
+        s += (1 - b) * gk * gk
+        np.subtract(w, (eta * gk / (np.sqrt(s) + eps)).astype(w.dtype), out=out)
+
+
+def _clip(g: dict, clip) -> None:
+    """Clip the gradients in place: elementwise, per array by L2 norm, or by the global norm."""
+    if clip is None:
+        return
+    how, c = clip
+    if how == "Elementwise":
+        for gk in g.values():
+            np.clip(gk, -c, c, out=gk)
+    elif how == "L2Norm":
+        for gk in g.values():
+            norm = float(np.sqrt(np.sum(gk.astype(np.float64) ** 2)))
+            if norm > c:
+                gk *= c / norm
+    else:
+        norm = float(np.sqrt(sum(np.sum(gk.astype(np.float64) ** 2) for gk in g.values())))
+        if norm > c:
+            for gk in g.values():
+                gk *= c / norm

@@ -1,0 +1,214 @@
+"""The training loop: one batch (forward, backward, update), one round, and the run state
+that checkpoints keep.
+
+The arrays live in ``params`` ((layer path, name) → float array of the working precision).
+An update is written into a spare set of arrays and swapped in only when every value is
+finite, so a divergent step or a Ctrl-C in the middle of one leaves the last good arrays in
+place without copying them at every batch.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..batching import read_inputs
+from ..kernels.base import Ctx
+from . import checkpoint
+from .data import Examples
+
+# Results that a checkpoint carries over, so that a resumed run reports the whole run.
+CARRIED = (
+    "BatchLossList",
+    "RoundLossList",
+    "ValidationLossList",
+    "BestValidationRound",
+    "ExamplesProcessed",
+)
+
+
+class NetTrainDivergenceWarning(RuntimeWarning):
+    """Training stopped because the loss or an array became NaN or infinite."""
+
+
+@dataclass
+class RunState:
+    """What a run has done so far (and what a checkpoint keeps)."""
+
+    results: dict
+    batch_no: int = 0
+    best: tuple | None = None  # (validation loss, round, arrays)
+    stall: int = 0  # rounds without enough improvement
+    best_monitor: float = np.inf
+    first_round: int = 1
+    started: float = field(default_factory=time.perf_counter)
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+
+class Trainer:
+    """Runs the batches and rounds of one NetTrain call over a compiled training plan."""
+
+    def __init__(self, run, plan, losses, params, opt, rng, options, report):
+        self.run, self.plan, self.losses = run, plan, losses
+        self.params, self.opt, self.rng = params, opt, rng
+        self.options, self.report, self.dtype = options, report, options.dtype
+        self.spare = {k: np.empty_like(w) for k, w in params.items() if k in opt.state}
+        self.load()
+
+    def load(self) -> None:
+        """Put the current arrays into the plan (each op rearranges its own, e.g. fuses gates)."""
+        by_path: dict = {}
+        for (path, k), w in self.params.items():
+            by_path.setdefault(path, {})[k] = w
+        self.plan.load_arrays(self.dtype, by_path)
+
+    # -- one batch ----------------------------------------------------------------------------
+    def batch(self, sub: dict) -> float | None:
+        """Train on one batch; the loss, or None when it diverged (arrays unchanged)."""
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is checked below
+            loss, grads = self.gradients(sub)
+        if not np.isfinite(loss) or not all(np.all(np.isfinite(g)) for g in grads.values()):
+            diverged("the loss or its gradient")
+            return None
+        with np.errstate(over="ignore", invalid="ignore"):
+            new = self.opt.step(self.params, grads, self.spare, self.state.batch_no, self.total)
+        if not all(np.all(np.isfinite(w)) for w in new.values()):
+            diverged("an array")
+            return None
+        old = self.params
+        self.params = {**old, **new}  # one assignment: an interrupt leaves old or new, whole
+        self.spare = {k: old[k] for k in new}
+        self.load()
+        return loss
+
+    def gradients(self, sub: dict):
+        """Forward in training mode and backward from the mean loss: (loss, grads by (path, name))."""
+        batches, lens, _ = read_inputs(self.run, sub, self.dtype)
+        ctx = Ctx(training=True, seed=int(self.rng.integers(2**63)), dtype=self.dtype, grad=True)
+        vals, env, tape = self.plan.forward(
+            {(None, p): b.array for p, b in batches.items()}, lens, ctx
+        )
+        B = len(next(iter(batches.values())).array)
+        seeds, loss = {}, 0.0
+        for p in self.losses:
+            slot = self.plan.outputs[p]
+            seeds[slot] = np.full(vals[slot].shape, 1.0 / B, self.dtype)
+            loss += float(np.mean(vals[slot]))
+        _, dparams = self.plan.backward(vals, env, tape, seeds, ctx)
+        return loss, {(path, k): g for path, d in dparams.items() for k, g in d.items()}
+
+    def validation_loss(self, ex: Examples) -> float:
+        total, size = 0.0, self.options.batch_size
+        for i in range(0, ex.n, size):
+            batches, lens, _ = read_inputs(
+                self.run, ex.take(np.arange(i, min(ex.n, i + size))), self.dtype
+            )
+            ctx = Ctx(training=False, dtype=self.dtype, grad=False)
+            feed = {(None, p): b.array for p, b in batches.items()}
+            vals, _, _ = self.plan.forward(feed, lens, ctx)
+            total += sum(float(np.sum(vals[self.plan.outputs[p]])) for p in self.losses)
+        return total / ex.n
+
+    # -- rounds -------------------------------------------------------------------------------
+    def train(self, data, state: RunState) -> str:
+        """Run the rounds; returns why training stopped (Wolfram's ReasonTrainingStopped)."""
+        self.state, rounds = state, self.options.rounds
+        self.total = rounds * -(-data.round_length // self.options.batch_size)
+        try:
+            for rnd in range(state.first_round, rounds + 1):
+                reason = self.round(rnd, data)
+                if reason is not None:
+                    return reason
+        except KeyboardInterrupt:
+            return "ManualStop"
+        finally:
+            self.report.close()
+        return "MaxTrainingRounds"
+
+    def round(self, rnd: int, data) -> str | None:
+        """One round over the data; a reason to stop, or None to go on."""
+        res, opts = self.state.results, self.options
+        seen, loss_sum = 0, 0.0
+        for ex, idx in data.round(rnd, self.rng):
+            self.state.batch_no += 1
+            loss = self.batch(ex.take(idx))
+            if loss is None:
+                return "Divergence"
+            seen, loss_sum = seen + len(idx), loss_sum + loss * len(idx)
+            res["BatchLossList"].append(loss)
+            res["ExamplesProcessed"] += len(idx)
+            elapsed = self.state.elapsed()
+            self.report.batch(rnd, opts.rounds, seen, data.round_length, loss, elapsed)
+            if opts.time_goal is not None and elapsed >= opts.time_goal:
+                res["RoundLossList"].append(loss_sum / seen)
+                return "TimeGoalReached"
+        res["RoundLossList"].append(loss_sum / seen)
+        monitor = self.end_of_round(rnd, data.valid)
+        stop = self.stalled(monitor)
+        if opts.save_dir is not None:
+            checkpoint.save(opts.save_dir, rnd, self.params, self.opt, self.rng, self.saved())
+        return "StoppingCriterion" if stop else None
+
+    def end_of_round(self, rnd: int, valid) -> float:
+        """Validate and report a finished round; returns the loss the stopping rule watches."""
+        res, state = self.state.results, self.state
+        monitor, vloss = res["RoundLossList"][-1], None
+        if valid is not None:
+            vloss = monitor = self.validation_loss(valid)
+            res["ValidationLossList"].append(vloss)
+            if state.best is None or vloss < state.best[0]:
+                state.best = (vloss, rnd, {k: w.copy() for k, w in self.params.items()})
+                res["BestValidationRound"] = rnd
+        last = res["RoundLossList"][-1]
+        self.report.round(rnd, self.options.rounds, last, vloss, state.elapsed())
+        return monitor
+
+    def stalled(self, monitor: float) -> bool:
+        """Apply the stopping rule to this round's loss: True when patience has run out."""
+        rule, state = self.options.stop_rule, self.state
+        if rule is None:
+            return False
+        if monitor < state.best_monitor - rule["threshold"](state.best_monitor):
+            state.best_monitor, state.stall = monitor, 0
+            return False
+        state.stall += 1
+        return state.stall >= rule["patience"]
+
+    # -- checkpoints --------------------------------------------------------------------------
+    def saved(self) -> dict:
+        """The run state a checkpoint keeps, beside the arrays, optimizer and generator."""
+        s = self.state
+        return {
+            "best": s.best,
+            "batch_no": s.batch_no,
+            "stall": s.stall,
+            "best_monitor": float(s.best_monitor) if np.isfinite(s.best_monitor) else 1e308,
+            "results": {k: s.results[k] for k in CARRIED},
+        }
+
+    def resume(self, where, state: RunState) -> None:
+        """Continue the run saved in the checkpoint ``where``."""
+        saved = checkpoint.load(where, self.params, self.opt, self.rng)
+        self.load()
+        state.first_round, state.batch_no = saved["round"] + 1, saved["batch_no"]
+        state.best, state.stall, state.best_monitor = (
+            saved["best"],
+            saved["stall"],
+            saved["best_monitor"],
+        )
+        state.results.update({k: saved["results"][k] for k in CARRIED})
+
+
+def diverged(what: str) -> None:
+    warnings.warn(
+        f"NetTrain: training stopped because {what} became NaN or infinite. The returned net "
+        "is the last one with finite arrays. Try a lower learning rate, gradient clipping "
+        '(method=("ADAM", {"gradient_clipping": 1.0})), or inputs normalized to a small range.',
+        NetTrainDivergenceWarning,
+        stacklevel=6,
+    )
