@@ -59,27 +59,7 @@ def _examples_form(x, t: TensorType, port: str):
     """Split data into (list of examples or a stacked batch array, form)."""
     r = t.rank
     if isinstance(x, (list, tuple)):
-        if len(x) == 0:
-            raise ValueError(f'port "{port}" received an empty list; give at least one example.')
-        a = _as_numeric(x, port)
-        if a is not None and a.ndim == r:
-            return [a], "single"
-        if a is not None and a.ndim == r + 1:
-            return list(a), "list"
-        if a is None:
-            items = [_as_numeric(e, port) for e in x]
-            if all(e is not None and e.ndim == r for e in items):
-                return items, "list"
-            i = next(i for i, e in enumerate(items) if e is None or e.ndim != r)
-            bad = items[i]
-            if bad is None and not isinstance(x[i], (list, tuple)):
-                raise TypeError(
-                    f'port "{port}" expects numeric data; received a list containing '
-                    f"{type(x[i]).__name__} {x[i]!r:.40}."
-                )
-            got = "a ragged nested list" if bad is None else f"an example of shape {bad.shape}"
-            raise ValueError(f'port "{port}" expects {_want(t)}; received a list containing {got}.')
-        raise ValueError(f'port "{port}" expects {_want(t)}; received data of shape {a.shape}.')
+        return _list_form(x, t, port)
     if isinstance(x, (np.ndarray, int, float, np.number, bool)):
         a = _as_numeric(x, port)
         if a.ndim == r:
@@ -94,6 +74,31 @@ def _examples_form(x, t: TensorType, port: str):
     raise TypeError(
         f'port "{port}" expects numeric data (a number, list or numpy array); received {type(x).__name__}.'
     )
+
+
+def _list_form(x, t: TensorType, port: str):
+    """A Python list: one example (nested numbers), or a list of examples (maybe ragged)."""
+    if len(x) == 0:
+        raise ValueError(f'port "{port}" received an empty list; give at least one example.')
+    r, a = t.rank, _as_numeric(x, port)
+    if a is not None and a.ndim == r:
+        return [a], "single"
+    if a is not None and a.ndim == r + 1:
+        return list(a), "list"
+    if a is not None:
+        raise ValueError(f'port "{port}" expects {_want(t)}; received data of shape {a.shape}.')
+    items = [_as_numeric(e, port) for e in x]
+    if all(e is not None and e.ndim == r for e in items):
+        return items, "list"
+    i = next(i for i, e in enumerate(items) if e is None or e.ndim != r)
+    bad = items[i]
+    if bad is None and not isinstance(x[i], (list, tuple)):
+        raise TypeError(
+            f'port "{port}" expects numeric data; received a list containing '
+            f"{type(x[i]).__name__} {x[i]!r:.40}."
+        )
+    got = "a ragged nested list" if bad is None else f"an example of shape {bad.shape}"
+    raise ValueError(f'port "{port}" expects {_want(t)}; received a list containing {got}.')
 
 
 def check_values(a: np.ndarray, t: TensorType, port: str, dtype) -> np.ndarray:

@@ -68,44 +68,55 @@ class NetEncoder:
     def __init__(self, kind: str, *args, **params):
         owner = f'NetEncoder("{kind}")'
         self.kind = kind
-        if kind == "Characters":
-            table = args[0] if args else None
-            self.form = _form(args[1] if len(args) > 1 else params.pop("form", "Index"), owner)
-            chars = DEFAULT_CHARACTERS if table is None else table
-            if isinstance(chars, (list, tuple)):
-                chars = "".join(chars)
-            if not isinstance(chars, str) or not chars:
-                raise TypeError(
-                    f"{owner}: the characters must be a non-empty string; received {table!r}."
-                )
-            if len(set(chars)) != len(chars):
-                raise ValueError(f"{owner}: the characters {chars!r} repeat a character.")
-            self.ignore_case = bool(params.pop("ignore_case", False))
-            self.items = list(chars)
-        elif kind == "Tokens":
-            if not args:
-                raise ValueError(f"{owner}: give the vocabulary, a list of words.")
-            self.items = _labels(args[0], owner)
-            self.form = "Index"
-            self.ignore_case = bool(params.pop("ignore_case", True))
-            self.pattern = re.compile(params.pop("split_pattern", TOKEN_PATTERN))
-        elif kind == "Class":
-            if not args:
-                raise ValueError(f'{owner}: give the labels, such as ["cat", "dog"].')
-            self.items = _labels(args[0], owner)
-            self.form = _form(args[1] if len(args) > 1 else params.pop("form", "Index"), owner)
-        elif kind == "Boolean":
-            self.items, self.form = [False, True], "Boolean"
-        else:
-            kinds = ("Characters", "Tokens", "Class", "Boolean")
+        setup = {
+            "Characters": self._characters,
+            "Tokens": self._tokens,
+            "Class": self._class,
+            "Boolean": self._boolean,
+        }
+        if kind not in setup:
             raise ValueError(
-                f"NetEncoder: unknown kind {kind!r}{closest(kind, kinds)}. Kinds: {', '.join(kinds)}."
+                f"NetEncoder: unknown kind {kind!r}{closest(kind, setup)}. Kinds: {', '.join(setup)}."
             )
+        params = dict(params)
+        setup[kind](args, params, owner)
         if params:
             raise TypeError(f'{owner}: unknown parameter "{next(iter(params))}".')
         fold = (lambda s: s.lower()) if getattr(self, "ignore_case", False) else (lambda s: s)
         self._fold = fold
         self.codes = {fold(x) if isinstance(x, str) else x: i for i, x in enumerate(self.items)}
+
+    def _characters(self, args, params: dict, owner: str) -> None:
+        table = args[0] if args else None
+        self.form = _form(args[1] if len(args) > 1 else params.pop("form", "Index"), owner)
+        chars = DEFAULT_CHARACTERS if table is None else table
+        if isinstance(chars, (list, tuple)):
+            chars = "".join(chars)
+        if not isinstance(chars, str) or not chars:
+            raise TypeError(
+                f"{owner}: the characters must be a non-empty string; received {table!r}."
+            )
+        if len(set(chars)) != len(chars):
+            raise ValueError(f"{owner}: the characters {chars!r} repeat a character.")
+        self.ignore_case = bool(params.pop("ignore_case", False))
+        self.items = list(chars)
+
+    def _tokens(self, args, params: dict, owner: str) -> None:
+        if not args:
+            raise ValueError(f"{owner}: give the vocabulary, a list of words.")
+        self.items = _labels(args[0], owner)
+        self.form = "Index"
+        self.ignore_case = bool(params.pop("ignore_case", True))
+        self.pattern = re.compile(params.pop("split_pattern", TOKEN_PATTERN))
+
+    def _class(self, args, params: dict, owner: str) -> None:
+        if not args:
+            raise ValueError(f'{owner}: give the labels, such as ["cat", "dog"].')
+        self.items = _labels(args[0], owner)
+        self.form = _form(args[1] if len(args) > 1 else params.pop("form", "Index"), owner)
+
+    def _boolean(self, args, params: dict, owner: str) -> None:
+        self.items, self.form = [False, True], "Boolean"
 
     @property
     def size(self) -> int:
@@ -304,26 +315,8 @@ class NetDecoder:
             return [self.decode_one(q, prop) for q in p]
         p = np.asarray(p, np.float64)
         if self.kind == "Boolean":
-            q = float(p)
-            if name == "Decision":
-                return q > 0.5
-            if name == "Probability":
-                return q
-            return float(-sum(v * np.log(v) for v in (q, 1 - q) if v > 0))
-        if name == "Decision":
-            return self.labels[int(np.argmax(p))]
-        if name == "Probabilities":
-            return {x: float(v) for x, v in zip(self.labels, p)}
-        if name == "Probability":
-            return float(p[self.index[arg]])
-        if name == "Entropy":
-            q = p[p > 0]
-            return float(-np.sum(q * np.log(q)))
-        order = np.argsort(-p, kind="stable")
-        if name == "TopDecisions":
-            return [self.labels[i] for i in order[: arg or 3]]
-        top = order[:arg] if arg else [i for i in order if p[i] > 0.1] or order[:1]
-        return [(self.labels[i], float(p[i])) for i in top]
+            return _BOOLEAN_PROPERTIES[name](float(p))
+        return _CLASS_PROPERTIES[name](self, p, arg)
 
     def decode(self, y, single: bool, prop=("Decision", None)):
         """A net's output (one example, or a batch array or list) → the property, per example."""
@@ -342,9 +335,31 @@ class NetDecoder:
         return f'NetDecoder("Class", {len(self.labels)} labels)'
 
 
-def coders_of(spec_ports: dict) -> dict:
-    """The encoders and decoders among a dict of port → shape spec."""
-    return {p: s for p, s in spec_ports.items() if isinstance(s, (NetEncoder, NetDecoder))}
+def _entropy(p) -> float:
+    q = p[p > 0]
+    return float(-np.sum(q * np.log(q)))
 
+
+def _top(p, arg) -> list:
+    """Indices of the top classes: ``arg`` of them, else those above 0.1 (at least one)."""
+    order = np.argsort(-p, kind="stable")
+    return list(order[:arg]) if arg else [i for i in order if p[i] > 0.1] or list(order[:1])
+
+
+# A decoder's properties of one example's output p (probabilities), with the argument of
+# ("TopProbabilities", k) and the like.
+_CLASS_PROPERTIES = {
+    "Decision": lambda d, p, arg: d.labels[int(np.argmax(p))],
+    "Probabilities": lambda d, p, arg: {x: float(v) for x, v in zip(d.labels, p)},
+    "Probability": lambda d, p, arg: float(p[d.index[arg]]),
+    "Entropy": lambda d, p, arg: _entropy(p),
+    "TopDecisions": lambda d, p, arg: [d.labels[i] for i in _top(p, arg or 3)],
+    "TopProbabilities": lambda d, p, arg: [(d.labels[i], float(p[i])) for i in _top(p, arg)],
+}
+_BOOLEAN_PROPERTIES = {
+    "Decision": lambda q: q > 0.5,
+    "Probability": lambda q: q,
+    "Entropy": lambda q: _entropy(np.array([q, 1 - q])),
+}
 
 __all__ = ["NetDecoder", "NetEncoder"]

@@ -295,20 +295,9 @@ def NetReplacePart(net: Net, replacements) -> Net:
     fn = "NetReplacePart"
     if not isinstance(net, Net):
         raise TypeError(f"{fn}: expected a layer or a net; received {type(net).__name__}.")
-    if isinstance(replacements, dict):
-        pairs = list(replacements.items())
-    elif isinstance(replacements, list) and all(
-        isinstance(r, tuple) and len(r) == 2 for r in replacements
-    ):
-        pairs = replacements
-    else:
-        raise TypeError(
-            f'{fn}: give a dict such as {{("1", "Weights"): w, "Input": 3}} or a list of '
-            f"(spec, value) pairs; received {replacements!r:.80}."
-        )
     given: dict = {}
     new = net
-    for spec, value in pairs:
+    for spec, value in _replacement_pairs(replacements, fn):
         if isinstance(spec, NetPort):
             kind, (path, item) = "port", _port_path(net, spec, fn)
         else:
@@ -320,20 +309,38 @@ def NetReplacePart(net: Net, replacements) -> Net:
             new = _update(new, path, lambda n, t=t, p=item: n._replace(ports={**n.ports, p: t}))
         elif kind == "array":
             new = _update(new, path, lambda n, p=path, a=item, v=value: _set_array(n, p, a, v, fn))
-        elif kind == "option":
-            raise ValueError(
-                f'{fn}: "{shown}" is an option, fixed when the layer was built; build the layer '
-                "with the new option and replace the whole layer."
-            )
-        elif not path:
-            raise ValueError(f"{fn}: the spec {spec!r} names the whole net; give a part of it.")
-        elif not isinstance(value, Net):
-            raise TypeError(
-                f'{fn}: layer "{shown}" must be replaced by a layer or a net; received {value!r:.60}.'
-            )
         else:
+            _check_layer_replacement(kind, path, value, spec=spec, shown=shown, fn=fn)
             new = _update(new, path, lambda n, v=value: v)
     return _remake(new, fn, given, relax=True)
+
+
+def _replacement_pairs(replacements, fn: str) -> list:
+    if isinstance(replacements, dict):
+        return list(replacements.items())
+    if isinstance(replacements, list) and all(
+        isinstance(r, tuple) and len(r) == 2 for r in replacements
+    ):
+        return replacements
+    raise TypeError(
+        f'{fn}: give a dict such as {{("1", "Weights"): w, "Input": 3}} or a list of '
+        f"(spec, value) pairs; received {replacements!r:.80}."
+    )
+
+
+def _check_layer_replacement(kind: str, path: tuple, value, *, spec, shown: str, fn: str) -> None:
+    """Refuse what cannot replace a part: an option, the whole net, or a value that is no net."""
+    if kind == "option":
+        raise ValueError(
+            f'{fn}: "{shown}" is an option, fixed when the layer was built; build the layer '
+            "with the new option and replace the whole layer."
+        )
+    if not path:
+        raise ValueError(f"{fn}: the spec {spec!r} names the whole net; give a part of it.")
+    if not isinstance(value, Net):
+        raise TypeError(
+            f'{fn}: layer "{shown}" must be replaced by a layer or a net; received {value!r:.60}.'
+        )
 
 
 # -- NetTake and NetDrop -------------------------------------------------------------------
@@ -629,21 +636,7 @@ def NetRename(net: Net, rules) -> Net:
     layer_map, port_map = {}, {}
     for old, new in rules.items():
         if isinstance(old, NetPort):
-            if not isinstance(new, NetPort) or old.path is not None or new.path is not None:
-                raise TypeError(
-                    f'{fn}: ports are renamed NetPort("old") → NetPort("new"); received {old!r} → {new!r}.'
-                )
-            if isinstance(net, NetChain):
-                raise ValueError(
-                    f"{fn}: a NetChain's ports take their names from its first and last layers; "
-                    "ports can be renamed in a NetGraph."
-                )
-            if old.port not in net.ports:
-                raise ValueError(
-                    f'{fn}: the net has no port "{old.port}"{closest(old.port, net.ports)}. '
-                    f"Ports: {', '.join(net.ports)}."
-                )
-            port_map[old.port] = new.port
+            port_map[old.port] = _port_rename(net, old, new, fn)
         else:
             if not isinstance(new, (str, int)) or isinstance(new, bool) or not str(new):
                 raise TypeError(f"{fn}: a new layer name must be a str; received {new!r}.")
@@ -665,6 +658,25 @@ def NetRename(net: Net, rules) -> Net:
 
     edges = [(end(s), end(d)) for s, d in net.edges]
     return _remake(net._replace(layers=layers, edges=edges, ports=ports), fn)
+
+
+def _port_rename(net, old: NetPort, new, fn: str) -> str:
+    """The new name of a graph port, checked."""
+    if not isinstance(new, NetPort) or old.path is not None or new.path is not None:
+        raise TypeError(
+            f'{fn}: ports are renamed NetPort("old") → NetPort("new"); received {old!r} → {new!r}.'
+        )
+    if isinstance(net, NetChain):
+        raise ValueError(
+            f"{fn}: a NetChain's ports take their names from its first and last layers; "
+            "ports can be renamed in a NetGraph."
+        )
+    if old.port not in net.ports:
+        raise ValueError(
+            f'{fn}: the net has no port "{old.port}"{closest(old.port, net.ports)}. '
+            f"Ports: {', '.join(net.ports)}."
+        )
+    return new.port
 
 
 __all__ = [

@@ -113,56 +113,68 @@ def _check_spec(net, flat, o):
             )
         return o
     if isinstance(o, NetPort):
-        if o.path is All:
-            if o.port != "States":
-                raise ValueError(
-                    f'NetPort(All, …) names every recurrent state as NetPort(All, "States"); received {o!r}.'
-                )
-            return o
-        node = flat.leaves.get(o.path) or flat.containers.get(o.path)
-        if node is None:
-            names = ["/".join(p) for p in list(flat.leaves) + list(flat.containers) if p]
-            shown = "/".join(o.path)
-            raise ValueError(
-                f'The net has no layer "{shown}"{closest(shown, names)}. Layers: {", ".join(names)}.'
-            )
-        if o.port not in node.ports:
-            raise ValueError(
-                f'Layer "{"/".join(o.path)}" has no port "{o.port}"{closest(o.port, node.ports)}. Ports: {", ".join(node.ports)}.'
-            )
-        return o
+        return _check_inner_port(flat, o)
     if isinstance(o, NetPortGradient):
-        if o.is_array:
-            path, name = o.target[:-1], o.target[-1]
-            leaf = flat.leaves.get(path)
-            if leaf is None or name not in leaf.arrays:
-                arrays = ["/".join(p + (k,)) for p, lf in flat.leaves.items() for k in lf.arrays]
-                shown = "/".join(o.target)
-                raise ValueError(
-                    f'The net has no array "{shown}"{closest(shown, arrays)}. Arrays: {", ".join(arrays) or "none"}.'
-                )
-        else:
-            if o.target not in net.input_ports():
-                raise ValueError(
-                    f'NetPortGradient("{o.target}") must name an input port{closest(o.target, net.input_ports())}; input ports: {", ".join(net.input_ports())}.'
-                )
-            if net.ports[o.target].is_integer:
-                raise ValueError(
-                    f'NetPortGradient("{o.target}"): port "{o.target}" takes integers, which have no gradient.'
-                )
-        return o
+        return _check_array_gradient(flat, o) if o.is_array else _check_input_gradient(net, o)
     raise TypeError(
         f"Unknown output specification {o!r}: give an output port name, NetPort(layer, port), "
         "NetPortGradient(port) or NetPortGradient([layer, array]), or a list of them."
     )
 
 
+def _check_inner_port(flat, o: NetPort) -> NetPort:
+    if o.path is All:
+        if o.port != "States":
+            raise ValueError(
+                f'NetPort(All, …) names every recurrent state as NetPort(All, "States"); received {o!r}.'
+            )
+        return o
+    node = flat.leaves.get(o.path) or flat.containers.get(o.path)
+    if node is None:
+        names = ["/".join(p) for p in list(flat.leaves) + list(flat.containers) if p]
+        shown = "/".join(o.path)
+        raise ValueError(
+            f'The net has no layer "{shown}"{closest(shown, names)}. Layers: {", ".join(names)}.'
+        )
+    if o.port not in node.ports:
+        raise ValueError(
+            f'Layer "{"/".join(o.path)}" has no port "{o.port}"{closest(o.port, node.ports)}. Ports: {", ".join(node.ports)}.'
+        )
+    return o
+
+
+def _check_array_gradient(flat, o: NetPortGradient) -> NetPortGradient:
+    path, name = o.target[:-1], o.target[-1]
+    leaf = flat.leaves.get(path)
+    if leaf is None or name not in leaf.arrays:
+        arrays = ["/".join(p + (k,)) for p, lf in flat.leaves.items() for k in lf.arrays]
+        shown = "/".join(o.target)
+        raise ValueError(
+            f'The net has no array "{shown}"{closest(shown, arrays)}. Arrays: {", ".join(arrays) or "none"}.'
+        )
+    return o
+
+
+def _check_input_gradient(net, o: NetPortGradient) -> NetPortGradient:
+    if o.target not in net.input_ports():
+        raise ValueError(
+            f'NetPortGradient("{o.target}") must name an input port{closest(o.target, net.input_ports())}; input ports: {", ".join(net.input_ports())}.'
+        )
+    if net.ports[o.target].is_integer:
+        raise ValueError(
+            f'NetPortGradient("{o.target}"): port "{o.target}" takes integers, which have no gradient.'
+        )
+    return o
+
+
 # -- the call ------------------------------------------------------------------------------
 
 
-def evaluate(net, data, output, evaluation_mode, random_seed, working_precision):
+def evaluate(net, data, output, *, evaluation_mode, random_seed, working_precision):
     """``net(data, output, …)``."""
-    return run_call(net, data, output, evaluation_mode, random_seed, working_precision).value
+    return run_call(
+        net, data, output, mode=evaluation_mode, seed=random_seed, precision=working_precision
+    ).value
 
 
 @dataclass
@@ -181,7 +193,21 @@ class Call:
     plain: bool  # one input, the default outputs, no gradients, no coders
 
 
-def run_call(net, data, output, mode, seed, precision, kept=None) -> Call:
+@dataclass
+class Pass:
+    """A forward pass over a plan, as the backward pass and the outputs read it."""
+
+    run: object
+    plan: Plan
+    vals: dict
+    env: dict  # length variable → lengths
+    tape: list
+    ctx: Ctx
+    batches: dict
+    form: str
+
+
+def run_call(net, data, output, *, mode, seed, precision, kept=None) -> Call:
     """Evaluate; ``kept`` = (final states by (path, port), form) of a previous call starts the
     recurrent states there without reading them again."""
     dtype = _check_options(mode, precision)
@@ -200,18 +226,16 @@ def run_call(net, data, output, mode, seed, precision, kept=None) -> Call:
     ctx = Ctx(training=mode == "Train", seed=seed, dtype=dtype, grad=bool(wanted))
     feed = {(None, p): b.array for p, b in batches.items()}
     feed.update({slot: b.array for slot, b in initial.items()})
-    vals, env, tape = plan.forward(feed, lens, ctx)
-    results = {}
-    if wanted:
-        results.update(_gradients(run, plan, vals, env, tape, ctx, seeds, wanted, batches, form))
-    results.update(_values(run, plan, specs, vals, env, form))
+    fwd = Pass(run, plan, *plan.forward(feed, lens, ctx), ctx, batches, form)
+    results = _gradients(fwd, seeds, wanted) if wanted else {}
+    results.update(_values(fwd, specs))
     for s in specs:
         if isinstance(s, str) and s in coders:
             prop = decode_as.get(s, ("Decision", None))
             results[s] = coders[s].decode(results[s], form == "single", prop)
     value = results[specs[0]] if single else {s: results[s] for s in specs}
     plain = output is None and not wanted and not seeds and len(feeds) == 1 and not coders
-    return Call(value, net, run, plan, vals, feeds, batches, form, dtype, plain)
+    return Call(value, net, run, plan, fwd.vals, feeds, batches, form, dtype, plain)
 
 
 def _check_options(mode, precision):
@@ -232,63 +256,65 @@ def _check_initial(plan: Plan, initial: dict, batches: dict, form: str) -> None:
             )
 
 
-def _values(run, plan: Plan, specs: list, vals: dict, env: dict, form: str) -> dict:
+def _values(fwd: Pass, specs: list) -> dict:
     """The requested output ports, inner ports and final states, in the data's batch form."""
-    out = {}
+    plan, out = fwd.plan, {}
     for s in specs:
         if isinstance(s, NetPortGradient):
             continue
         if isinstance(s, NetPort) and s.path is All:
-            out[s] = {n: from_batch(vals[st], None, form) for n, st in plan.states().items()}
+            out[s] = {
+                n: from_batch(fwd.vals[st], None, fwd.form) for n, st in plan.states().items()
+            }
             continue
         if isinstance(s, str) or s.path is None:
             name = s if isinstance(s, str) else s.port
-            slot, t = plan.outputs[name], run.ports[name]
+            slot, t = plan.outputs[name], fwd.run.ports[name]
         else:
             ep = (s.path, s.port)
             slot = plan.slot(ep)
             t = plan.types.get(ep) or plan.flat.containers[s.path].ports[s.port]
-        out[s] = from_batch(vals[slot], None if t.var is None else env.get(t.var), form)
+        lengths = None if t.var is None else fwd.env.get(t.var)
+        out[s] = from_batch(fwd.vals[slot], lengths, fwd.form)
     return out
 
 
-def _gradients(run, plan, vals, env, tape, ctx, seeds, wanted, batches, form) -> dict:
+def _gradients(fwd: Pass, seeds: dict, wanted: list) -> dict:
     """Backward from the forced output gradients, or from ones (the sum of all outputs)."""
-    seed_vals = {}
+    grads, dparams = fwd.plan.backward(fwd.vals, fwd.env, fwd.tape, _seeds(fwd, seeds), fwd.ctx)
+    dtype, out = fwd.ctx.dtype, {}
+    for s in wanted:
+        if s.is_array:
+            path, name = s.target[:-1], s.target[-1]
+            g = dparams.get(path, {}).get(name)
+            shape = fwd.plan.flat.leaves[path].arrays[name].shape
+            out[s] = np.zeros(shape, dtype) if g is None else g.astype(dtype, copy=False)
+            continue
+        b = fwd.batches.get(s.target)  # absent: an omitted optional input (a zero initial state)
+        g = grads.get((None, s.target))
+        if g is None and b is not None:
+            g = np.zeros_like(b.array, dtype=dtype)
+        elif g is None:
+            size = len(next(iter(fwd.batches.values())).array)
+            g = np.zeros((size,) + fwd.run.ports[s.target].shape(), dtype)
+        out[s] = from_batch(g, b.lengths if b else None, fwd.form)
+    return out
+
+
+def _seeds(fwd: Pass, seeds: dict) -> dict:
+    """The output gradients to start from: the forced ones, or ones on every plain output."""
+    run, out = fwd.run, {}
     for p in run.exposed_outputs() if not seeds else run.output_ports():
-        slot = plan.outputs[p]
-        y = vals[slot]
+        slot = fwd.plan.outputs[p]
+        y = fwd.vals[slot]
         if not seeds:
-            seed_vals[slot] = np.ones_like(y)
+            out[slot] = np.ones_like(y)
         elif p in seeds:
-            b = to_batch(seeds[p], run.ports[p], f"NetPortGradient({p!r})", ctx.dtype)
+            b = to_batch(seeds[p], run.ports[p], f"NetPortGradient({p!r})", fwd.ctx.dtype)
             if b.array.shape != y.shape:
                 raise ValueError(
                     f'The forced gradient for output "{p}" has batch shape {b.array.shape}; '
                     f"the output has {y.shape}."
                 )
-            seed_vals[slot] = b.array
-    grads, dparams = plan.backward(vals, env, tape, seed_vals, ctx)
-    out = {}
-    for s in wanted:
-        if s.is_array:
-            path, name = s.target[:-1], s.target[-1]
-            g = dparams.get(path, {}).get(name)
-            shape = plan.flat.leaves[path].arrays[name].shape
-            out[s] = np.zeros(shape, ctx.dtype) if g is None else g.astype(ctx.dtype, copy=False)
-        else:
-            b = batches.get(s.target)  # absent: an omitted optional input (a zero initial state)
-            g = grads.get((None, s.target))
-            if g is None:
-                g = (
-                    np.zeros_like(b.array, dtype=ctx.dtype)
-                    if b
-                    else _zeros(run, s.target, batches, ctx)
-                )
-            out[s] = from_batch(g, b.lengths if b else None, form)
+            out[slot] = b.array
     return out
-
-
-def _zeros(run, port, batches, ctx):
-    B = len(next(iter(batches.values())).array)
-    return np.zeros((B,) + run.ports[port].shape(), ctx.dtype)

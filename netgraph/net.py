@@ -122,7 +122,14 @@ class Net:
         )
         from .evaluation import evaluate  # the documented upward step: specs → front-end
 
-        return evaluate(self, data, output, evaluation_mode, random_seed, working_precision)
+        return evaluate(
+            self,
+            data,
+            output,
+            evaluation_mode=evaluation_mode,
+            random_seed=random_seed,
+            working_precision=working_precision,
+        )
 
     def __repr__(self) -> str:
         from .display import net_repr  # the documented upward step: specs → front-end

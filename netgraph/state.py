@@ -70,8 +70,15 @@ class NetStateObject:
         if kept is None and self._initial:
             feed[STATES] = self._initial
         start = None if kept is None else (dict(kept), kept.form)
-        args = (evaluation_mode, random_seed, working_precision)
-        call = run_call(self.net, feed, output, *args, kept=start)
+        call = run_call(
+            self.net,
+            feed,
+            output,
+            mode=evaluation_mode,
+            seed=random_seed,
+            precision=working_precision,
+            kept=start,
+        )
         self._kept = KeptStates.of(call)
         return call.value
 

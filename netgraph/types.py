@@ -127,15 +127,13 @@ def parse_type(spec, what: str = "port", kind=None) -> TensorType:
     k = _parse_kind(spec) if isinstance(spec, (str, Restricted, Index)) else None
     if k is not None:
         return TensorType((), k)
-    if spec == "Varying":
-        return TensorType((Var(),), kind)
+    if spec == "Varying" or (isinstance(spec, int) and not isinstance(spec, bool)):
+        spec = (spec,)  # a vector: one dimension
     if isinstance(spec, (list, tuple)):
         items = list(spec)
         if items and _parse_kind(items[-1]) is not None:
             kind = _parse_kind(items.pop())
         return TensorType(tuple(_parse_dim(d, i, what) for i, d in enumerate(items)), kind)
-    if isinstance(spec, int) and not isinstance(spec, bool):
-        return TensorType((_parse_dim(spec, 0, what),), kind)
     raise TypeError(
         f'{what}: expected a shape such as 12, (5, 12), ("Varying", 12), "Varying", "Real", '
         f'"Integer" or Restricted("Integer", n); received {spec!r}.'

@@ -272,18 +272,20 @@ def _graph_ports(layers, edges):
         if d is None:
             outs.append(q)
     connected_in = {d for _, d in edges}
-    connected_out = {s for s, _ in edges}
     new = list(edges)
-    free_out = []
     for name, layer in layers.items():
-        for p in layer.input_ports():
-            if (name, p) not in connected_in and p not in layer.optional_inputs:
+        for p in layer.required_inputs():
+            if (name, p) not in connected_in:
                 new.append(((None, p), (name, p)))
                 if p not in ins:
                     ins.append(p)
-        for p in layer.output_ports():
-            if (name, p) not in connected_out and p not in layer.optional_outputs:
-                free_out.append((name, p))
+    connected_out = {s for s, _ in edges}
+    free_out = [
+        (name, p)
+        for name, layer in layers.items()
+        for p in layer.exposed_outputs()
+        if (name, p) not in connected_out
+    ]
     names = [p for _, p in free_out]
     for i, (name, p) in enumerate(free_out):
         q = p if names.count(p) == 1 and p not in outs else f"{p}{names[: i + 1].count(p)}"

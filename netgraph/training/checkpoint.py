@@ -37,7 +37,7 @@ def checkpoint_dir(spec) -> str | None:
     return path
 
 
-def save(directory: str, rnd: int, params: dict, opt, rng, state: dict) -> str:
+def save(directory: str, rnd: int, *, params: dict, opt, rng, state: dict) -> str:
     arrays = {}
     for (path, name), w in params.items():
         arrays[_key("p:", path, name)] = w

@@ -53,7 +53,7 @@ class RunState:
 class Trainer:
     """Runs the batches and rounds of one NetTrain call over a compiled training plan."""
 
-    def __init__(self, run, plan, losses, params, opt, rng, options, report):
+    def __init__(self, run, plan, losses, *, params, opt, rng, options, report):
         self.run, self.plan, self.losses = run, plan, losses
         self.params, self.opt, self.rng = params, opt, rng
         self.options, self.report, self.dtype = options, report, options.dtype
@@ -143,7 +143,9 @@ class Trainer:
             res["BatchLossList"].append(loss)
             res["ExamplesProcessed"] += len(idx)
             elapsed = self.state.elapsed()
-            self.report.batch(rnd, opts.rounds, seen, data.round_length, loss, elapsed)
+            self.report.batch(
+                rnd, opts.rounds, seen=seen, per_round=data.round_length, loss=loss, elapsed=elapsed
+            )
             if opts.time_goal is not None and elapsed >= opts.time_goal:
                 res["RoundLossList"].append(loss_sum / seen)
                 return "TimeGoalReached"
@@ -151,7 +153,14 @@ class Trainer:
         monitor = self.end_of_round(rnd, data.valid)
         stop = self.stalled(monitor)
         if opts.save_dir is not None:
-            checkpoint.save(opts.save_dir, rnd, self.params, self.opt, self.rng, self.saved())
+            checkpoint.save(
+                opts.save_dir,
+                rnd,
+                params=self.params,
+                opt=self.opt,
+                rng=self.rng,
+                state=self.saved(),
+            )
         return "StoppingCriterion" if stop else None
 
     def end_of_round(self, rnd: int, valid) -> float:

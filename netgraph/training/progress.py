@@ -22,7 +22,7 @@ def reporter(spec):
 
 
 class _Silent:
-    def batch(self, rnd, rounds, seen, per_round, loss, elapsed):
+    def batch(self, rnd, rounds, *, seen, per_round, loss, elapsed):
         pass
 
     def round(self, rnd, rounds, loss, vloss, elapsed):
@@ -59,7 +59,7 @@ class _Bar(_Silent):
     def __init__(self, out):
         self.out, self.last, self.vloss, self.shown = out, -1.0, None, False
 
-    def batch(self, rnd, rounds, seen, per_round, loss, elapsed):
+    def batch(self, rnd, rounds, *, seen, per_round, loss, elapsed):
         if elapsed - self.last < 0.1:
             return
         self.last = elapsed

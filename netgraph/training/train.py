@@ -25,7 +25,7 @@ from .results import NetTrainResultsObject
 from .rules import l2_factors, multipliers
 
 
-def NetTrain(
+def NetTrain(  # noqa: PLR0913 (Wolfram's options, each keyword-only)
     net,
     data,
     prop=None,
@@ -99,7 +99,9 @@ def _trainer(tn, data: TrainingData, options: TrainingOptions, rng, report) -> T
     mult = multipliers(flat, options.learning_rate_multipliers, tn.prefix)
     l2 = l2_factors(flat, options.method_options["l2_regularization"], tn.prefix)
     opt = Optimizer(options.method, options.method_options, params, mult, l2)
-    return Trainer(run, plan, tn.losses, params, opt, rng, options, report)
+    return Trainer(
+        run, plan, tn.losses, params=params, opt=opt, rng=rng, options=options, report=report
+    )
 
 
 def _results(trainer: Trainer, state: RunState, reason: str, prefix: tuple, options):
