@@ -1,0 +1,116 @@
+"""The package is a one-way stack of stages (DESIGN §1, docs/architecture.md): every import,
+at module level or inside a function, points down the stack or stays in its stage; the one
+upward step is Net.__call__/__repr__ reaching evaluation and display; no module imports
+another stage's private names; and there is no import cycle."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import networkx as nx
+
+ROOT = Path(__file__).resolve().parents[1] / "netgraph"
+
+# Stage of each module (a package's modules share its stage unless listed).
+STAGES = {
+    "text": 0,
+    "symbols": 0,
+    "types": 0,
+    "walk": 1,
+    "inference": 1,
+    "kernels": 2,
+    "net": 3,
+    "coders": 3,
+    "layers": 3,
+    "containers": 3,
+    "operators": 3,
+    "plan": 4,
+    "batching": 5,
+    "evaluation": 5,
+    "state": 5,
+    "display": 5,
+    "information": 5,
+    "editing": 5,
+    "initialization": 5,
+    "measurements": 5,
+    "training": 5,
+    "io": 5,
+    "distributed": 5,
+    "": 6,  # netgraph/__init__.py: the public surface
+}
+UPWARD = {("net", "evaluation"), ("net", "display")}  # Net.__call__, __repr__, _repr_html_
+
+
+def _module(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _imports():
+    """(importing module, imported module, imported names) for every import in the package."""
+    for path in ROOT.rglob("*.py"):
+        mod = _module(path)
+        package = mod.split(".") if path.name == "__init__.py" else mod.split(".")[:-1]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = package[: len(package) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+                names = [a.name for a in node.names]
+                if node.module is None:  # from . import x: the submodules x
+                    for name in names:
+                        yield mod, ".".join(base + [name]), []
+                else:
+                    yield mod, target, names
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("netgraph."):
+                yield mod, node.module[len("netgraph.") :], [a.name for a in node.names]
+
+
+def _stage(mod: str) -> int:
+    top = mod.split(".")[0]
+    assert top in STAGES, f'module "{mod}" has no stage: add it to STAGES and to docs/architecture.md'
+    return STAGES[top]
+
+
+IMPORTS = list(_imports())
+
+
+def test_the_walk_finds_the_imports():
+    assert ("net", "walk", ["all_arrays"]) in IMPORTS
+    assert any(a == "state" and b == "evaluation" for a, b, _ in IMPORTS)
+    assert len(IMPORTS) > 100
+
+
+def test_imports_point_down_the_stack():
+    upward = [
+        f"{mod} (stage {_stage(mod)}) imports {target} (stage {_stage(target)})"
+        for mod, target, _ in IMPORTS
+        if (mod.split(".")[0], target.split(".")[0]) not in UPWARD
+        and _stage(target) > _stage(mod)
+    ]
+    assert not upward, "imports must point down the stack of docs/architecture.md: " + "; ".join(
+        upward
+    )
+
+
+def test_no_private_names_across_packages():
+    """A package's modules may share its private helpers; other packages may not use them."""
+    private = [
+        f"{mod} imports {n} from {target}"
+        for mod, target, names in IMPORTS
+        if mod.split(".")[0] != target.split(".")[0]
+        for n in names
+        if n.startswith("_") and not n.startswith("__")
+    ]
+    assert not private, "; ".join(private)
+
+
+def test_no_import_cycle():
+    g = nx.DiGraph()
+    for mod, target, _ in IMPORTS:
+        if target != mod:
+            g.add_edge(mod, target)
+    cycles = [c for c in nx.strongly_connected_components(g) if len(c) > 1]
+    assert not cycles, f"import cycles: {cycles}"
