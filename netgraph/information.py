@@ -238,7 +238,7 @@ def Options(net_or_class) -> dict:
     if isinstance(net_or_class, type) and issubclass(net_or_class, Net):
         return net_or_class.option_defaults()
     if isinstance(net_or_class, Net):
-        own = dict(getattr(net_or_class, "options", {}))
+        own = dict(net_or_class.options)
         return {**own, **{port_option(p): t for p, t in net_or_class.ports.items()}}
     raise TypeError(
         "Options: give a layer or net class such as LinearLayer, or a layer or net; "

@@ -75,12 +75,9 @@ def NetInitialize(
             if leaf.is_bias(name):
                 a = np.zeros(shape, np.float32)
             else:
-                a = getattr(leaf, "init_array", None)
-                a = (
-                    a(name, shape, rng, method)
-                    if a
-                    else _draw(method, shape, leaf.fans(name, shape), rng)
-                )
+                a = leaf.init_array(name, shape, rng, method)
+                if a is None:
+                    a = _draw(method, shape, leaf.fans(name, shape), rng)
                 a = np.asarray(a, np.float32)
             a.flags.writeable = False
             arrays[name] = a

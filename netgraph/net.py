@@ -32,6 +32,7 @@ class Net:
     optional_outputs: tuple[str, ...] = ()  # outputs a plain call does not return (final states)
     state_ports: tuple[str, ...] = ()  # recurrent states: optional inputs and outputs at once
     variadic: bool = False  # takes as many inputs as are wired to it (Input1, Input2, …)
+    options: MappingProxyType = MappingProxyType({})  # a layer's validated options
 
     def __setattr__(self, name, value):
         raise AttributeError(

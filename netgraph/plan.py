@@ -82,7 +82,7 @@ class Plan:
         self.types.update({slot: net.ports[slot[1]] for slot in self.inputs})
         self.steps = [self._step(path, flat.leaves[path]) for path in step_order(flat)]
         self._arrays = {}
-        self.single_blas = any(getattr(st.op, "numba_blas", False) for st in self.steps)
+        self.single_blas = any(st.op.numba_blas for st in self.steps)
 
     def _step(self, path: tuple, leaf) -> Step:
         ins = [self.source((path, p)) or self.init_slot(leaf, path, p) for p in leaf.input_ports()]

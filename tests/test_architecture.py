@@ -70,7 +70,9 @@ def _imports():
 
 def _stage(mod: str) -> int:
     top = mod.split(".")[0]
-    assert top in STAGES, f'module "{mod}" has no stage: add it to STAGES and to docs/architecture.md'
+    assert top in STAGES, (
+        f'module "{mod}" has no stage: add it to STAGES and to docs/architecture.md'
+    )
     return STAGES[top]
 
 
@@ -87,8 +89,7 @@ def test_imports_point_down_the_stack():
     upward = [
         f"{mod} (stage {_stage(mod)}) imports {target} (stage {_stage(target)})"
         for mod, target, _ in IMPORTS
-        if (mod.split(".")[0], target.split(".")[0]) not in UPWARD
-        and _stage(target) > _stage(mod)
+        if (mod.split(".")[0], target.split(".")[0]) not in UPWARD and _stage(target) > _stage(mod)
     ]
     assert not upward, "imports must point down the stack of docs/architecture.md: " + "; ".join(
         upward

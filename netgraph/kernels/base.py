@@ -31,6 +31,8 @@ class Op:
     array gradients summed over the batch. Padding is zeroed by the plan, around every op.
     """
 
+    numba_blas = False  # its kernels call BLAS through numba: see kernels/blas.py
+
     def __init__(self, layer, types: dict):
         self.layer = layer
         self.types = types

@@ -93,6 +93,10 @@ class Layer(Net):
         fan_out = int(np.prod(shape[:-1])) if len(shape) > 1 else 1
         return fan_in, fan_out
 
+    def init_array(self, name: str, shape: tuple, rng, method: str):
+        """A layer's own initial values for an array, or None for NetInitialize's ``method``."""
+        return None
+
     def is_bias(self, name: str) -> bool:
         return name.endswith("Biases")
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..coders import NetDecoder, NetEncoder
 from ..net import Net
-from ..symbols import Scaled
+from ..symbols import NetPort, Scaled
 from ..text import closest
 
 
@@ -90,7 +90,7 @@ def as_examples(data, input_port: str | None, target_ports: dict, owner="NetTrai
     if isinstance(data, dict):
         ports = {}
         for k, v in data.items():
-            name = k.port if hasattr(k, "port") and getattr(k, "path", 1) is None else k
+            name = k.port if isinstance(k, NetPort) and k.path is None else k
             ports[target_ports.get(name, name)] = _examples(v, name)
         return Examples(ports, owner)
     if isinstance(data, tuple) and len(data) == 2:  # (inputs, targets)
