@@ -1,0 +1,65 @@
+"""The training loop keeps the last good arrays whole: an update is written into spare arrays
+and swapped in only when it is complete and finite."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from netgraph import LinearLayer, NetTrain, NetTrainDivergenceWarning
+from netgraph.training import optimizers
+
+
+def _data(rng, n=16):
+    x = rng.normal(size=(n, 3))
+    return x, x @ np.array([[1.0], [-2.0], [0.5]]) + 0.3
+
+
+def _train(data, **kw):
+    net = LinearLayer(1, input=3)
+    kw = {
+        "batch_size": 16,
+        "random_seed": 1,
+        "training_progress_reporting": None,
+        "working_precision": "Real64",
+        **kw,
+    }
+    return NetTrain(net, data, "All", method=("ADAM", {"learning_rate": 0.1}), **kw)
+
+
+def test_an_update_cut_off_midway_leaves_the_arrays_before_it(rng, monkeypatch):
+    data = _data(rng)
+    two = _train(data, max_training_rounds=2)["FinalNet"]  # one batch per round
+    real, calls = optimizers.Optimizer._adam, []
+
+    def interrupted(self, w, gk, eta, st, out):
+        calls.append(1)
+        real(self, w, gk, eta, st, out)  # the new values are written...
+        if len(calls) > 2 * 2:  # ...then Ctrl-C lands in the third batch (two arrays each)
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(optimizers.Optimizer, "_adam", interrupted)
+    r = _train(data, max_training_rounds=5)
+    assert r["ReasonTrainingStopped"] == "ManualStop"
+    assert r["TotalBatches"] == 2
+    for k in ("Weights", "Biases"):
+        np.testing.assert_array_equal(r["FinalNet"].arrays[k], two.arrays[k])
+
+
+def test_a_non_finite_update_is_not_applied(rng, monkeypatch):
+    data = _data(rng)
+    two = _train(data, max_training_rounds=2)["FinalNet"]
+    real, calls = optimizers.Optimizer._adam, []
+
+    def overflow(self, w, gk, eta, st, out):
+        calls.append(1)
+        real(self, w, gk, eta, st, out)
+        if len(calls) > 2 * 2:
+            out[...] = np.inf  # the loss and gradient were finite; the new array is not
+
+    monkeypatch.setattr(optimizers.Optimizer, "_adam", overflow)
+    with pytest.warns(NetTrainDivergenceWarning, match="an array became NaN or infinite"):
+        r = _train(data, max_training_rounds=5)
+    assert r["ReasonTrainingStopped"] == "Divergence"
+    for k in ("Weights", "Biases"):
+        np.testing.assert_array_equal(r["FinalNet"].arrays[k], two.arrays[k])
