@@ -354,6 +354,27 @@ def test_batches_are_grouped_by_length(rng):
     assert spread < 0.25 * shuffled
 
 
+def test_length_groups_come_in_a_new_random_order_every_round(rng):
+    """Sorting by length within windows would leave the batches in order of length; the
+    batches are shuffled, every round anew (one generator across rounds, as in NetTrain)."""
+    lens = rng.integers(5, 100, size=640)
+    ex = Examples({"Input": [np.zeros((L, 1)) for L in lens]})
+    r = np.random.default_rng(0)
+    orders = []
+    for _ in range(3):
+        got = batches(ex, 32, r)
+        assert sorted(np.concatenate(got).tolist()) == list(range(640))
+        spread = np.mean([np.ptp(lens[b]) for b in got])
+        assert spread < 15  # still grouped by length: about 90 in batches drawn at random
+        means = np.array([lens[b].mean() for b in got])
+        # in length order 18 of the 19 neighbours would rise; in random order about half do
+        assert 4 <= np.sum(np.diff(means) > 0) <= 15
+        orders.append(np.argsort(means))
+    assert not np.array_equal(orders[0], orders[1]) and not np.array_equal(orders[1], orders[2])
+    same_seed = [batches(ex, 32, np.random.default_rng(0)) for _ in range(2)]
+    np.testing.assert_array_equal(*(np.concatenate(b) for b in same_seed))
+
+
 def test_checkpoints_resume_exactly(rng, tmp_path):
     X = [rng.normal(size=(int(L), 2)) for L in rng.integers(2, 7, size=30)]
     Y = rng.integers(0, 3, size=30)
