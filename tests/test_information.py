@@ -250,11 +250,75 @@ def test_properties_and_unknown_property():
         Information([1, 2], "ArraysCount")
 
 
-def test_every_property_answers():
+def test_every_property_of_a_known_net():
     net = NetInitialize(graph(), random_seed=0)
+    a, c, loss = net.layers["a"], net.layers["c"], net.layers["loss"]
+    layers = {
+        ("a",): a,
+        ("b",): net.layers["b"],
+        ("c", "1"): c.layers["1"],
+        ("c", "2"): c.layers["2"],
+        ("loss",): loss,
+    }
+    arrays = {
+        ("a", "Weights"): a.arrays["Weights"],
+        ("a", "Biases"): np.zeros(3),
+        ("c", "1", "Weights"): c.layers["1"].arrays["Weights"],
+        ("c", "1", "Biases"): np.zeros(4),
+    }
+    dims = {("a", "Weights"): (3, 2), ("a", "Biases"): (3,)}
+    dims.update({("c", "1", "Weights"): (4, 3), ("c", "1", "Biases"): (4,)})
+    want = {
+        "Arrays": {k: np.asarray(v).tolist() for k, v in arrays.items()},
+        "ArraysCount": 4,
+        "ArraysDimensions": dims,
+        "ArraysPositionList": list(dims),
+        "ArraysTotalByteCount": 4 * 25,  # float32
+        "ArraysTotalElementCount": 3 * 2 + 3 + 4 * 3 + 4,
+        "InputPorts": {"Input": "(2,)", "Target": "(4,)"},
+        "Layers": layers,
+        "LayersCount": 5,
+        "LayersGraph": {
+            (NetPort("Input"), "a", (("Input", "Input"),)),
+            ("a", "b", (("Output", "Input"),)),
+            ("a", NetPort("A"), (("Output", "A"),)),
+            ("b", "c/1", (("Output", "Input"),)),
+            ("c/1", "c/2", (("Output", "Input"),)),
+            ("c/2", "loss", (("Output", "Input"),)),
+            (NetPort("Target"), "loss", (("Target", "Target"),)),
+            ("loss", NetPort("Loss"), (("Loss", "Loss"),)),
+        },
+        "LayersList": list(layers.values()),
+        "LayerTypeCounts": {"LinearLayer": 2, "ElementwiseLayer": 2, "MeanSquaredLossLayer": 1},
+        "OutputPorts": {"A": "(3,)", "Loss": "Real"},
+        "Properties": None,  # every name of this dict, in this order (set below)
+        "RecurrentStatesCount": 0,
+        "RecurrentStatesPositionList": [],
+        "SummaryGraphic": {
+            "a\nLinearLayer\n(3,)",
+            "b\nElementwiseLayer\n(3,)",
+            "c/1\nLinearLayer\n(4,)",
+            "c/2\nElementwiseLayer\n(4,)",
+            "loss\nMeanSquaredLossLayer\nReal",
+            "Input\n(2,)",
+            "Target\n(4,)",
+            "A\n(3,)",
+            "Loss\nReal",
+        },
+        "TopologyHash": Information(graph(), "TopologyHash"),  # the arrays' values do not count
+    }
+    want["Properties"] = list(want)
+    shown = {
+        "Arrays": lambda v: {k: np.asarray(x).tolist() for k, x in v.items()},
+        "InputPorts": lambda v: {p: describe_shape(t) for p, t in v.items()},
+        "OutputPorts": lambda v: {p: describe_shape(t) for p, t in v.items()},
+        "LayersGraph": lambda g: {(u, v, tuple(d["ports"])) for u, v, d in g.edges(data=True)},
+        "SummaryGraphic": lambda fig: {t.get_text() for t in fig.axes[0].texts if t.get_text()},
+    }
     for p in Information(net, "Properties"):
-        if p != "SummaryGraphic":
-            Information(net, p)
+        got = shown.get(p, lambda v: v)(Information(net, p))
+        assert got == want[p], p
+    assert Information(net, "TopologyHash") != Information(chain(), "TopologyHash")
 
 
 def test_summary_text():

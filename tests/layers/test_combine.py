@@ -56,7 +56,12 @@ def test_catenate_ragged_sequences_along_steps(rng):
         "Input2": seqs(rng, [2, 2, 2], 2),
         "Input3": seqs(rng, [1, 4, 2], 2),
     }
-    check_layer(net, data, lambda ex, a: {"Output": np.concatenate(inputs(ex, 3))})
+    check_layer(
+        net,
+        data,
+        lambda ex, a: {"Output": np.concatenate(inputs(ex, 3))},
+        lengths={"Output": lambda ex: sum(len(x) for x in inputs(ex, 3))},
+    )
     got = net(data)
     assert [len(y) for y in got] == [6, 7, 6]
     np.testing.assert_allclose(got[1][:1], data["Input1"][1], rtol=1e-6)
@@ -274,7 +279,7 @@ def test_graph_catenates_ragged_sequences(rng):
             "Output": np.concatenate([ex["Input"] @ w["a/Weights"].T + w["a/Biases"], ex["Other"]])
         }
 
-    check_layer(g, data, ref)
+    check_layer(g, data, ref, lengths={"Output": lambda ex: len(ex["Input"]) + len(ex["Other"])})
 
 
 def test_graph_refuses_too_many_inputs_for_a_fixed_arity():

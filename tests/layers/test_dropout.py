@@ -15,7 +15,7 @@ def train(layer, x, seed):
 
 
 @pytest.mark.parametrize("method", ["Dropout", "AlphaDropout"])
-def test_test_mode_is_identity(rng, method):
+def test_identity_in_test_mode_and_masks_in_train_mode_through_the_harness(rng, method):
     data = [rng.normal(size=(n, 3)) for n in (3, 1, 4)]
     check_layer(
         DropoutLayer(0.4, method=method, input=("Varying", 3)),

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from netgraph import LongShortTermMemoryLayer, NetChain, NetPortGradient, SequenceLastLayer
+from netgraph import LongShortTermMemoryLayer, NetChain, SequenceLastLayer
 from tests.harness import as64, check_gradients, check_layer
 
 GATES = ("Input", "Forget", "Output", "Memory")
@@ -209,64 +209,21 @@ def test_per_sequence_and_per_step_masks(rng, method):
     assert not np.allclose(twice[0], twice[1])
 
 
-def test_all_four_methods_together_reproducible_and_differentiable(rng):
+def test_all_four_methods_together_through_the_harness(rng):
+    """Test mode is the plain LSTM; Train mode at a seed is reproducible, differs from Test
+    mode and from another seed, and its gradients (the forward's masks reused) equal finite
+    differences, in float64 and float32."""
     drop = {
         "VariationalWeights": 0.2,
         "VariationalInput": 0.3,
         "VariationalState": 0.25,
         "StateUpdate": 0.1,
     }
-    net = as64(LongShortTermMemoryLayer(3, input=("Varying", 2), dropout=drop), seed=9)
-    xs = ragged(rng, [3, 2], 2)
-    a, b = _train(net, xs, 5), _train(net, xs, 5)
-    c = _train(net, xs, 6)
-    np.testing.assert_array_equal(a["Output"][0], b["Output"][0])
-    assert not np.allclose(a["Output"][0], c["Output"][0])
-    # backward uses the forward's masks: compare with finite differences at a fixed seed
-    R = [rng.normal(size=(len(x), 3)) for x in xs]
-    names = ["InputGateInputWeights", "ForgetGateStateWeights", "MemoryGateBiases"]
-    feed = {"Input": xs, NetPortGradient("Output"): R}
-    grads = net(
-        feed,
-        [NetPortGradient([nm]) for nm in names] + [NetPortGradient("Input")],
-        evaluation_mode="Train",
-        random_seed=5,
-        working_precision="Real64",
-    )
-
-    def loss(n2, inputs):
-        out = n2(inputs, evaluation_mode="Train", random_seed=5, working_precision="Real64")
-        return sum(float(np.sum(o * r)) for o, r in zip(out, R))
-
-    eps = 1e-6
-    for nm in names:
-        w = net.arrays[nm]
-        for idx in [(0,) * w.ndim, tuple(d - 1 for d in w.shape)]:
-            up, dn = w.copy(), w.copy()
-            up[idx] += eps
-            dn[idx] -= eps
-            fd = (
-                loss(
-                    net.__class__(
-                        3, input=("Varying", 2), dropout=drop, arrays={**net.arrays, nm: up}
-                    ),
-                    xs,
-                )
-                - loss(
-                    net.__class__(
-                        3, input=("Varying", 2), dropout=drop, arrays={**net.arrays, nm: dn}
-                    ),
-                    xs,
-                )
-            ) / (2 * eps)
-            np.testing.assert_allclose(grads[NetPortGradient([nm])][idx], fd, rtol=1e-6, atol=1e-9)
-    x0 = xs[0].copy()
-    x0[1, 1] += eps
-    lp = loss(net, [x0, xs[1]])
-    x0[1, 1] -= 2 * eps
-    lm = loss(net, [x0, xs[1]])
-    np.testing.assert_allclose(
-        grads[NetPortGradient("Input")][0][1, 1], (lp - lm) / (2 * eps), rtol=1e-6
+    check_layer(
+        LongShortTermMemoryLayer(3, input=("Varying", 2), dropout=drop),
+        {"Input": ragged(rng, [3, 2], 2), "State": [rng.normal(size=3) for _ in range(2)]},
+        lambda ex, a: lstm_reference(ex["Input"], a, ex["State"]),
+        seed=9,
     )
 
 

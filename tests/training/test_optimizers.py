@@ -3,7 +3,15 @@
 import numpy as np
 import pytest
 
-from netgraph import LinearLayer, NetChain, NetInitialize, NetTrain
+from netgraph import (
+    LinearLayer,
+    LongShortTermMemoryLayer,
+    NetChain,
+    NetInitialize,
+    NetPortGradient,
+    NetTrain,
+    SequenceLastLayer,
+)
 
 W0 = np.array([[0.5, -1.0, 0.25], [1.5, 0.0, -0.5]])
 B0 = np.array([0.1, -0.2])
@@ -164,6 +172,55 @@ def test_learning_rate_multipliers_and_freezing(rng):
     assert not np.array_equal(only.layers["1"].arrays["Biases"], B0.astype(np.float32))
     with pytest.raises(ValueError, match='names "3", which is no layer or array'):
         NetTrain(chain, (X, Y), learning_rate_multipliers={"3": 0}, **common)
+
+
+def test_learning_rate_multipliers_scale_each_arrays_step(rng):
+    X, Y = data(rng)
+    lr = 0.1
+    W, b = W0.copy(), B0.copy()
+    for _ in range(2):
+        gW, gb = grads(W, b, X, Y)
+        W, b = W - lr * 3 * gW, b - lr * 0.5 * gb
+    got = arrays(train(X, Y, sgd(lr), 2, learning_rate_multipliers={"Weights": 3, "Biases": 0.5}))
+    np.testing.assert_allclose(got[0], W, rtol=1e-12)
+    np.testing.assert_allclose(got[1], b, rtol=1e-12)
+
+
+def test_a_recurrent_layers_own_multipliers_reach_netTrain(rng):
+    """One full-batch SGD step moves each array by −η · (the layer's own factor) · (NetTrain's
+    factor) · its gradient, the gradient taken from evaluation."""
+    own = {"ForgetGateBiases": 3.0, "InputGateInputWeights": 0.5, "MemoryGateStateWeights": 0}
+    chain = NetInitialize(
+        NetChain(
+            [LongShortTermMemoryLayer(3, learning_rate_multipliers=own), SequenceLastLayer()],
+            input=("Varying", 2),
+        ),
+        random_seed=2,
+    )
+    X, Y = rng.normal(size=(5, 4, 2)), rng.normal(size=(5, 3))
+    start = chain.layers["1"].arrays
+    dy = 2 * (chain(X, working_precision="Real64") - Y) / (3 * len(X))  # mean squared loss
+    specs = [NetPortGradient(["1", k]) for k in start]
+    g = chain({"Input": X, NetPortGradient("Output"): dy}, specs, working_precision="Real64")
+    lr = 0.1
+    for outer, factor in ((None, 1.0), ({"1": 2.0}, 2.0)):
+        net = NetTrain(
+            chain,
+            (X, Y),
+            max_training_rounds=1,
+            batch_size=len(X),
+            method=sgd(lr),
+            learning_rate_multipliers=outer,
+            training_progress_reporting=None,
+            working_precision="Real64",
+            random_seed=0,
+        )
+        for k, spec in zip(start, specs):
+            want = start[k] - lr * factor * own.get(k, 1.0) * g[spec]
+            np.testing.assert_allclose(net.layers["1"].arrays[k], want, rtol=1e-10, err_msg=k)
+        np.testing.assert_array_equal(
+            net.layers["1"].arrays["MemoryGateStateWeights"], start["MemoryGateStateWeights"]
+        )
 
 
 def test_method_errors():

@@ -137,6 +137,44 @@ def test_divergence_stops_with_the_last_finite_net(rng):
     assert r["TotalRounds"] < 50
 
 
+def test_an_array_made_infinite_by_a_finite_gradient_rolls_back_to_the_last_finite_net(rng):
+    """The loss and its gradient stay finite, but the third step's learning rate overflows the
+    arrays: training stops, and the net is the one after the second step."""
+    X, Y = rng.normal(size=(6, 2)), 10 + rng.normal(size=(6, 1))  # a bias gradient near −20
+    W, b = np.array([[0.3, -0.2]]), np.array([0.1])
+
+    def rate(batch, total=None):  # the learning rate of each batch; float64 overflows at 1.8e308
+        return 0.1 if batch < 3 else 1e308
+
+    losses = []
+    for batch in (1, 2, 3):  # full-batch SGD on the mean squared loss, by hand
+        res = X @ W.T + b - Y
+        losses.append(np.mean(res**2))
+        gW, gb = 2 * res.T @ X / len(X), 2 * res.mean(0)
+        if batch < 3:
+            W, b = W - rate(batch) * gW, b - rate(batch) * gb
+    assert np.isfinite(losses[2]) and np.all(np.isfinite(gb))
+    with np.errstate(over="ignore"):
+        assert not np.all(np.isfinite(b - rate(3) * gb))  # the third step overflows
+    with pytest.warns(NetTrainDivergenceWarning, match="because an array became NaN or infinite"):
+        r = NetTrain(
+            LinearLayer(1, input=2, weights=np.array([[0.3, -0.2]]), biases=np.array([0.1])),
+            (X, Y),
+            "All",
+            max_training_rounds=5,
+            batch_size=len(X),
+            method=("SGD", {"learning_rate": 1.0, "momentum": 0.0, "learning_rate_schedule": rate}),
+            working_precision="Real64",
+            random_seed=0,
+            **QUIET,
+        )
+    assert r["ReasonTrainingStopped"] == "Divergence" and r["TotalBatches"] == 2
+    np.testing.assert_allclose(r["BatchLossList"], losses[:2], rtol=1e-12)
+    for key in ("TrainedNet", "FinalNet"):
+        np.testing.assert_allclose(r[key].arrays["Weights"], W, rtol=1e-12)
+        np.testing.assert_allclose(r[key].arrays["Biases"], b, rtol=1e-12)
+
+
 def test_generator_data(rng):
     w = np.array([[2.0], [-1.0]])
     calls = []
@@ -314,6 +352,27 @@ def test_batches_are_grouped_by_length(rng):
     spread = np.mean([lens[b].max() - lens[b].min() for b in got])
     shuffled = np.mean([lens[b].max() - lens[b].min() for b in np.split(rng.permutation(640), 20)])
     assert spread < 0.25 * shuffled
+
+
+def test_length_groups_come_in_a_new_random_order_every_round(rng):
+    """Sorting by length within windows would leave the batches in order of length; the
+    batches are shuffled, every round anew (one generator across rounds, as in NetTrain)."""
+    lens = rng.integers(5, 100, size=640)
+    ex = Examples({"Input": [np.zeros((L, 1)) for L in lens]})
+    r = np.random.default_rng(0)
+    orders = []
+    for _ in range(3):
+        got = batches(ex, 32, r)
+        assert sorted(np.concatenate(got).tolist()) == list(range(640))
+        spread = np.mean([np.ptp(lens[b]) for b in got])
+        assert spread < 15  # still grouped by length: about 90 in batches drawn at random
+        means = np.array([lens[b].mean() for b in got])
+        # in length order 18 of the 19 neighbours would rise; in random order about half do
+        assert 4 <= np.sum(np.diff(means) > 0) <= 15
+        orders.append(np.argsort(means))
+    assert not np.array_equal(orders[0], orders[1]) and not np.array_equal(orders[1], orders[2])
+    same_seed = [batches(ex, 32, np.random.default_rng(0)) for _ in range(2)]
+    np.testing.assert_array_equal(*(np.concatenate(b) for b in same_seed))
 
 
 def test_checkpoints_resume_exactly(rng, tmp_path):
