@@ -5,16 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 from .base import EMPTY3
-from .lstm_kernels import lstm_backward, lstm_forward
+from .lstm_kernels import GATES, lstm_backward, lstm_forward
 from .rnn import RecurrentOp, keep_mask
 
-GATES = ("Input", "Forget", "Output", "Memory")  # fused order: i, f, o, m
 GATE_KINDS = {"LogisticSigmoid": 0, "HardSigmoid": 1}
 STATE_KINDS = {"Tanh": 0, "SoftSign": 1}
 
 
 class LSTMOp(RecurrentOp):
-    """Forward and backward of LongShortTermMemoryLayer on a padded batch."""
+    """Forward and backward of LongShortTermMemoryLayer on a padded batch; its arrays are fused
+    in ``GATES`` order (lstm_kernels.py)."""
 
     names = tuple((f"{g}GateInputWeights", f"{g}GateStateWeights", f"{g}GateBiases") for g in GATES)
 

@@ -218,15 +218,6 @@ class LongShortTermMemoryLayer(_GatedArraysLayer):
         }
         self._init(options, {"Input": input, "Output": output}, arrays, self.array_names())
 
-    @classmethod
-    def array_names(cls) -> tuple[str, ...]:
-        """Wolfram's order (Input, Output, Forget, Memory), which NetInitialize follows."""
-        return tuple(
-            f"{g}Gate{part}"
-            for g in ("Input", "Output", "Forget", "Memory")
-            for part in ("InputWeights", "StateWeights", "Biases")
-        )
-
 
 class GatedRecurrentLayer(_GatedArraysLayer):
     """A gated recurrent unit layer (Wolfram's equations), on a numba kernel.
