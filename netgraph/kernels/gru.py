@@ -1,18 +1,16 @@
-"""The GRU op: fused arrays (gate order i, r, m), dropout masks, batch sorting, and the
-numba kernels."""
+"""The GRU op: a recurrent op (kernels/rnn.py) on the GRU kernels."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .gru_kernels import gru_backward, gru_forward
+from .gru_kernels import GATES, gru_backward, gru_forward
 from .rnn import RecurrentOp
-
-GATES = ("Input", "Reset", "Memory")  # fused order: i, r, m
 
 
 class GRUOp(RecurrentOp):
-    """Forward and backward of GatedRecurrentLayer on a padded batch."""
+    """Forward and backward of GatedRecurrentLayer on a padded batch; its arrays are fused in
+    ``GATES`` order (gru_kernels.py)."""
 
     names = tuple((f"{g}GateInputWeights", f"{g}GateStateWeights", f"{g}GateBiases") for g in GATES)
 
