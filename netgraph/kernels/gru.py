@@ -24,7 +24,17 @@ class GRUOp(RecurrentOp):
         GM = np.empty((B, T, n) if store else (0, 0, n), dt)
         P = run.P
         sT = gru_forward(
-            Z, P["Ws"], P["Wsg"], run.s0, run.order, run.batch_sizes, run.ms, Y, A, GM, store
+            Z=Z,
+            Ws=P["Ws"],
+            Wsg=P["Wsg"],
+            s0=run.s0,
+            order=run.order,
+            batch_sizes=run.batch_sizes,
+            ms=run.ms,
+            Y=Y,
+            A=A,
+            GM=GM,
+            store=store,
         )
         return [Y, sT], ((run, Y, A, GM) if store else None)
 
@@ -36,19 +46,19 @@ class GRUOp(RecurrentOp):
         dG = np.zeros((B, T, 3 * n), Y.dtype)
         P = run.P
         ds0 = gru_backward(
-            dY,
-            dsT,
-            A,
-            GM,
-            Y,
-            run.s0,
-            P["WsT"],
-            P["WsgT"],
-            run.order,
-            run.batch_sizes,
-            run.ms,
-            dZ,
-            dG,
+            dY=dY,
+            dsT=dsT,
+            A=A,
+            GM=GM,
+            Y=Y,
+            s0=run.s0,
+            WsT=P["WsT"],
+            WsgT=P["WsgT"],
+            order=run.order,
+            batch_sizes=run.batch_sizes,
+            ms=run.ms,
+            dZ=dZ,
+            dG=dG,
         )
         dx, grads = self.finish(run, dZ, dG, Y)
         return [dx, ds0], grads
