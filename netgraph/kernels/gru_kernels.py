@@ -15,9 +15,11 @@ dy that of the output y = s'; ds goes to the previous step:
     dgi = dzi                 dgr = dzr                  dgm = dzm*r
     ds  = ds'*i + Wsᵀ·dg      (with state masks ms: ds'*i + Σ_g ms_g∘(Ws_gᵀ·dg_g))
 
-``dZ`` holds dz and ``dG`` holds dg (equal to dz but for the memory block); the weight
-gradients dWx = Σ dz·xᵀ, dWs = Σ dg·sᵀ, db = Σ dz are a few GEMMs after the loop (rnn.py).
-Every inner loop is branch-free over a contiguous row, so that it compiles to SIMD code.
+``dZ`` holds dz and ``dG`` holds dg (equal to dz but for the memory block); the weight gradients
+dWx = Σ dz·xᵀ, dWs = Σ dg·sᵀ, db = Σ dz are a few GEMMs after the loop (rnn.py).
+gru_reference.py is the same step in plain numpy, written like the equations; the tests hold
+these kernels to it. Every inner loop is branch-free over a contiguous row, so that it compiles
+to SIMD code.
 """
 
 from __future__ import annotations

@@ -18,11 +18,12 @@ from the next step, dy that of the output y = s'; ds and dc go to the previous s
     dzf = dc'*c*σg'(f)        dzm = dc'*i*u*σs'(m)
     dc  = dc'*f               ds  = Wsᵀ·dz   (with state masks ms: Σ_g ms_g∘(Ws_gᵀ·dz_g))
 
-Ws is the (4n, n) stack of the gates' state weights. The kernels return dz at every step;
-the weight gradients dWx = Σ dz·xᵀ, dWs = Σ dz·sᵀ, db = Σ dz are a few GEMMs after the loop
-(rnn.py). Each derivative is taken from the activation's output y: σg is LogisticSigmoid
-(kind 0, σ' = y(1−y)) or HardSigmoid (1, σ' = 0.2 inside (0, 1), else 0); σs is Tanh (0,
-σ' = 1−y²) or SoftSign (1, σ' = (1−|y|)²). Every inner loop is branch-free over a contiguous
+Ws is the (4n, n) stack of the gates' state weights. The kernels return dz at every step; the
+weight gradients dWx = Σ dz·xᵀ, dWs = Σ dz·sᵀ, db = Σ dz are a few GEMMs after the loop
+(rnn.py). Each derivative is taken from the activation's output y: σg is LogisticSigmoid (kind
+0, σ' = y(1−y)) or HardSigmoid (1, σ' = 0.2 inside (0, 1), else 0); σs is Tanh (0, σ' = 1−y²) or
+SoftSign (1, σ' = (1−|y|)²). lstm_reference.py is the same step in plain numpy, written like the
+equations; the tests hold these kernels to it. Every inner loop is branch-free over a contiguous
 row, so that it compiles to SIMD code (see fastmath.py for exp in float32).
 """
 
