@@ -1,18 +1,16 @@
-"""The GRU op: fused arrays (gate order i, r, m), dropout masks, batch sorting, and the
-numba kernels."""
+"""The GRU op: a recurrent op (kernels/rnn.py) on the GRU kernels."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .gru_kernels import gru_backward, gru_forward
+from .gru_kernels import GATES, gru_backward, gru_forward
 from .rnn import RecurrentOp
-
-GATES = ("Input", "Reset", "Memory")  # fused order: i, r, m
 
 
 class GRUOp(RecurrentOp):
-    """Forward and backward of GatedRecurrentLayer on a padded batch."""
+    """Forward and backward of GatedRecurrentLayer on a padded batch; its arrays are fused in
+    ``GATES`` order (gru_kernels.py)."""
 
     names = tuple((f"{g}GateInputWeights", f"{g}GateStateWeights", f"{g}GateBiases") for g in GATES)
 
@@ -26,7 +24,17 @@ class GRUOp(RecurrentOp):
         GM = np.empty((B, T, n) if store else (0, 0, n), dt)
         P = run.P
         sT = gru_forward(
-            Z, P["Ws"], P["Wsg"], run.s0, run.order, run.batch_sizes, run.ms, Y, A, GM, store
+            Z=Z,
+            Ws=P["Ws"],
+            Wsg=P["Wsg"],
+            s0=run.s0,
+            order=run.order,
+            batch_sizes=run.batch_sizes,
+            ms=run.ms,
+            Y=Y,
+            A=A,
+            GM=GM,
+            store=store,
         )
         return [Y, sT], ((run, Y, A, GM) if store else None)
 
@@ -38,19 +46,19 @@ class GRUOp(RecurrentOp):
         dG = np.zeros((B, T, 3 * n), Y.dtype)
         P = run.P
         ds0 = gru_backward(
-            dY,
-            dsT,
-            A,
-            GM,
-            Y,
-            run.s0,
-            P["WsT"],
-            P["WsgT"],
-            run.order,
-            run.batch_sizes,
-            run.ms,
-            dZ,
-            dG,
+            dY=dY,
+            dsT=dsT,
+            A=A,
+            GM=GM,
+            Y=Y,
+            s0=run.s0,
+            WsT=P["WsT"],
+            WsgT=P["WsgT"],
+            order=run.order,
+            batch_sizes=run.batch_sizes,
+            ms=run.ms,
+            dZ=dZ,
+            dG=dG,
         )
         dx, grads = self.finish(run, dZ, dG, Y)
         return [dx, ds0], grads

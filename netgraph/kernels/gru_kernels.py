@@ -1,14 +1,25 @@
 """Numba kernels of the GRU recurrence (Wolfram's equations), forward and backward.
 
 Layout: batch-major ``(B, T, …)``, with ``order`` and ``batch_sizes`` as in rnn_kernels.py.
-Fused gate order in the last axis of ``Z``, ``A``, ``dZ`` and ``dG``: i, r, m (input gate,
-reset gate, memory). One GEMM per step gives all three state products g = s·Ws at once:
+The last axis of ``Z``, ``A``, ``dZ`` and ``dG`` holds the three blocks in ``GATES`` order.
+One GEMM per step gives all three state products g = Ws·s at once; z = Wx·x + b is the
+hoisted input projection. Forward, one step:
 
     i = σ(zi + gi)     r = σ(zr + gr)     m = tanh(zm + r*gm)     s' = (1−i)*m + i*s
 
-with z = Wx·x + b the hoisted input projection. ``dZ`` is the gradient of z, ``dG`` that
-of g (equal to dZ but for the memory block, where dgm = dzm*r). Every inner loop is
-branch-free over a contiguous row, so that it compiles to SIMD code.
+Backward (BPTT), the same step from the end: ds'₊ is the gradient of s' from the next step,
+dy that of the output y = s'; ds goes to the previous step:
+
+    ds' = ds'₊ + dy
+    dzm = ds'*(1−i)*(1−m²)    dzi = ds'*(s−m)*i*(1−i)    dzr = dzm*gm*r*(1−r)
+    dgi = dzi                 dgr = dzr                  dgm = dzm*r
+    ds  = ds'*i + Wsᵀ·dg      (with state masks ms: ds'*i + Σ_g ms_g∘(Ws_gᵀ·dg_g))
+
+``dZ`` holds dz and ``dG`` holds dg (equal to dz but for the memory block); the weight gradients
+dWx = Σ dz·xᵀ, dWs = Σ dg·sᵀ, db = Σ dz are a few GEMMs after the loop (rnn.py).
+gru_reference.py is the same step in plain numpy, written like the equations; the tests hold
+these kernels to it. Every inner loop is branch-free over a contiguous row, so that it compiles
+to SIMD code.
 """
 
 from __future__ import annotations
@@ -19,12 +30,27 @@ from numba import njit
 from .fastmath import FAST, like, sigmoid, tanh
 from .rnn_kernels import batch_order, in_order, state_product, state_product_back
 
+# The GRU's one gate order (Wolfram's array order, and ONNX's z, r, h order): the two
+# sigmoid gates, so that one σ loop covers columns 0 … 2n, then the memory block m. It lives
+# here, beside the kernels that index by it, because numba's cache follows this file.
+GATES = ("Input", "Reset", "Memory")
+# the block of each gate, as in a[RG * n + j]
+IG, RG, MG = map(GATES.index, ("Input", "Reset", "Memory"))
+assert MG == 2, "the memory block must be the last (tanh after two σ blocks)"
+
 
 @njit(**FAST)
 def gru_forward(Z, Ws, Wsg, s0, order, batch_sizes, ms, Y, A, GM, store):
-    """Run the recurrence over Z (B, T, 3n). Fills Y (the states) and, when ``store``, A
-    (i, r, m) and GM (the memory block gm of the state product) for the backward pass;
-    returns the final state (B, n), taken at each sequence's last step."""
+    """Run the recurrence over Z (B, T, 3n) = x·Wx + b.
+
+    Ws (n, 3n): the stacked state weights transposed, so that a step's product is s·Ws; Wsg
+    (3, n, n): its blocks per gate. s0 (B, n): the initial state. order, batch_sizes: the rows
+    by decreasing length and how many run at each step. ms (B, 3, n): state masks, rows in
+    ``order``, or empty.
+
+    Fills Y (the states s) and, when ``store``, A (i, r, m) and GM (the memory block gm of the
+    state product) for the backward pass; returns the final state (B, n), taken at each
+    sequence's last step."""
     B, T, n3 = Z.shape
     n = n3 // 3
     s = in_order(s0, order)
@@ -36,25 +62,34 @@ def gru_forward(Z, Ws, Wsg, s0, order, batch_sizes, ms, Y, A, GM, store):
         if Bt == 0:
             break
         state_product(s, Ws, Wsg, ms, Bt, G)
-        for r in range(Bt):
-            b = order[r]
-            z, g, sr, y = Z[b, t], G[r], s[r], Y[b, t]
+        for row in range(Bt):
+            b = order[row]
+            z, g, sr, y = Z[b, t], G[row], s[row], Y[b, t]
             a = A[b, t] if store else scratch
-            for j in range(2 * n):  # i, r
+            for j in range(MG * n):  # i, r
                 a[j] = sigmoid(z[j] + g[j])
-            for j in range(n):  # m
-                a[2 * n + j] = tanh(z[2 * n + j] + a[n + j] * g[2 * n + j])
             for j in range(n):
-                sr[j] = (one - a[j]) * a[2 * n + j] + a[j] * sr[j]
+                r = a[RG * n + j]
+                a[MG * n + j] = tanh(z[MG * n + j] + r * g[MG * n + j])
+            for j in range(n):
+                i, m = a[IG * n + j], a[MG * n + j]
+                sr[j] = (one - i) * m + i * sr[j]
                 y[j] = sr[j]
             if store:
-                GM[b, t] = g[2 * n :]
+                GM[b, t] = g[MG * n :]
     return batch_order(s, order)
 
 
 @njit(**FAST)
 def gru_backward(dY, dsT, A, GM, Y, s0, WsT, WsgT, order, batch_sizes, ms, dZ, dG):
-    """Back-propagate through time. Fills dZ and dG (B, T, 3n), zero past each sequence's
+    """Back-propagate through time.
+
+    dY (B, T, n): gradient of the outputs; dsT (B, n): of the final state. A, GM: what
+    gru_forward stored; Y: its states; s0 (B, n): the initial state. WsT (3n, n): the stacked
+    state weights, so that ds = dg·WsT; WsgT (3, n, n): its blocks per gate. order,
+    batch_sizes, ms: as in gru_forward.
+
+    Fills dZ (the gradient of z) and dG (of g), both (B, T, 3n) and zero past each sequence's
     end; returns the gradient of the initial state (B, n)."""
     B, T, n3 = dZ.shape
     n = n3 // 3
@@ -66,24 +101,24 @@ def gru_backward(dY, dsT, A, GM, Y, s0, WsT, WsgT, order, batch_sizes, ms, dZ, d
         Bt = batch_sizes[t]
         if Bt == 0:
             continue
-        for r in range(Bt):
-            b = order[r]
-            a, gm, dy, d, dz, dsr = A[b, t], GM[b, t], dY[b, t], D[r], dZ[b, t], ds[r]
-            sp = Y[b, t - 1] if t > 0 else s0[b]
+        for row in range(Bt):
+            b = order[row]
+            a, gm, dy, dg, dz, dsr = A[b, t], GM[b, t], dY[b, t], D[row], dZ[b, t], ds[row]
+            s = Y[b, t - 1] if t > 0 else s0[b]
             for j in range(n):
-                i, rr, m = a[j], a[n + j], a[2 * n + j]
+                i, r, m = a[IG * n + j], a[RG * n + j], a[MG * n + j]
                 dsv = dsr[j] + dy[j]
-                dzi = dsv * (sp[j] - m) * i * (one - i)
+                dzi = dsv * (s[j] - m) * i * (one - i)
                 dzm = dsv * (one - i) * (one - m * m)
-                dzr = dzm * gm[j] * rr * (one - rr)
-                dz[j] = dzi
-                dz[n + j] = dzr
-                dz[2 * n + j] = dzm
-                d[j] = dzi
-                d[n + j] = dzr
-                d[2 * n + j] = dzm * rr
+                dzr = dzm * gm[j] * r * (one - r)
+                dz[IG * n + j] = dzi
+                dz[RG * n + j] = dzr
+                dz[MG * n + j] = dzm
+                dg[IG * n + j] = dzi
+                dg[RG * n + j] = dzr
+                dg[MG * n + j] = dzm * r
                 dsr[j] = dsv * i
-            dG[b, t] = d
+            dG[b, t] = dg
         state_product_back(D, WsT, WsgT, ms, Bt, back)
         ds[:Bt] += back[:Bt]
     return batch_order(ds, order)

@@ -5,16 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 from .base import EMPTY3
-from .lstm_kernels import lstm_backward, lstm_forward
+from .lstm_kernels import GATES, lstm_backward, lstm_forward
 from .rnn import RecurrentOp, keep_mask
 
-GATES = ("Input", "Forget", "Output", "Memory")  # fused order: i, f, o, m
 GATE_KINDS = {"LogisticSigmoid": 0, "HardSigmoid": 1}
 STATE_KINDS = {"Tanh": 0, "SoftSign": 1}
 
 
 class LSTMOp(RecurrentOp):
-    """Forward and backward of LongShortTermMemoryLayer on a padded batch."""
+    """Forward and backward of LongShortTermMemoryLayer on a padded batch; its arrays are fused
+    in ``GATES`` order (lstm_kernels.py)."""
 
     names = tuple((f"{g}GateInputWeights", f"{g}GateStateWeights", f"{g}GateBiases") for g in GATES)
 
@@ -46,22 +46,22 @@ class LSTMOp(RecurrentOp):
         SC = np.empty_like(C)
         P = run.P
         sT, cT = lstm_forward(
-            Z,
-            P["Ws"],
-            P["Wsg"],
-            run.s0,
-            c0,
-            run.order,
-            run.batch_sizes,
-            self.gk,
-            self.sk,
-            run.ms,
-            u,
-            Y,
-            A,
-            C,
-            SC,
-            store,
+            Z=Z,
+            Ws=P["Ws"],
+            Wsg=P["Wsg"],
+            s0=run.s0,
+            c0=c0,
+            order=run.order,
+            batch_sizes=run.batch_sizes,
+            gk=self.gk,
+            sk=self.sk,
+            ms=run.ms,
+            u=u,
+            Y=Y,
+            A=A,
+            C=C,
+            SC=SC,
+            store=store,
         )
         return [Y, sT, cT], ((run, c0, u, Y, A, C, SC) if store else None)
 
@@ -73,22 +73,22 @@ class LSTMOp(RecurrentOp):
         dZ = np.zeros((B, T, 4 * n), Y.dtype)
         P = run.P
         ds0, dc0 = lstm_backward(
-            dY,
-            dsT,
-            dcT,
-            A,
-            C,
-            SC,
-            c0,
-            P["WsT"],
-            P["WsgT"],
-            run.order,
-            run.batch_sizes,
-            self.gk,
-            self.sk,
-            run.ms,
-            u,
-            dZ,
+            dY=dY,
+            dsT=dsT,
+            dcT=dcT,
+            A=A,
+            C=C,
+            SC=SC,
+            c0=c0,
+            WsT=P["WsT"],
+            WsgT=P["WsgT"],
+            order=run.order,
+            batch_sizes=run.batch_sizes,
+            gk=self.gk,
+            sk=self.sk,
+            ms=run.ms,
+            u=u,
+            dZ=dZ,
         )
         dx, grads = self.finish(run, dZ, dZ, Y)  # z = Wx·x + Ws·s + b: one gradient for both
         return [dx, ds0, dc0], grads

@@ -2,15 +2,29 @@
 
 Layout: batch-major ``(B, T, …)``. ``order`` lists the batch rows by decreasing length, so
 the sequences still running at step t are ``order[:batch_sizes[t]]``; the running states are
-kept in that order, so each step's state GEMM runs on one contiguous block. Fused gate order
-in the last axis of ``Z``, ``A`` and ``dZ``: i, f, o, m (three gates, then the candidate).
+kept in that order, so each step's state GEMM runs on one contiguous block. The last axis of
+``Z``, ``A`` and ``dZ`` holds the four gates in ``GATES`` order, gate g in columns g·n … g·n+n.
 
-    i = σg(zi)   f = σg(zf)   o = σg(zo)   m = σs(zm)       z = Wx·x + Ws·s + b
-    c' = f*c + i*(m*u)        s' = o*σs(c')                  u: the StateUpdate mask (or 1)
+Forward, one step (z = Wx·x + Ws·s + b; u the StateUpdate mask, or 1):
 
-σg is LogisticSigmoid (kind 0) or HardSigmoid (1); σs is Tanh (0) or SoftSign (1).
-Derivatives come from the activations' outputs. Every inner loop is branch-free over a
-contiguous row, so that it compiles to SIMD code (see fastmath.py for exp in float32).
+    i = σg(zi)   o = σg(zo)   f = σg(zf)   m = σs(zm)
+    c' = f*c + i*m*u          s' = o*σs(c')
+
+Backward (BPTT), the same step from the end: ds'₊ and dc'₊ are the gradients of s' and c'
+from the next step, dy that of the output y = s'; ds and dc go to the previous step:
+
+    ds' = ds'₊ + dy           dc' = dc'₊ + ds'*o*σs'(c')
+    dzi = dc'*m*u*σg'(i)      dzo = ds'*σs(c')*σg'(o)
+    dzf = dc'*c*σg'(f)        dzm = dc'*i*u*σs'(m)
+    dc  = dc'*f               ds  = Wsᵀ·dz   (with state masks ms: Σ_g ms_g∘(Ws_gᵀ·dz_g))
+
+Ws is the (4n, n) stack of the gates' state weights. The kernels return dz at every step; the
+weight gradients dWx = Σ dz·xᵀ, dWs = Σ dz·sᵀ, db = Σ dz are a few GEMMs after the loop
+(rnn.py). Each derivative is taken from the activation's output y: σg is LogisticSigmoid (kind
+0, σ' = y(1−y)) or HardSigmoid (1, σ' = 0.2 inside (0, 1), else 0); σs is Tanh (0, σ' = 1−y²) or
+SoftSign (1, σ' = (1−|y|)²). lstm_reference.py is the same step in plain numpy, written like the
+equations; the tests hold these kernels to it. Every inner loop is branch-free over a contiguous
+row, so that it compiles to SIMD code (see fastmath.py for exp in float32).
 """
 
 from __future__ import annotations
@@ -21,21 +35,30 @@ from numba import njit
 from .fastmath import FAST, hard_sigmoid, like, sigmoid, softsign, tanh
 from .rnn_kernels import batch_order, in_order, state_product, state_product_back
 
+# The LSTM's one gate order, for every fused array, activation, gradient and per-gate mask:
+# Wolfram's array order, which is also ONNX's (i, o, f, c). The three gates come first, so
+# that one σg loop covers columns 0 … 3n; the candidate m, under σs, is last. It lives here,
+# beside the kernels that index by it, because numba's cache follows this file.
+GATES = ("Input", "Output", "Forget", "Memory")
+# the block of each gate, as in a[OG * n + j]
+IG, OG, FG, MG = map(GATES.index, ("Input", "Output", "Forget", "Memory"))
+assert MG == 3, "the candidate m must be the last block (σs after three σg blocks)"
+
 
 @njit(**FAST, inline="always")
 def activate(z, g, a, n, gk, sk):
-    """a = (σg(zi + gi), σg(zf + gf), σg(zo + go), σs(zm + gm)) for one row."""
+    """a = σg(z + g) on the three gate blocks, σs(z + g) on the candidate block, for one row."""
     if gk == 0:
-        for j in range(3 * n):
+        for j in range(MG * n):
             a[j] = sigmoid(z[j] + g[j])
     else:
-        for j in range(3 * n):
+        for j in range(MG * n):
             a[j] = hard_sigmoid(z[j] + g[j])
     if sk == 0:
-        for j in range(3 * n, 4 * n):
+        for j in range(MG * n, 4 * n):
             a[j] = tanh(z[j] + g[j])
     else:
-        for j in range(3 * n, 4 * n):
+        for j in range(MG * n, 4 * n):
             a[j] = softsign(z[j] + g[j])
 
 
@@ -43,9 +66,15 @@ def activate(z, g, a, n, gk, sk):
 def lstm_forward(Z, Ws, Wsg, s0, c0, order, batch_sizes, gk, sk, ms, u, Y, A, C, SC, store):
     """Run the recurrence over Z (B, T, 4n) = input projection + biases.
 
-    Fills Y (outputs s) and, when ``store``, A (activations i, f, o, m), C (cells) and SC
-    (σs of the cells) for the backward pass; returns the final state and cell (B, n), taken
-    at each sequence's last step. ``ms`` rows follow ``order``; ``u`` is (B, T, n) or empty."""
+    Z: (B, T, 4n) x·Wx + b. Ws (n, 4n): the stacked state weights transposed, so that a
+    step's product is s·Ws; Wsg (4, n, n): its blocks per gate.
+    s0, c0 (B, n): initial state and cell. order, batch_sizes: the rows by decreasing length
+    and how many run at each step. gk, sk: the kinds of σg and σs. ms (B, 4, n): state masks,
+    rows in ``order``, or empty; u (B, T, n): StateUpdate masks, or empty.
+
+    Fills Y (the states s) and, when ``store``, A (i, o, f, m), C (the cells c') and SC (σs(c'))
+    for the backward pass; returns the final state and cell (B, n), taken at each sequence's
+    last step."""
     B, T, n4 = Z.shape
     n = n4 // 4
     s = in_order(s0, order)
@@ -66,10 +95,12 @@ def lstm_forward(Z, Ws, Wsg, s0, c0, order, batch_sizes, gk, sk, ms, u, Y, A, C,
             if u.shape[0] > 0:
                 ur = u[b, t]
                 for j in range(n):
-                    cr[j] = a[n + j] * cr[j] + a[j] * a[3 * n + j] * ur[j]
+                    i, f, m = a[IG * n + j], a[FG * n + j], a[MG * n + j]
+                    cr[j] = f * cr[j] + i * m * ur[j]
             else:
                 for j in range(n):
-                    cr[j] = a[n + j] * cr[j] + a[j] * a[3 * n + j]
+                    i, f, m = a[IG * n + j], a[FG * n + j], a[MG * n + j]
+                    cr[j] = f * cr[j] + i * m
             if sk == 0:
                 for j in range(n):
                     cs[j] = tanh(cr[j])
@@ -77,7 +108,7 @@ def lstm_forward(Z, Ws, Wsg, s0, c0, order, batch_sizes, gk, sk, ms, u, Y, A, C,
                 for j in range(n):
                     cs[j] = softsign(cr[j])
             for j in range(n):
-                sr[j] = a[2 * n + j] * cs[j]
+                sr[j] = a[OG * n + j] * cs[j]
                 y[j] = sr[j]
             if store:
                 C[b, t] = cr
@@ -87,48 +118,56 @@ def lstm_forward(Z, Ws, Wsg, s0, c0, order, batch_sizes, gk, sk, ms, u, Y, A, C,
 
 @njit(**FAST, inline="always")
 def dgate(y, kind):
+    """σg' from σg's output y."""
     one = like(y, 1.0)
     return y * (one - y) if kind == 0 else (like(y, 0.2) if (y > 0) & (y < one) else like(y, 0.0))
 
 
 @njit(**FAST, inline="always")
 def dsquash(y, kind):
+    """σs' from σs's output y."""
     one = like(y, 1.0)
     return one - y * y if kind == 0 else (one - abs(y)) * (one - abs(y))
 
 
 @njit(**FAST)
 def lstm_backward(dY, dsT, dcT, A, C, SC, c0, WsT, WsgT, order, batch_sizes, gk, sk, ms, u, dZ):
-    """Back-propagate through time. Fills dZ (B, T, 4n), the gradient of the
-    pre-activations (zero past each sequence's end); returns the gradients of the initial
-    state and cell (B, n)."""
+    """Back-propagate through time.
+
+    dY (B, T, n): gradient of the outputs; dsT, dcT (B, n): of the final state and cell.
+    A, C, SC: what lstm_forward stored; c0 (B, n): the initial cell. WsT (4n, n): the stacked
+    state weights, so that ds = dz·WsT; WsgT (4, n, n): its blocks per gate. order,
+    batch_sizes, gk, sk, ms, u: as in lstm_forward.
+
+    Fills dZ (B, T, 4n), the gradient of the pre-activations z (zero past each sequence's
+    end); returns the gradients of the initial state and cell (B, n)."""
     B, T, n4 = dZ.shape
     n = n4 // 4
     ds = in_order(dsT, order)
     dc = in_order(dcT, order)
     D = np.empty((B, n4), dZ.dtype)
-    zero = like(dZ[0, 0, 0], 0.0)
+    one = like(dZ[0, 0, 0], 1.0)
+    has_u = u.shape[0] > 0
     for t in range(T - 1, -1, -1):
         Bt = batch_sizes[t]
         if Bt == 0:
             continue
         for r in range(Bt):
             b = order[r]
-            a, sc, dy, d = A[b, t], SC[b, t], dY[b, t], D[r]
-            cp = C[b, t - 1] if t > 0 else c0[b]
+            a, sc, dy, dz = A[b, t], SC[b, t], dY[b, t], D[r]
+            c = C[b, t - 1] if t > 0 else c0[b]
             dsr, dcr = ds[r], dc[r]
-            has_u = u.shape[0] > 0
             ur = u[b, t] if has_u else sc
             for j in range(n):
-                uu = ur[j] if has_u else like(zero, 1.0)
-                i, f, o, m = a[j], a[n + j], a[2 * n + j], a[3 * n + j]
+                uj = ur[j] if has_u else one
+                i, o, f, m = a[IG * n + j], a[OG * n + j], a[FG * n + j], a[MG * n + j]
                 dsv = dsr[j] + dy[j]
                 dcv = dcr[j] + dsv * o * dsquash(sc[j], sk)
-                d[j] = dcv * m * uu * dgate(i, gk)
-                d[n + j] = dcv * cp[j] * dgate(f, gk)
-                d[2 * n + j] = dsv * sc[j] * dgate(o, gk)
-                d[3 * n + j] = dcv * i * uu * dsquash(m, sk)
+                dz[IG * n + j] = dcv * m * uj * dgate(i, gk)
+                dz[OG * n + j] = dsv * sc[j] * dgate(o, gk)
+                dz[FG * n + j] = dcv * c[j] * dgate(f, gk)
+                dz[MG * n + j] = dcv * i * uj * dsquash(m, sk)
                 dcr[j] = dcv * f
-            dZ[b, t] = d
+            dZ[b, t] = dz
         state_product_back(D, WsT, WsgT, ms, Bt, ds)
     return batch_order(ds, order), batch_order(dc, order)

@@ -180,7 +180,15 @@ class BasicRecurrentOp(RecurrentOp):
         Y = np.zeros((B, T, n), ctx.dtype)
         P = run.P
         sT = rnn_forward(
-            Z, P["Ws"], P["Wsg"], run.s0, run.order, run.batch_sizes, self.kind, run.ms, Y
+            Z=Z,
+            Ws=P["Ws"],
+            Wsg=P["Wsg"],
+            s0=run.s0,
+            order=run.order,
+            batch_sizes=run.batch_sizes,
+            kind=self.kind,
+            ms=run.ms,
+            Y=Y,
         )
         return [Y, sT], ((run, Y) if ctx.grad else None)
 
@@ -191,7 +199,16 @@ class BasicRecurrentOp(RecurrentOp):
         dZ = np.zeros((B, T, n), Y.dtype)
         P = run.P
         ds0 = rnn_backward(
-            dY, dsT, Y, P["WsT"], P["WsgT"], run.order, run.batch_sizes, self.kind, run.ms, dZ
+            dY=dY,
+            dsT=dsT,
+            Y=Y,
+            WsT=P["WsT"],
+            WsgT=P["WsgT"],
+            order=run.order,
+            batch_sizes=run.batch_sizes,
+            kind=self.kind,
+            ms=run.ms,
+            dZ=dZ,
         )
         dx, grads = self.finish(run, dZ, dZ, Y)
         return [dx, ds0], grads

@@ -7,9 +7,17 @@ kept in that order, so each step's state GEMM runs on one contiguous block. ``Z`
 input projection plus biases; ``G`` the state product ``s·Ws`` (or, with per-gate state
 masks ``ms`` (B, gates, n) whose rows follow ``order``, ``Σ_g (s∘ms_g)·Ws_g``).
 
-f is Tanh (kind 0), Ramp (1), LogisticSigmoid (2), SoftSign (3) or Identity (4); its
-derivative is taken from its output. Every inner loop is branch-free over a contiguous row,
-so that it compiles to SIMD code (see fastmath.py for exp in float32).
+Forward, one step, and backward (BPTT) from the end: ds'₊ is the gradient of s' from the
+next step, dy that of the output y = s'; ds goes to the previous step:
+
+    s'  = f(z + Ws·s)                z = Wx·x + b, hoisted out of the loop
+    dz  = (ds'₊ + dy)*f'(s')         ds = Wsᵀ·dz   (with a state mask ms: ms∘(Wsᵀ·dz))
+
+The weight gradients dWx = Σ dz·xᵀ, dWs = Σ dz·sᵀ, db = Σ dz are a few GEMMs after the loop
+(rnn.py). f is Tanh (kind 0), Ramp (1), LogisticSigmoid (2), SoftSign (3) or Identity (4); f' is
+taken from f's output. rnn_reference.py is the same step in plain numpy, written like the
+equations; the tests hold these kernels to it. Every inner loop is branch-free over a contiguous
+row, so that it compiles to SIMD code (see fastmath.py for exp in float32).
 """
 
 from __future__ import annotations

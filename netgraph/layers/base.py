@@ -122,6 +122,18 @@ def same(u: Unifier, t: dict, a: str, b: str, owner: str) -> dict:
     return {**t, a: m, b: m}
 
 
+def same_kind(u: Unifier, t: dict) -> tuple[TensorType, TensorType]:
+    """Rule: "Input" and "Output" hold one element kind (reals or integers), whatever their
+    dims (layers that move elements around). Returns the two types with that kind."""
+    x, y = t["Input"], t["Output"]
+    kind = u.meet(
+        TensorType(None, x.kind),
+        TensorType(None, y.kind),
+        lambda: f'port "Input" holds {x.kind} but port "Output" holds {y.kind}',
+    ).kind
+    return TensorType(x.dims, kind), TensorType(y.dims, kind)
+
+
 def array_dims_rule(layer: Layer, t: dict, u: Unifier, name: str, dims: tuple) -> tuple:
     """Unify the dims an array should have with the given array's shape; returns the merged dims."""
     a = layer.arrays.get(name)

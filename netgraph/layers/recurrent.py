@@ -1,5 +1,5 @@
-"""Recurrent layers: LongShortTermMemoryLayer, GatedRecurrentLayer, BasicRecurrentLayer (and the
-shared ports and options of the family)."""
+"""Recurrent layers: LongShortTermMemoryLayer, GatedRecurrentLayer, BasicRecurrentLayer, and
+their base RecurrentLayer (the ports, options and arrays the family shares)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from ..types import REAL, TensorType, TypeConflict, Var
 from .base import Layer, meet
 
 DROPOUT_METHODS = ("VariationalWeights", "VariationalInput", "VariationalState", "StateUpdate")
+VARIATIONAL_METHODS = DROPOUT_METHODS[:3]
 
 
 def parse_dropout(owner: str, dropout, methods=DROPOUT_METHODS) -> dict:
@@ -43,11 +44,52 @@ def _choice(owner: str, option: str, value, valid) -> str:
 
 
 class RecurrentLayer(Layer):
-    """What recurrent layers share: the "Input"/"Output" sequence ports and state ports that
-    are optional inputs (initial states, zero when unconnected) and optional outputs (final
-    states, taken at each sequence's true last step)."""
+    """What the recurrent layers share.
+
+    Ports: "Input", a sequence of vectors ``("Varying", k)`` or ``(L, k)``; "Output"
+    ``("Varying", n)``, the state at every step; state ports (``state_ports``, each ``(n,)``)
+    that are optional inputs (initial states, zero when unconnected) and optional outputs
+    (final states, taken at each sequence's true last step), reached with ``NetPort``.
+
+    Arrays: per gate of the op (``op_class.names``, in the fused order), input weights
+    ``(n, k)``, state weights ``(n, n)`` and biases ``(n,)``.
+
+    Options every one takes: ``n`` units (inferred from the arrays or the output when None);
+    ``dropout``, a probability p meaning ``{"VariationalWeights": p}`` or a dict of the
+    layer's ``dropout_methods`` with their probabilities, active only in training; ``arrays``;
+    ``learning_rate_multipliers`` (array name → factor, for NetTrain); ``input``, ``output``.
+    A subclass's own options (``choices``: option → valid values) come in through
+    ``_construct``."""
 
     state_ports: tuple[str, ...] = ("State",)
+    op_class = None
+    dropout_methods: tuple[str, ...] = VARIATIONAL_METHODS
+    choices: dict = {}
+
+    def _construct(self, n, dropout, lrm, arrays, input, output, unknown, **own) -> None:
+        """Validate and store the shared options and the layer's ``own`` ones (checked against
+        ``choices``), then the ports and the arrays."""
+        self.check_unknown(unknown)
+        owner = type(self).__name__
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+            raise ValueError(
+                f"{owner}: the number of units n must be a positive int; received {n!r}."
+            )
+        lrm = dict(lrm or {})
+        for a in lrm:
+            if a not in self.array_names():
+                raise ValueError(
+                    f'{owner}: learning_rate_multipliers names an unknown array "{a}"'
+                    f"{closest(a, self.array_names())}."
+                )
+        options = {"n": n, "dropout": parse_dropout(owner, dropout, self.dropout_methods)}
+        options.update({k: _choice(owner, k, v, self.choices[k]) for k, v in own.items()})
+        options["learning_rate_multipliers"] = lrm
+        self._init(options, {"Input": input, "Output": output}, arrays, self.array_names())
+
+    @classmethod
+    def array_names(cls) -> tuple[str, ...]:
+        return tuple(a for gate in cls.op_class.names for a in gate)
 
     @property
     def inputs(self):
@@ -100,42 +142,13 @@ class RecurrentLayer(Layer):
         n = next((s.dims[0] for s in states.values() if s.dims[0] is not None), n)
         y = meet(u, y, TensorType((x.dims[0], n), REAL), 'port "Output"')
         states = {p: meet(u, s, TensorType((n,), REAL), f'port "{p}"') for p, s in states.items()}
-        return {"Input": x, "Output": y, **states}
-
-    def fans(self, name, shape):
-        return shape[1], shape[0]
-
-
-VARIATIONAL_METHODS = ("VariationalWeights", "VariationalInput", "VariationalState")
-
-
-class _GatedArraysLayer(RecurrentLayer):
-    """A recurrent layer whose arrays are, per gate, input weights (n, k), state weights
-    (n, n) and biases (n,), named by its op's ``names``; the options they all share."""
-
-    op_class = None
-
-    def _options(self, owner, n, dropout, learning_rate_multipliers, methods) -> dict:
-        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
-            raise ValueError(
-                f"{owner}: the number of units n must be a positive int; received {n!r}."
-            )
-        lrm = dict(learning_rate_multipliers or {})
-        for a in lrm:
-            if a not in self.array_names():
-                raise ValueError(
-                    f'{owner}: learning_rate_multipliers names an unknown array "{a}"'
-                    f"{closest(a, self.array_names())}."
-                )
-        return {
-            "n": n,
-            "dropout": parse_dropout(owner, dropout, methods),
-            "learning_rate_multipliers": lrm,
-        }
-
-    @classmethod
-    def array_names(cls) -> tuple[str, ...]:
-        return tuple(a for gate in cls.op_class.names for a in gate)
+        t = {"Input": x, "Output": y, **states}
+        shapes = self.array_shapes(t)
+        for name, a in self.arrays.items():
+            want = shapes[name]
+            if a is not None and want is not None and a.shape != want:
+                raise TypeConflict(f'array "{name}" has shape {a.shape}; expected {want}')
+        return t
 
     def array_shapes(self, t):
         x, y = t["Input"], t["Output"]
@@ -148,20 +161,14 @@ class _GatedArraysLayer(RecurrentLayer):
             shapes[b] = None if n is None else (n,)
         return shapes
 
-    def infer(self, t, u):
-        t = super().infer(t, u)
-        shapes = self.array_shapes(t)
-        for name, a in self.arrays.items():
-            want = shapes[name]
-            if a is not None and want is not None and a.shape != want:
-                raise TypeConflict(f'array "{name}" has shape {a.shape}; expected {want}')
-        return t
+    def fans(self, name, shape):
+        return shape[1], shape[0]
 
     def op(self, t):
         return self.op_class(self, t)
 
 
-class LongShortTermMemoryLayer(_GatedArraysLayer):
+class LongShortTermMemoryLayer(RecurrentLayer):
     """A long short-term memory layer (Wolfram's equations), on a numba kernel.
 
         i = σg(Wix·x + Wis·s + bi)     o = σg(Wox·x + Wos·s + bo)
@@ -170,14 +177,15 @@ class LongShortTermMemoryLayer(_GatedArraysLayer):
 
     Ports: "Input" ``("Varying", k)`` or ``(L, k)``; "Output" ``("Varying", n)``; "State" and
     "CellState" ``(n,)``, optional inputs (initial states, zero by default) and optional
-    outputs (final states at each sequence's true last step), reached with ``NetPort``.
-    Arrays ``{Input,Output,Forget,Memory}Gate{InputWeights (n, k), StateWeights (n, n), Biases (n,)}``.
+    outputs (final states), as for every ``RecurrentLayer``.
+    Arrays ``{Input,Output,Forget,Memory}Gate{InputWeights (n, k), StateWeights (n, n), Biases (n,)}``,
+    fused in that gate order, i, o, f, m.
 
     Options: ``n`` units; ``dropout`` (a probability for "VariationalWeights", or a dict of
     "VariationalWeights", "VariationalInput", "VariationalState", "StateUpdate"; active only in
     training); ``state_activation`` "Tanh" | "SoftSign" and ``gate_activation``
-    "LogisticSigmoid" | "HardSigmoid" (MATLAB's lstmLayer options); ``arrays``;
-    ``learning_rate_multipliers`` (array name → factor, for NetTrain); ``input``, ``output``.
+    "LogisticSigmoid" | "HardSigmoid" (MATLAB's lstmLayer options); ``arrays``,
+    ``learning_rate_multipliers``, ``input``, ``output`` as for every ``RecurrentLayer``.
 
     >>> import numpy as np
     >>> from netgraph import LongShortTermMemoryLayer, NetInitialize
@@ -188,6 +196,8 @@ class LongShortTermMemoryLayer(_GatedArraysLayer):
 
     state_ports = ("State", "CellState")
     op_class = LSTMOp
+    dropout_methods = DROPOUT_METHODS
+    choices = {"state_activation": tuple(STATE_KINDS), "gate_activation": tuple(GATE_KINDS)}
 
     def __init__(
         self,
@@ -202,33 +212,20 @@ class LongShortTermMemoryLayer(_GatedArraysLayer):
         output=None,
         **unknown,
     ):
-        self.check_unknown(unknown)
-        owner = "LongShortTermMemoryLayer"
-        opts = self._options(owner, n, dropout, learning_rate_multipliers, DROPOUT_METHODS)
-        options = {
-            "n": opts["n"],
-            "dropout": opts["dropout"],
-            "state_activation": _choice(
-                owner, "state_activation", state_activation, tuple(STATE_KINDS)
-            ),
-            "gate_activation": _choice(
-                owner, "gate_activation", gate_activation, tuple(GATE_KINDS)
-            ),
-            "learning_rate_multipliers": opts["learning_rate_multipliers"],
-        }
-        self._init(options, {"Input": input, "Output": output}, arrays, self.array_names())
-
-    @classmethod
-    def array_names(cls) -> tuple[str, ...]:
-        """Wolfram's order (Input, Output, Forget, Memory), which NetInitialize follows."""
-        return tuple(
-            f"{g}Gate{part}"
-            for g in ("Input", "Output", "Forget", "Memory")
-            for part in ("InputWeights", "StateWeights", "Biases")
+        self._construct(
+            n,
+            dropout,
+            learning_rate_multipliers,
+            arrays,
+            input,
+            output,
+            unknown,
+            state_activation=state_activation,
+            gate_activation=gate_activation,
         )
 
 
-class GatedRecurrentLayer(_GatedArraysLayer):
+class GatedRecurrentLayer(RecurrentLayer):
     """A gated recurrent unit layer (Wolfram's equations), on a numba kernel.
 
         i = σ(Wix·x + Wis·s + bi)          r = σ(Wrx·x + Wrs·s + br)
@@ -236,13 +233,14 @@ class GatedRecurrentLayer(_GatedArraysLayer):
 
     Ports: "Input" ``("Varying", k)`` or ``(L, k)``; "Output" ``("Varying", n)``; "State"
     ``(n,)``, an optional input (the initial state, zero by default) and an optional output
-    (the final state at each sequence's true last step), reached with ``NetPort``.
-    Arrays ``{Input,Reset,Memory}Gate{InputWeights (n, k), StateWeights (n, n), Biases (n,)}``.
+    (the final state), as for every ``RecurrentLayer``.
+    Arrays ``{Input,Reset,Memory}Gate{InputWeights (n, k), StateWeights (n, n), Biases (n,)}``,
+    fused in that gate order, i, r, m.
 
     Options: ``n`` units; ``dropout`` (a probability for "VariationalWeights", or a dict of
     "VariationalWeights", "VariationalInput", "VariationalState"; active only in training;
-    default None); ``arrays``; ``learning_rate_multipliers`` (array name → factor, for
-    NetTrain); ``input``, ``output``.
+    default None); ``arrays``, ``learning_rate_multipliers``, ``input``, ``output`` as for
+    every ``RecurrentLayer``.
 
     >>> import numpy as np
     >>> from netgraph import GatedRecurrentLayer, NetInitialize
@@ -264,26 +262,22 @@ class GatedRecurrentLayer(_GatedArraysLayer):
         output=None,
         **unknown,
     ):
-        self.check_unknown(unknown)
-        options = self._options(
-            "GatedRecurrentLayer", n, dropout, learning_rate_multipliers, VARIATIONAL_METHODS
-        )
-        self._init(options, {"Input": input, "Output": output}, arrays, self.array_names())
+        self._construct(n, dropout, learning_rate_multipliers, arrays, input, output, unknown)
 
 
-class BasicRecurrentLayer(_GatedArraysLayer):
+class BasicRecurrentLayer(RecurrentLayer):
     """A basic (Elman) recurrent layer, s' = f(Wx·x + Ws·s + b), on a numba kernel.
 
     Ports: "Input" ``("Varying", k)`` or ``(L, k)``; "Output" ``("Varying", n)``; "State"
     ``(n,)``, an optional input (the initial state, zero by default) and an optional output
-    (the final state at each sequence's true last step), reached with ``NetPort``.
+    (the final state), as for every ``RecurrentLayer``.
     Arrays "InputWeights" ``(n, k)``, "StateWeights" ``(n, n)``, "Biases" ``(n,)``.
 
     Options: ``n`` units; ``activation`` f, "Tanh" (default, Wolfram's), "Ramp" (or "ReLU"),
     "LogisticSigmoid", "SoftSign" or "Identity"; ``dropout`` (a probability for
     "VariationalWeights", or a dict of "VariationalWeights", "VariationalInput",
-    "VariationalState"; active only in training; default None); ``arrays``;
-    ``learning_rate_multipliers`` (array name → factor, for NetTrain); ``input``, ``output``.
+    "VariationalState"; active only in training; default None); ``arrays``,
+    ``learning_rate_multipliers``, ``input``, ``output`` as for every ``RecurrentLayer``.
 
     >>> import numpy as np
     >>> from netgraph import BasicRecurrentLayer, NetInitialize
@@ -293,6 +287,7 @@ class BasicRecurrentLayer(_GatedArraysLayer):
     """
 
     op_class = BasicRecurrentOp
+    choices = {"activation": tuple(ACTIVATIONS)}
 
     def __init__(
         self,
@@ -306,11 +301,16 @@ class BasicRecurrentLayer(_GatedArraysLayer):
         output=None,
         **unknown,
     ):
-        self.check_unknown(unknown)
-        owner = "BasicRecurrentLayer"
-        options = self._options(owner, n, dropout, learning_rate_multipliers, VARIATIONAL_METHODS)
-        options["activation"] = _choice(owner, "activation", activation, tuple(ACTIVATIONS))
-        self._init(options, {"Input": input, "Output": output}, arrays, self.array_names())
+        self._construct(
+            n,
+            dropout,
+            learning_rate_multipliers,
+            arrays,
+            input,
+            output,
+            unknown,
+            activation=activation,
+        )
 
 
 __all__ = ["LongShortTermMemoryLayer", "GatedRecurrentLayer", "BasicRecurrentLayer"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..kernels.sequence import LastOp, MostOp, RestOp, ReverseOp
 from ..types import TensorType, TypeConflict, Var, describe
-from .base import Layer, meet, same
+from .base import Layer, meet, same, same_kind
 
 
 class _SequenceLayer(Layer):
@@ -13,18 +13,13 @@ class _SequenceLayer(Layer):
         self._init({}, {"Input": input, "Output": output})
 
     def _kinds(self, t, u) -> dict:
-        """Input and Output have one element kind (reals or integers); the input has rank ≥ 1."""
+        """Input and Output have one element kind (``same_kind``); the input has rank ≥ 1."""
         if t["Input"].dims == ():
             raise TypeConflict(
                 f'port "Input" must be a sequence (rank ≥ 1); it is {describe(t["Input"])}'
             )
-        x, y = t["Input"], t["Output"]
-        kind = u.meet(
-            TensorType(None, x.kind),
-            TensorType(None, y.kind),
-            lambda: f'port "Input" holds {x.kind} but port "Output" holds {y.kind}',
-        ).kind
-        return {"Input": TensorType(x.dims, kind), "Output": TensorType(y.dims, kind)}
+        x, y = same_kind(u, t)
+        return {"Input": x, "Output": y}
 
 
 class SequenceLastLayer(_SequenceLayer):

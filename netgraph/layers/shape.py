@@ -7,18 +7,7 @@ import math
 from ..kernels.shape import ReshapeOp
 from ..symbols import Automatic
 from ..types import TensorType, TypeConflict, Var, describe
-from .base import Layer, meet
-
-
-def _kinds(t: dict, u) -> tuple:
-    """Input and Output hold one element kind (reals or integers)."""
-    x, y = t["Input"], t["Output"]
-    kind = u.meet(
-        TensorType(None, x.kind),
-        TensorType(None, y.kind),
-        lambda: f'port "Input" holds {x.kind} but port "Output" holds {y.kind}',
-    ).kind
-    return TensorType(x.dims, kind), TensorType(y.dims, kind)
+from .base import Layer, meet, same_kind
 
 
 def _no_varying(x: TensorType, dims: tuple, owner: str, hint: str) -> None:
@@ -73,7 +62,7 @@ class FlattenLayer(Layer):
         return (0, k) if n > 0 else (r - k, r)
 
     def infer(self, t, u):
-        x, y = _kinds(t, u)
+        x, y = same_kind(u, t)
         if x.dims is None:
             return {"Input": x, "Output": y}
         if not x.dims:
@@ -130,7 +119,7 @@ class ReshapeLayer(Layer):
         self._init({"dims": _dims(dims)}, {"Input": input, "Output": output})
 
     def infer(self, t, u):
-        x, y = _kinds(t, u)
+        x, y = same_kind(u, t)
         dims = self.options["dims"]
         target = tuple(None if d is Automatic else d for d in dims)
         if x.dims is not None:

@@ -6,7 +6,7 @@ import pytest
 from netgraph import LongShortTermMemoryLayer, NetChain, SequenceLastLayer
 from tests.harness import as64, check_gradients, check_layer
 
-GATES = ("Input", "Forget", "Output", "Memory")
+GATES = ("Input", "Output", "Forget", "Memory")  # the fused order, in which masks are drawn
 
 
 def sigmoid(x):
@@ -35,10 +35,10 @@ def lstm_reference(x, a, s=None, c=None, gate=sigmoid, act=np.tanh, mx=None, ms=
             + a[f"{G}GateBiases"]
             for g, G in enumerate(GATES)
         }
-        i, f, o, m = (
+        i, o, f, m = (
             gate(pre["Input"]),
-            gate(pre["Forget"]),
             gate(pre["Output"]),
+            gate(pre["Forget"]),
             act(pre["Memory"]),
         )
         c = f * c + i * (m if u is None else m * u[t])
