@@ -62,6 +62,31 @@ def activate(z, g, a, n, gk, sk):
             a[j] = softsign(z[j] + g[j])
 
 
+@njit(**FAST, inline="always")
+def cell_update(a, c, s, y, cs, u, b, t, sk):
+    """One row, in place: c' = f*c + i*(m*u) (u the StateUpdate mask of row b at step t, or
+    none when u is empty), cs = σs(c'), y = s' = o*cs."""
+    n = c.shape[0]
+    if u.shape[0] > 0:
+        ur = u[b, t]
+        for j in range(n):
+            i, f, m = a[IG * n + j], a[FG * n + j], a[MG * n + j]
+            c[j] = f * c[j] + i * m * ur[j]
+    else:
+        for j in range(n):
+            i, f, m = a[IG * n + j], a[FG * n + j], a[MG * n + j]
+            c[j] = f * c[j] + i * m
+    if sk == 0:
+        for j in range(n):
+            cs[j] = tanh(c[j])
+    else:
+        for j in range(n):
+            cs[j] = softsign(c[j])
+    for j in range(n):
+        s[j] = a[OG * n + j] * cs[j]
+        y[j] = s[j]
+
+
 @njit(**FAST)
 def lstm_forward(Z, Ws, Wsg, s0, c0, order, batch_sizes, gk, sk, ms, u, Y, A, C, SC, store):
     """Run the recurrence over Z (B, T, 4n) = input projection + biases.
@@ -91,27 +116,9 @@ def lstm_forward(Z, Ws, Wsg, s0, c0, order, batch_sizes, gk, sk, ms, u, Y, A, C,
             b = order[r]
             a = A[b, t] if store else scratch
             activate(Z[b, t], G[r], a, n, gk, sk)
-            cr, sr, y = c[r], s[r], Y[b, t]
-            if u.shape[0] > 0:
-                ur = u[b, t]
-                for j in range(n):
-                    i, f, m = a[IG * n + j], a[FG * n + j], a[MG * n + j]
-                    cr[j] = f * cr[j] + i * m * ur[j]
-            else:
-                for j in range(n):
-                    i, f, m = a[IG * n + j], a[FG * n + j], a[MG * n + j]
-                    cr[j] = f * cr[j] + i * m
-            if sk == 0:
-                for j in range(n):
-                    cs[j] = tanh(cr[j])
-            else:
-                for j in range(n):
-                    cs[j] = softsign(cr[j])
-            for j in range(n):
-                sr[j] = a[OG * n + j] * cs[j]
-                y[j] = sr[j]
+            cell_update(a, c[r], s[r], Y[b, t], cs, u, b, t, sk)
             if store:
-                C[b, t] = cr
+                C[b, t] = c[r]
                 SC[b, t] = cs
     return batch_order(s, order), batch_order(c, order)
 

@@ -66,7 +66,7 @@ class RecurrentLayer(Layer):
     dropout_methods: tuple[str, ...] = VARIATIONAL_METHODS
     choices: dict = {}
 
-    def _construct(self, n, dropout, lrm, arrays, input, output, unknown, **own) -> None:
+    def _construct(self, n, *, dropout, lrm, arrays, input, output, unknown, **own) -> None:
         """Validate and store the shared options and the layer's ``own`` ones (checked against
         ``choices``), then the ports and the arrays."""
         self.check_unknown(unknown)
@@ -214,12 +214,12 @@ class LongShortTermMemoryLayer(RecurrentLayer):
     ):
         self._construct(
             n,
-            dropout,
-            learning_rate_multipliers,
-            arrays,
-            input,
-            output,
-            unknown,
+            dropout=dropout,
+            lrm=learning_rate_multipliers,
+            arrays=arrays,
+            input=input,
+            output=output,
+            unknown=unknown,
             state_activation=state_activation,
             gate_activation=gate_activation,
         )
@@ -262,7 +262,15 @@ class GatedRecurrentLayer(RecurrentLayer):
         output=None,
         **unknown,
     ):
-        self._construct(n, dropout, learning_rate_multipliers, arrays, input, output, unknown)
+        self._construct(
+            n,
+            dropout=dropout,
+            lrm=learning_rate_multipliers,
+            arrays=arrays,
+            input=input,
+            output=output,
+            unknown=unknown,
+        )
 
 
 class BasicRecurrentLayer(RecurrentLayer):
@@ -303,12 +311,12 @@ class BasicRecurrentLayer(RecurrentLayer):
     ):
         self._construct(
             n,
-            dropout,
-            learning_rate_multipliers,
-            arrays,
-            input,
-            output,
-            unknown,
+            dropout=dropout,
+            lrm=learning_rate_multipliers,
+            arrays=arrays,
+            input=input,
+            output=output,
+            unknown=unknown,
             activation=activation,
         )
 
