@@ -59,21 +59,19 @@ def _port_dict(net, data) -> tuple[dict, dict]:
 
 
 def _state_feeds(plan: Plan, states: dict, dtype, kept) -> dict:
-    """Initial states as batches for their plan slots: given by the user with
+    """Initial states as batches, by state name: given by the user with
     NetPort(All, "States"), or ``kept`` = (arrays by (path, port), form) from a previous call."""
-    known = plan.states()
     if kept is not None:
         arrays, form = kept
-        names = {st: name for name, st in known.items()}
-        return {plan.initial_slot(names[st], *st): Batch(a, None, form) for st, a in arrays.items()}
-    out = {}
+        return {plan.state_name(st): Batch(a, None, form) for st, a in arrays.items()}
+    known, out = plan.states(), {}
     for key, value in states.items():
         if key not in known:
             names = ", ".join(map(repr, known)) or "none (the net has no recurrent layers)"
             raise ValueError(f"{key!r} is not a recurrent state of this net. States: {names}.")
         path, port = known[key]
-        slot = plan.initial_slot(key, path, port)
-        out[slot] = to_batch(value, plan.flat.leaves[path].ports[port], repr(key), dtype)
+        plan.initial_slot(key)  # refused when the state is wired from another port
+        out[key] = to_batch(value, plan.flat.leaves[path].ports[port], repr(key), dtype)
     return out
 
 
@@ -225,7 +223,7 @@ def run_call(net, data, output, *, mode, seed, precision, kept=None) -> Call:
     wanted = [s for s in specs if isinstance(s, NetPortGradient)]
     ctx = Ctx(training=mode == "Train", seed=seed, dtype=dtype, grad=bool(wanted))
     feed = {(None, p): b.array for p, b in batches.items()}
-    feed.update({slot: b.array for slot, b in initial.items()})
+    feed.update({plan.initial_slot(name): b.array for name, b in initial.items()})
     fwd = Pass(run, plan, *plan.forward(feed, lens, ctx), ctx, batches, form)
     results = _gradients(fwd, seeds, wanted) if wanted else {}
     results.update(_values(fwd, specs))
@@ -248,9 +246,8 @@ def _check_options(mode, precision):
 
 def _check_initial(plan: Plan, initial: dict, batches: dict, form: str) -> None:
     size = len(next(iter(batches.values())).array)
-    for slot, b in initial.items():
+    for name, b in initial.items():
         if b.form != form or len(b.array) != size:
-            name = next(n for n, st in plan.states().items() if st == slot[:2])
             raise ValueError(
                 f"The initial state {name!r} must be given in the same batch form and size as the inputs."
             )

@@ -81,6 +81,8 @@ class Plan:
         }
         self.types.update({slot: net.ports[slot[1]] for slot in self.inputs})
         self.steps = [self._step(path, flat.leaves[path]) for path in step_order(flat)]
+        self._states = states(flat)
+        self._state_names = {st: name for name, st in self._states.items()}
         self._arrays = {}
         self.single_blas = any(st.op.numba_blas for st in self.steps)
 
@@ -113,11 +115,16 @@ class Plan:
 
     def states(self) -> dict:
         """Every recurrent state: NetPort name → (path, port), in layer order."""
-        return states(self.flat)
+        return self._states
 
-    def initial_slot(self, name, path: tuple, port: str):
-        """The slot that takes the initial value of the recurrent state ``name`` at
-        ``(path, port)``; refused when that port is wired from elsewhere in the net."""
+    def state_name(self, state: tuple):
+        """The NetPort name of the recurrent state at (path, port)."""
+        return self._state_names[state]
+
+    def initial_slot(self, name):
+        """The slot that takes the initial value of the recurrent state ``name``; refused
+        when that port is wired from elsewhere in the net."""
+        path, port = self._states[name]
         step = next(st for st in self.steps if st.path == path)
         slot = step.ins[self.flat.leaves[path].input_ports().index(port)]
         if slot != (path, port, "initial") and not (path == () and slot == (None, port)):

@@ -103,20 +103,18 @@ class KeptStates(dict):
     """Final recurrent states kept in batch form, (layer path, port) → array, for the next
     call: they go back in without being read and checked again."""
 
-    def __init__(self, states: dict, form: str, names: dict, replay: Replay | None):
+    def __init__(self, states: dict, form: str, plan, replay: Replay | None):
         super().__init__(states)
-        self.form, self.names = form, names  # names: (path, port) → NetPort
+        self.form, self.plan = form, plan
         self.replay = replay  # how to run the next call of the same shape quickly
 
     @classmethod
     def of(cls, call) -> KeptStates:
-        named = call.plan.states()
-        states = {st: call.vals[st] for st in named.values()}
-        names = {st: n for n, st in named.items()}
-        return cls(states, call.form, names, Replay.of(call) if call.plain else None)
+        states = {st: call.vals[st] for st in call.plan.states().values()}
+        return cls(states, call.form, call.plan, Replay.of(call) if call.plain else None)
 
     def named(self) -> dict:
-        return {self.names[st]: a for st, a in self.items()}
+        return {self.plan.state_name(st): a for st, a in self.items()}
 
 
 class Replay:
@@ -134,8 +132,7 @@ class Replay:
         self.lens = {} if self.t.var is None else {self.t.var: lengths}
         outs = call.run.exposed_outputs()
         self.outputs = [(self.plan.outputs[p], call.run.ports[p].var) for p in outs]
-        self.names = {st: n for n, st in self.plan.states().items()}
-        self.state_slots = {st: self.plan.initial_slot(n, *st) for st, n in self.names.items()}
+        self.state_slots = {st: self.plan.initial_slot(n) for n, st in self.plan.states().items()}
 
     @classmethod
     def of(cls, call) -> Replay | None:
@@ -162,7 +159,7 @@ class Replay:
             from_batch(vals[slot], None if v is None else env[v], self.form)
             for slot, v in self.outputs
         ]
-        new = KeptStates({st: vals[st] for st in self.state_slots}, self.form, self.names, self)
+        new = KeptStates({st: vals[st] for st in self.state_slots}, self.form, self.plan, self)
         value = ys[0] if len(ys) == 1 else dict(zip(self.run.exposed_outputs(), ys))
         return value, new
 

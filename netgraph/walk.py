@@ -2,8 +2,10 @@
 
 Every port of every layer and container is a node ``(path, port)``: ``path`` is the tuple of
 layer names from the top (``()`` for the net itself). Each container carries its own
-port-level networkx graph (built once, in ``containers/graph.py``); ``flatten`` joins them
-into one graph whose edges are the wires (a value flows from one port to another). A nested
+port-level networkx graph (built once, in ``containers/graph.py``, from its wires, which it
+also keeps in order as ``edges``); ``flatten`` joins them into one graph whose edges are the
+wires (a value flows from one port to another), and lists the wires in the containers' order
+(inner containers first) so that every walk over them is deterministic. A nested
 container's ports are pass-through nodes, so nesting needs no special case anywhere.
 Questions about layers rather than ports (order, cycles, ancestors) are asked of
 ``units_graph``, the port graph with each layer's ports merged into one node.
@@ -29,11 +31,7 @@ class Flat:
     leaves: dict[tuple, object]
     containers: dict[tuple, object]
     graph: nx.DiGraph = field(repr=False)
-
-    @property
-    def edges(self) -> list[tuple[tuple, tuple]]:
-        """The wires, as (source endpoint, destination endpoint)."""
-        return list(self.graph.edges)
+    edges: list[tuple[tuple, tuple]] = field(repr=False)  # the wires, in the containers' order
 
     def wired_from(self, ep: tuple) -> tuple | None:
         """The endpoint wired into ``ep``, or None (a port takes at most one wire)."""
@@ -47,7 +45,7 @@ class Flat:
 def flatten(net, level: int | None = None) -> Flat:
     """The net's leaves and joined port graph; with ``level``, containers deeper than that
     stay leaves."""
-    leaves, containers, g = {}, {}, nx.DiGraph()
+    leaves, containers, g, wires = {}, {}, nx.DiGraph(), []
 
     def walk(n, path: tuple) -> None:
         if n.is_container and (level is None or len(path) <= level):
@@ -57,15 +55,16 @@ def flatten(net, level: int | None = None) -> Flat:
                 return (path if node[0] is None else path + (node[0],), node[1])
 
             g.add_nodes_from(at(v) for v in n.graph)
-            g.add_edges_from((at(s), at(d)) for s, d in n.graph.edges)
             for name, child in n.layers.items():
                 walk(child, path + (name,))
+            wires.extend((at(s), at(d)) for s, d in n.edges)  # n.graph's edges, in wire order
         else:
             leaves[path] = n
             g.add_nodes_from((path, p) for p in n.ports)
 
     walk(net, ())
-    return Flat(net, leaves, containers, g)
+    g.add_edges_from(wires)
+    return Flat(net, leaves, containers, g, wires)
 
 
 def units_graph(graph: nx.DiGraph, is_unit) -> nx.DiGraph:

@@ -24,7 +24,7 @@ STAGES = {
     "coders": 3,
     "layers": 3,
     "containers": 3,
-    "operators": 3,
+    "operators": 3,  # (operators, measurements, io, distributed: stages of modules to come)
     "plan": 4,
     "batching": 5,
     "evaluation": 5,
@@ -50,22 +50,41 @@ def _module(path: Path) -> str:
 
 
 def _imports():
-    """(importing module, imported module, imported names) for every import in the package."""
+    """(importing module, imported module, imported names) for every import in the package:
+    relative (``from .x import y``, ``from . import x``) and absolute (``from netgraph.x
+    import y``, ``from netgraph import x``, ``import netgraph.x``), at any depth."""
     for path in ROOT.rglob("*.py"):
         mod = _module(path)
-        package = mod.split(".") if path.name == "__init__.py" else mod.split(".")[:-1]
+        parts = mod.split(".") if mod else []
+        package = parts if path.name == "__init__.py" else parts[:-1]
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.level:
-                base = package[: len(package) - node.level + 1]
-                target = ".".join(base + ([node.module] if node.module else []))
-                names = [a.name for a in node.names]
-                if node.module is None:  # from . import x: the submodules x
-                    for name in names:
-                        yield mod, ".".join(base + [name]), []
-                else:
-                    yield mod, target, names
-            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("netgraph."):
-                yield mod, node.module[len("netgraph.") :], [a.name for a in node.names]
+            if isinstance(node, ast.Import):
+                for a in node.names:
+                    if a.name.startswith("netgraph."):
+                        yield mod, a.name[len("netgraph.") :], []
+            elif isinstance(node, ast.ImportFrom):
+                yield from _from_import(mod, package, node)
+
+
+def _from_import(mod: str, package: list, node: ast.ImportFrom):
+    if node.level:
+        base, inner = package[: len(package) - node.level + 1], node.module
+    elif node.module == "netgraph" or (node.module or "").startswith("netgraph."):
+        base, inner = [], node.module[len("netgraph") :].lstrip(".")
+    else:
+        return  # another package
+    names = [a.name for a in node.names]
+    if inner:
+        yield mod, ".".join(base + [inner]), names
+        return
+    for name in names:  # from . import x, from netgraph import x: the submodules x, if any
+        target = ".".join(base + [name])
+        yield mod, target if _exists(target) else ".".join(base), []
+
+
+def _exists(mod: str) -> bool:
+    p = ROOT.joinpath(*mod.split("."))
+    return p.with_suffix(".py").exists() or (p / "__init__.py").exists()
 
 
 def _stage(mod: str) -> int:
@@ -82,7 +101,31 @@ IMPORTS = list(_imports())
 def test_the_walk_finds_the_imports():
     assert ("net", "walk", ["all_arrays"]) in IMPORTS
     assert any(a == "state" and b == "evaluation" for a, b, _ in IMPORTS)
+    assert ("net", "evaluation", ["evaluate"]) in IMPORTS  # inside a method
+    assert ("", "editing", []) in IMPORTS  # from . import editing, in __init__.py
     assert len(IMPORTS) > 100
+
+
+def test_every_form_of_import_is_seen(tmp_path, monkeypatch):
+    code = (
+        "def f():\n"
+        "    from netgraph import evaluation\n"
+        "    import netgraph.plan\n"
+        "    from netgraph.state import NetStateObject\n"
+        "    from ..batching import _private\n"
+    )
+    (tmp_path / "netgraph" / "kernels").mkdir(parents=True)
+    for name in ("evaluation", "plan", "state", "batching"):
+        (tmp_path / "netgraph" / f"{name}.py").write_text("")
+    (tmp_path / "netgraph" / "kernels" / "probe.py").write_text(code)
+    monkeypatch.setattr(__import__(__name__, fromlist=["ROOT"]), "ROOT", tmp_path / "netgraph")
+    seen = {(t, tuple(n)) for m, t, n in _imports() if m == "kernels.probe"}
+    assert seen == {
+        ("evaluation", ()),
+        ("plan", ()),
+        ("state", ("NetStateObject",)),
+        ("batching", ("_private",)),
+    }
 
 
 def test_imports_point_down_the_stack():

@@ -10,6 +10,7 @@ from netgraph import (
     LongShortTermMemoryLayer,
     NetChain,
     NetGraph,
+    NetInitialize,
     NetPort,
     NetStateObject,
     Restricted,
@@ -196,3 +197,28 @@ def test_repeated_calls_of_one_shape_check_data_and_follow_the_net(rng):
     assert all(set(o) == {"Head", "Last"} for o in outs)
     np.testing.assert_allclose(outs[-1]["Last"], want["Last"], atol=1e-15)
     np.testing.assert_allclose(np.concatenate([o["Head"] for o in outs]), want["Head"], atol=1e-15)
+
+
+def test_initial_states_of_the_wrong_batch_form_are_refused_by_name():
+    lstm = NetInitialize(LongShortTermMemoryLayer(2, input=("Varying", 1)), random_seed=0)
+    states = {NetPort("State"): np.zeros(2), NetPort("CellState"): np.zeros(2)}
+    with pytest.raises(
+        ValueError, match=r"initial state NetPort\('State'\) must be given in the same batch form"
+    ):
+        lstm({"Input": np.ones((3, 4, 1)), NetPort(All, "States"): states})
+    so = NetStateObject(lstm)
+    so(np.ones((3, 4, 1)))  # a batch of three: three rows of states kept
+    with pytest.raises(
+        ValueError, match=r"initial state NetPort\('State'\) must be given in the same batch form"
+    ):
+        so(np.ones((4, 1)))  # then one example
+
+
+def test_a_graph_port_may_not_name_an_input_and_an_output():
+    lstm = LongShortTermMemoryLayer(2)
+    with pytest.raises(ValueError, match='"State" names both an input and an output port'):
+        NetGraph(
+            {"l": lstm},
+            [(NetPort("State"), NetPort("l", "State")), (NetPort("l", "State"), NetPort("State"))],
+            input=("Varying", 1),
+        )

@@ -291,12 +291,22 @@ def _graph_ports(layers, edges):
         q = p if names.count(p) == 1 and p not in outs else f"{p}{names[: i + 1].count(p)}"
         new.append(((name, p), (None, q)))
         outs.append(q)
+    _check_port_names(ins, outs)
+    return new, ins, outs
+
+
+def _check_port_names(ins: list, outs: list) -> None:
     if len(set(outs)) != len(outs):
         dup = next(o for o in outs if outs.count(o) > 1)
         raise ValueError(
             f'NetGraph: the output port "{dup}" is given twice; name graph outputs uniquely.'
         )
-    return new, ins, outs
+    both = [p for p in ins if p in outs]
+    if both:
+        raise ValueError(
+            f'NetGraph: "{both[0]}" names both an input and an output port of the graph; '
+            f'give them different names, such as NetPort("{both[0]}In") and NetPort("{both[0]}Out").'
+        )
 
 
 def _check_acyclic(graph: nx.DiGraph, owner) -> None:
@@ -304,7 +314,7 @@ def _check_acyclic(graph: nx.DiGraph, owner) -> None:
         cycle = nx.find_cycle(units_graph(graph, lambda name: name is not None))
     except nx.NetworkXNoCycle:
         return
-    names = [a for a, _ in cycle] + [cycle[0][0]]
+    names = [str(a) for a, _ in cycle] + [str(cycle[0][0])]
     raise ValueError(
         f"{owner}: the edges form a cycle {' -> '.join(names)}; a net must be acyclic "
         "(recurrence lives inside recurrent layers)."

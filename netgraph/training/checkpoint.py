@@ -22,6 +22,7 @@ def _key(prefix: str, path: tuple, name: str) -> str:
 
 
 def checkpoint_dir(spec) -> str | None:
+    """The directory of ``training_progress_checkpointing`` (made when training starts)."""
     if spec is None:
         return None
     if isinstance(spec, (tuple, list)) and len(spec) == 2 and spec[0] == "Directory":
@@ -33,7 +34,6 @@ def checkpoint_dir(spec) -> str | None:
             'NetTrain: training_progress_checkpointing must be ("Directory", path) or a path; '
             f"received {spec!r}."
         )
-    os.makedirs(path, exist_ok=True)
     return path
 
 

@@ -7,6 +7,8 @@ optimizer updates the arrays, which go back into the plan. Nothing re-walks the 
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from ..batching import specialize
@@ -49,20 +51,22 @@ def NetTrain(  # noqa: PLR0913 (Wolfram's options, each keyword-only)
 ):
     """Train ``net`` on ``data`` and return the trained net (or ``prop`` of the results).
 
-    ``data``: ``(inputs, targets)``, a list of ``(input, target)`` pairs, a dict of port name
-    → examples, or a function ``f(batch_size=…, round=…)`` returning one batch. ``prop``:
-    None (the trained net), "All" (a NetTrainResultsObject), or a property name such as
-    "RoundLossList" (see ``NetTrainResultsObject.properties``). Uninitialized arrays are
-    initialized first. See docs/training.md for every option.
+        ``data``: ``(inputs, targets)``, a list of ``(input, target)`` pairs, a dict of port name
+        → examples, or a function ``f(batch_size=…, round=…)`` returning one batch. ``prop``:
+        None (the trained net), "All" (a NetTrainResultsObject), or a property name such as
+        "RoundLossList" (see ``NetTrainResultsObject.properties``). Uninitialized arrays are
+        initialized first. See docs/training.md for every option.
 
-    >>> import numpy as np
-    >>> from netgraph import NetTrain, LinearLayer
-    >>> x = np.linspace(-1, 1, 40)[:, None]
-    >>> fit = NetTrain(LinearLayer(1, input=1), (x, 3 * x + 1), max_training_rounds=200,
-    ...                batch_size=8, method=("ADAM", {"learning_rate": 0.05}),
-    ...                random_seed=0, training_progress_reporting=None)
-    >>> np.round(fit.arrays["Weights"].ravel(), 2), np.round(fit.arrays["Biases"], 2)
-    (array([3.], dtype=float32), array([1.], dtype=float32))
+        >>> import os
+
+    import numpy as np
+        >>> from netgraph import NetTrain, LinearLayer
+        >>> x = np.linspace(-1, 1, 40)[:, None]
+        >>> fit = NetTrain(LinearLayer(1, input=1), (x, 3 * x + 1), max_training_rounds=200,
+        ...                batch_size=8, method=("ADAM", {"learning_rate": 0.05}),
+        ...                random_seed=0, training_progress_reporting=None)
+        >>> np.round(fit.arrays["Weights"].ravel(), 2), np.round(fit.arrays["Biases"], 2)
+        (array([3.], dtype=float32), array([1.], dtype=float32))
     """
     check_keywords("NetTrain", unknown, NAMES)
     if not isinstance(net, Net):
@@ -76,6 +80,8 @@ def NetTrain(  # noqa: PLR0913 (Wolfram's options, each keyword-only)
     tn = training_net(net, options.loss_function)
     data = TrainingData(net, tn, data, options, rng)
     trainer = _trainer(tn, data, options, rng, report)
+    if options.save_dir is not None:
+        os.makedirs(options.save_dir, exist_ok=True)
     state = RunState(results={k: [] for k in CARRIED if k.endswith("List")})
     state.results.update(BestValidationRound=None, ExamplesProcessed=0)
     if options.resume_from is not None:

@@ -58,8 +58,9 @@ def test_a_non_finite_update_is_not_applied(rng, monkeypatch):
             out[...] = np.inf  # the loss and gradient were finite; the new array is not
 
     monkeypatch.setattr(optimizers.Optimizer, "_adam", overflow)
-    with pytest.warns(NetTrainDivergenceWarning, match="an array became NaN or infinite"):
+    with pytest.warns(NetTrainDivergenceWarning, match="an array became NaN or infinite") as w:
         r = _train(data, max_training_rounds=5)
+    assert w[0].filename == __file__  # the warning points at the line that called NetTrain
     assert r["ReasonTrainingStopped"] == "Divergence"
     for k in ("Weights", "Biases"):
         np.testing.assert_array_equal(r["FinalNet"].arrays[k], two.arrays[k])
