@@ -22,20 +22,7 @@ class GRUOp(RecurrentOp):
         Y = np.zeros((B, T, n), dt)
         A = np.empty((B, T, n3) if store else (0, 0, n3), dt)
         GM = np.empty((B, T, n) if store else (0, 0, n), dt)
-        P = run.P
-        sT = gru_forward(
-            Z=Z,
-            Ws=P["Ws"],
-            Wsg=P["Wsg"],
-            s0=run.s0,
-            order=run.order,
-            batch_sizes=run.batch_sizes,
-            ms=run.ms,
-            Y=Y,
-            A=A,
-            GM=GM,
-            store=store,
-        )
+        sT = gru_forward(Z=Z, Y=Y, A=A, GM=GM, store=store, **run.forward_args())
         return [Y, sT], ((run, Y, A, GM) if store else None)
 
     def backward(self, saved, dys, P, ctx):
@@ -44,21 +31,8 @@ class GRUOp(RecurrentOp):
         dY, dsT = self.output_grads(run, dys[0], dys[1], n)
         dZ = np.zeros((B, T, 3 * n), Y.dtype)
         dG = np.zeros((B, T, 3 * n), Y.dtype)
-        P = run.P
         ds0 = gru_backward(
-            dY=dY,
-            dsT=dsT,
-            A=A,
-            GM=GM,
-            Y=Y,
-            s0=run.s0,
-            WsT=P["WsT"],
-            WsgT=P["WsgT"],
-            order=run.order,
-            batch_sizes=run.batch_sizes,
-            ms=run.ms,
-            dZ=dZ,
-            dG=dG,
+            dY=dY, dsT=dsT, A=A, GM=GM, Y=Y, s0=run.s0, dZ=dZ, dG=dG, **run.backward_args()
         )
         dx, grads = self.finish(run, dZ, dG, Y)
         return [dx, ds0], grads

@@ -44,24 +44,18 @@ class LSTMOp(RecurrentOp):
         A = np.empty((B, T, n4) if store else (0, 0, n4), dt)
         C = np.empty((B, T, n) if store else (0, 0, n), dt)
         SC = np.empty_like(C)
-        P = run.P
         sT, cT = lstm_forward(
             Z=Z,
-            Ws=P["Ws"],
-            Wsg=P["Wsg"],
-            s0=run.s0,
             c0=c0,
-            order=run.order,
-            batch_sizes=run.batch_sizes,
             gk=self.gk,
             sk=self.sk,
-            ms=run.ms,
             u=u,
             Y=Y,
             A=A,
             C=C,
             SC=SC,
             store=store,
+            **run.forward_args(),
         )
         return [Y, sT, cT], ((run, c0, u, Y, A, C, SC) if store else None)
 
@@ -71,7 +65,6 @@ class LSTMOp(RecurrentOp):
         dY, dsT = self.output_grads(run, dys[0], dys[1], n)
         dcT = np.ascontiguousarray(dys[2], Y.dtype)
         dZ = np.zeros((B, T, 4 * n), Y.dtype)
-        P = run.P
         ds0, dc0 = lstm_backward(
             dY=dY,
             dsT=dsT,
@@ -80,15 +73,11 @@ class LSTMOp(RecurrentOp):
             C=C,
             SC=SC,
             c0=c0,
-            WsT=P["WsT"],
-            WsgT=P["WsgT"],
-            order=run.order,
-            batch_sizes=run.batch_sizes,
             gk=self.gk,
             sk=self.sk,
-            ms=run.ms,
             u=u,
             dZ=dZ,
+            **run.backward_args(),
         )
         dx, grads = self.finish(run, dZ, dZ, Y)  # z = Wx·x + Ws·s + b: one gradient for both
         return [dx, ds0, dc0], grads

@@ -50,6 +50,29 @@ class Pass:
     s0: np.ndarray  # (B, n) initial state
     ms: np.ndarray  # (B, G, n) state masks, rows in ``order``, or empty
 
+    def forward_args(self) -> dict:
+        """The arguments every recurrent forward kernel takes from the pass, by name."""
+        P = self.P
+        return {
+            "Ws": P["Ws"],
+            "Wsg": P["Wsg"],
+            "s0": self.s0,
+            "order": self.order,
+            "batch_sizes": self.batch_sizes,
+            "ms": self.ms,
+        }
+
+    def backward_args(self) -> dict:
+        """The arguments every recurrent backward kernel takes from the pass, by name."""
+        P = self.P
+        return {
+            "WsT": P["WsT"],
+            "WsgT": P["WsgT"],
+            "order": self.order,
+            "batch_sizes": self.batch_sizes,
+            "ms": self.ms,
+        }
+
 
 class RecurrentOp(Op):
     """Forward preparation and backward completion shared by the recurrent ops; a subclass
@@ -178,18 +201,7 @@ class BasicRecurrentOp(RecurrentOp):
         run, Z = self.start(xs[0], xs[1], lens, P, ctx)
         B, T, n = Z.shape
         Y = np.zeros((B, T, n), ctx.dtype)
-        P = run.P
-        sT = rnn_forward(
-            Z=Z,
-            Ws=P["Ws"],
-            Wsg=P["Wsg"],
-            s0=run.s0,
-            order=run.order,
-            batch_sizes=run.batch_sizes,
-            kind=self.kind,
-            ms=run.ms,
-            Y=Y,
-        )
+        sT = rnn_forward(Z=Z, Y=Y, kind=self.kind, **run.forward_args())
         return [Y, sT], ((run, Y) if ctx.grad else None)
 
     def backward(self, saved, dys, P, ctx):
@@ -197,18 +209,6 @@ class BasicRecurrentOp(RecurrentOp):
         B, T, n = Y.shape
         dY, dsT = self.output_grads(run, dys[0], dys[1], n)
         dZ = np.zeros((B, T, n), Y.dtype)
-        P = run.P
-        ds0 = rnn_backward(
-            dY=dY,
-            dsT=dsT,
-            Y=Y,
-            WsT=P["WsT"],
-            WsgT=P["WsgT"],
-            order=run.order,
-            batch_sizes=run.batch_sizes,
-            kind=self.kind,
-            ms=run.ms,
-            dZ=dZ,
-        )
+        ds0 = rnn_backward(dY=dY, dsT=dsT, Y=Y, kind=self.kind, dZ=dZ, **run.backward_args())
         dx, grads = self.finish(run, dZ, dZ, Y)
         return [dx, ds0], grads

@@ -12,6 +12,25 @@ import numpy as np
 
 from netgraph.kernels.base import Ctx
 
+# The sizes every kernel test runs at, a ragged and a full batch, and the dropout methods the
+# three cells share (the LSTM adds "StateUpdate").
+N, K, T = 5, 3, 6
+RAGGED, FULL = [6, 2, 5, 1], [6, 6, 6]
+VARIATIONAL = {
+    None: None,
+    "VariationalWeights": {"VariationalWeights": 0.3},
+    "VariationalInput": {"VariationalInput": 0.3},
+    "VariationalState": {"VariationalState": 0.3},
+    "all three": {"VariationalWeights": 0.2, "VariationalInput": 0.3, "VariationalState": 0.25},
+}
+# the key of each method's masks in the op's ``masks``
+MASK_KEYS = {
+    "VariationalWeights": "w",
+    "VariationalInput": "x",
+    "VariationalState": "s",
+    "StateUpdate": "u",
+}
+
 # the gate letter of each array-name prefix, for the per-gate masks
 LETTER = {"Input": "i", "Output": "o", "Forget": "f", "Memory": "m", "Reset": "r"}
 

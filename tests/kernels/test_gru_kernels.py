@@ -8,6 +8,13 @@ from netgraph import GatedRecurrentLayer
 from netgraph.kernels.gru_kernels import GATES
 from netgraph.kernels.gru_reference import gru_reference
 from tests.kernels.ops import (
+    FULL,
+    MASK_KEYS,
+    RAGGED,
+    VARIATIONAL,
+    K,
+    N,
+    T,
     as_run,
     batch,
     compare,
@@ -17,16 +24,7 @@ from tests.kernels.ops import (
     run_op,
 )
 
-N, K, T = 5, 3, 6
-RAGGED, FULL = [6, 2, 5, 1], [6, 6, 6]
-DROPOUT = {
-    None: None,
-    "VariationalWeights": {"VariationalWeights": 0.3},
-    "VariationalInput": {"VariationalInput": 0.3},
-    "VariationalState": {"VariationalState": 0.3},
-    "all three": {"VariationalWeights": 0.2, "VariationalInput": 0.3, "VariationalState": 0.25},
-}
-MASK_KEYS = {"VariationalWeights": "w", "VariationalInput": "x", "VariationalState": "s"}
+DROPOUT = VARIATIONAL
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

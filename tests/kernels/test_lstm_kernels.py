@@ -8,6 +8,13 @@ from netgraph import LongShortTermMemoryLayer
 from netgraph.kernels.lstm_kernels import GATES
 from netgraph.kernels.lstm_reference import lstm_reference
 from tests.kernels.ops import (
+    FULL,
+    MASK_KEYS,
+    RAGGED,
+    VARIATIONAL,
+    K,
+    N,
+    T,
     as_run,
     batch,
     compare,
@@ -17,23 +24,11 @@ from tests.kernels.ops import (
     run_op,
 )
 
-N, K, T = 5, 3, 6
-RAGGED, FULL = [6, 2, 5, 1], [6, 6, 6]
 DROPOUT = {
-    None: None,
-    "VariationalWeights": {"VariationalWeights": 0.3},
-    "VariationalInput": {"VariationalInput": 0.3},
-    "VariationalState": {"VariationalState": 0.3},
+    **VARIATIONAL,
     "StateUpdate": {"StateUpdate": 0.3},
-    "all four": {
-        "VariationalWeights": 0.2,
-        "VariationalInput": 0.3,
-        "VariationalState": 0.25,
-        "StateUpdate": 0.1,
-    },
+    "all four": {**VARIATIONAL["all three"], "StateUpdate": 0.1},
 }
-MASK_KEYS = {"VariationalWeights": "w", "VariationalInput": "x", "VariationalState": "s"}
-MASK_KEYS["StateUpdate"] = "u"
 
 
 def check(lengths, dropout, dtype, gate="LogisticSigmoid", state="Tanh", seed=0):

@@ -6,18 +6,23 @@ import pytest
 
 from netgraph import BasicRecurrentLayer
 from netgraph.kernels.rnn_reference import rnn_reference
-from tests.kernels.ops import as_run, batch, compare, finite_difference_check, random_arrays, run_op
+from tests.kernels.ops import (
+    FULL,
+    MASK_KEYS,
+    RAGGED,
+    VARIATIONAL,
+    K,
+    N,
+    T,
+    as_run,
+    batch,
+    compare,
+    finite_difference_check,
+    random_arrays,
+    run_op,
+)
 
-N, K, T = 5, 3, 6
-RAGGED, FULL = [6, 2, 5, 1], [6, 6, 6]
-DROPOUT = {
-    None: None,
-    "VariationalWeights": {"VariationalWeights": 0.3},
-    "VariationalInput": {"VariationalInput": 0.3},
-    "VariationalState": {"VariationalState": 0.3},
-    "all three": {"VariationalWeights": 0.2, "VariationalInput": 0.3, "VariationalState": 0.25},
-}
-MASK_KEYS = {"VariationalWeights": "w", "VariationalInput": "x", "VariationalState": "s"}
+DROPOUT = VARIATIONAL
 ACTIVATIONS = ["Tanh", "Ramp", "LogisticSigmoid", "SoftSign", "Identity"]
 
 
