@@ -34,7 +34,7 @@ def as_array(value, owner: str, name: str) -> np.ndarray:
 class Layer(Net):
     """Base of every layer. A subclass provides, each in a few lines:
 
-    1. ``__init__``: validate options, then ``self._init(options, ports, arrays)``;
+    1. ``__init__``: validate options, then ``self._init(options, ports, arrays, array_names)``;
     2. ``infer(t, u)``: the type rule, refining the dict of port types ``t``;
     3. ``array_shapes(t)`` (shapes of the arrays, from the port types) and optionally
        ``fans(name, shape)`` for initialization;
