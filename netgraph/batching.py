@@ -35,6 +35,12 @@ def _as_numeric(x, port: str) -> np.ndarray:
         raise TypeError(
             f'port "{port}" expects numbers; received text {x!r:.60}. Attach a NetEncoder to read text.'
         )
+    if isinstance(x, np.ma.MaskedArray):
+        raise TypeError(
+            f'port "{port}" received a numpy masked array, whose mask the net would ignore; '
+            "fill the masked values first (x.filled(value)), or give sequences of different "
+            "lengths as a Python list."
+        )
     if isinstance(x, np.ndarray) and x.dtype == object:
         raise TypeError(
             f'port "{port}" expects numbers; received an array of dtype object. Give a numeric '
@@ -102,6 +108,8 @@ def _list_form(x, t: TensorType, port: str):
 
 
 def check_values(a: np.ndarray, t: TensorType, port: str, dtype) -> np.ndarray:
+    """``a`` checked against the port's kind (integers in range; reals finite) and cast to
+    ``dtype`` (reals) or int64 (integers)."""
     if t.is_integer:
         if a.dtype.kind == "f":
             if not np.all(np.isfinite(a)) or np.any(a != np.round(a)):
@@ -120,7 +128,16 @@ def check_values(a: np.ndarray, t: TensorType, port: str, dtype) -> np.ndarray:
         raise ValueError(
             f'port "{port}" received NaN or infinite values; clean or impute the data first.'
         )
-    return a.astype(dtype, copy=False)
+    with np.errstate(over="ignore"):  # values beyond the range are refused just below
+        cast = a.astype(dtype, copy=False)
+    if cast is not a and not np.all(np.isfinite(cast)):
+        name = next(k for k, v in PRECISIONS.items() if v == np.dtype(dtype))
+        raise ValueError(
+            f'port "{port}" received values beyond the range of {name} (largest magnitude '
+            f"{float(np.max(np.abs(a))):.3g}); scale the data, or evaluate with "
+            'working_precision="Real64".'
+        )
+    return cast
 
 
 def to_batch(x, t: TensorType, port: str, dtype) -> Batch:

@@ -54,7 +54,7 @@ def byte_count(net) -> int | None:
 
 
 def _out_shapes(leaf) -> str:
-    outs = leaf.output_ports()
+    outs = leaf.exposed_outputs()  # a recurrent layer's final states are optional outputs
     if len(outs) == 1:
         return describe_shape(leaf.ports[outs[0]])
     return ", ".join(f"{p}: {describe_shape(leaf.ports[p])}" for p in outs)
@@ -74,13 +74,27 @@ def _rows(net):
 
 
 def _header(net) -> str:
+    """``Type[Input: … -> Output: …]``; a bare recurrent layer's states after a semicolon."""
+
     def show(p):
         c = net.coders.get(p)
         return f"{p}: {c!r}" if c is not None else f"{p}: {describe_shape(net.ports[p])}"
 
-    ins = ", ".join(show(p) for p in net.input_ports())
-    outs = ", ".join(show(p) for p in net.output_ports())
-    return f"{type(net).__name__}[{ins} -> {outs}]"
+    ins = ", ".join(show(p) for p in net.required_inputs())
+    outs = ", ".join(show(p) for p in net.exposed_outputs())
+    states = ", ".join(f"{p} {describe_shape(net.ports[p])}" for p in net.state_ports)
+    return f"{type(net).__name__}[{ins} -> {outs}{'; states: ' + states if states else ''}]"
+
+
+def _options(layer) -> str:
+    """The options of a layer but those left at their defaults and empty ones."""
+    defaults = type(layer).option_defaults()
+
+    def shown(k, v) -> bool:
+        empty = v is None or (isinstance(v, (dict, tuple, list)) and not v)
+        return not empty and (k not in defaults or repr(defaults[k]) != repr(v))
+
+    return ", ".join(f"{k}={v!r}" for k, v in layer.options.items() if shown(k, v))
 
 
 def _footer(net) -> str:
@@ -96,15 +110,18 @@ COLUMNS = ("layer", "type", "output", "elements")
 def net_repr(net) -> str:
     """``repr(net)``: a layer's options and ports on one line; a net's table of leaf layers."""
     if not net.is_container:
-        opts = ", ".join(f"{k}={v!r}" for k, v in net.options.items())
         missing = any(a is None for a in net.arrays.values())
         tail = " (uninitialized)" if missing else ""
-        return f"{type(net).__name__}({opts}) " + _header(net)[len(type(net).__name__) :] + tail
+        ports = _header(net)[len(type(net).__name__) :]
+        return f"{type(net).__name__}({_options(net)}) {ports}{tail}"
+    return _header(net) + "\n" + net_table(net)
+
+
+def net_table(net) -> str:
+    """A net's table of leaf layers (type, output shape, array elements) and a footer line."""
     rows = [COLUMNS] + _rows(net)
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines = [_header(net)] + [
-        "  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows
-    ]
+    lines = ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
     return "\n".join(lines + ["  " + _footer(net)])
 
 

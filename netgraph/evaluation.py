@@ -225,6 +225,8 @@ def run_call(net, data, output, *, mode, seed, precision, kept=None) -> Call:
     feed = {(None, p): b.array for p, b in batches.items()}
     feed.update({plan.initial_slot(name): b.array for name, b in initial.items()})
     fwd = Pass(run, plan, *plan.forward(feed, lens, ctx), ctx, batches, form)
+    if seeds and not wanted:
+        _seeds(fwd, seeds)  # checked even when no gradient is asked for
     results = _gradients(fwd, seeds, wanted) if wanted else {}
     results.update(_values(fwd, specs))
     for s in specs:

@@ -9,7 +9,7 @@ from collections import Counter
 
 import networkx as nx
 
-from .display import array_dims, byte_count, element_count, net_repr
+from .display import array_dims, byte_count, element_count, net_repr, net_table
 from .net import Net, structure_key
 from .symbols import NetPort
 from .text import closest, port_option
@@ -35,7 +35,8 @@ def _node(ep):
 
 
 def layers_graph(net) -> nx.DiGraph:
-    """The "LayersGraph" property: leaf layers and the net's ports, wired as in the net."""
+    """The "LayersGraph" property: leaf layers and the net's ports, wired as in the net. A
+    bare recurrent layer's own optional state ports (inputs and outputs at once) are left out."""
     g = nx.DiGraph()
     flat = flatten(net)
     units, wires = flat.leaves, links(flat)
@@ -48,14 +49,14 @@ def layers_graph(net) -> nx.DiGraph:
             ports=dict(leaf.ports),
             outputs=leaf.output_ports(),
         )
-    for p in net.input_ports():
+    for p in net.required_inputs():
         g.add_node(NetPort(p), kind="input", type=net.ports[p])
-    for p in net.output_ports():
+    for p in net.exposed_outputs():
         g.add_node(NetPort(p), kind="output", type=net.ports[p])
     if () in units:  # a bare layer
         name = type(net).__name__
-        wires = [(((), p), ((name,), p)) for p in net.input_ports()]
-        wires += [(((name,), p), ((), p)) for p in net.output_ports()]
+        wires = [(((), p), ((name,), p)) for p in net.required_inputs()]
+        wires += [(((name,), p), ((), p)) for p in net.exposed_outputs()]
     for src, dst in wires:
         u, v = _node(src), _node(dst)
         if g.has_edge(u, v):
@@ -161,7 +162,7 @@ def _summary(net) -> NetSummary:
     if states:
         lines.append(f"  recurrent states: {len(states)}")
     lines.append(f"  topology hash: {topology_hash(net)[:16]}")
-    lines += ["", net_repr(net)]
+    lines += ["", net_table(net) if net.is_container else net_repr(net)]
     return NetSummary("\n".join(lines))
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from .symbols import Restricted
+from .symbols import Automatic, Restricted
 
 REAL, INTEGER = "Real", "Integer"
 _var_ids = itertools.count(1)
@@ -98,11 +98,11 @@ def _parse_dim(d, i: int, what: str):
                 f'{what}: only the first dimension may be "Varying"; received it at position {i}.'
             )
         return Var()
-    if d is None:
+    if d is None or d is Automatic:  # a size to infer
         return None
     if isinstance(d, bool) or not isinstance(d, int) or d < 1:
         raise ValueError(
-            f'{what}: each dimension must be a positive int, "Varying" or None; received {d!r}.'
+            f'{what}: each dimension must be a positive int, "Varying", or None or Automatic (a size to infer); received {d!r}.'
         )
     return d
 
@@ -110,7 +110,7 @@ def _parse_dim(d, i: int, what: str):
 def parse_type(spec, what: str = "port", kind=None) -> TensorType:
     """Read a Wolfram shape spec: ``12``, ``(5, 12)``, ``("Varying", 12)``, ``"Varying"``,
     ``"Real"``, ``"Integer"``, ``Restricted("Integer", n)`` (optionally last in a tuple:
-    ``("Varying", Restricted("Integer", 10))``), or ``None`` for unknown. A shape without an
+    ``("Varying", Restricted("Integer", 10))``), or ``None`` (or ``Automatic``) for unknown. A shape without an
     element kind leaves the kind to the layers (reals for most, integers for an embedding).
 
     >>> parse_type(("Varying", 12))
@@ -118,7 +118,7 @@ def parse_type(spec, what: str = "port", kind=None) -> TensorType:
     >>> parse_type(Restricted("Integer", 5))
     Restricted('Integer', 5)
     """
-    if spec is None:
+    if spec is None or spec is Automatic:
         return TensorType(None, None)
     if isinstance(spec, TensorType):
         return spec

@@ -236,7 +236,7 @@ def test_bad_option_values_name_the_option():
         LinearLayer("3")
     with pytest.raises(
         ValueError,
-        match=r'LinearLayer: port "Input": each dimension must be a positive int, "Varying" or None; received -3',
+        match=r'LinearLayer: port "Input": each dimension must be a positive int, "Varying", or None or Automatic \(a size to infer\); received -3',
     ):
         LinearLayer(2, input=-3)
     with pytest.raises(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..kernels.dense import LinearOp
 from ..symbols import Automatic
-from ..types import REAL, TensorType, TypeConflict, Unifier, Var
+from ..types import REAL, TensorType, TypeConflict, Unifier, Var, parse_type
 from .base import Layer, meet
 
 
@@ -28,7 +28,8 @@ class LinearLayer(Layer):
     Ports: "Input" ``(…, k)``, "Output" ``(…, *n)``; leading dimensions (a sequence, say)
     are kept. Arrays: "Weights" ``(*n, k)``, "Biases" ``n`` (absent with ``biases=None``).
 
-    Options: ``n`` (int, tuple or ``()`` for a scalar output; inferred when None),
+    Options: ``n`` (int, tuple or ``()`` for a scalar output; inferred when None; a scalar
+    also with ``output="Real"``, Wolfram's ``LinearLayer[]`` with ``"Output" -> "Real"``),
     ``weights``/``biases`` initial arrays (``biases=None``: no biases), ``input``, ``output``.
 
     >>> import numpy as np
@@ -51,6 +52,8 @@ class LinearLayer(Layer):
     ):
         self.check_unknown(unknown)
         shape = _out_shape(n)
+        if shape is None and output is not None and parse_type(output).dims == ():
+            shape = ()  # a scalar output, as Wolfram's LinearLayer[] with "Output" -> "Real"
         arrays = dict(arrays or {})
         if weights is not None:
             arrays["Weights"] = weights

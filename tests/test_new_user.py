@@ -1,0 +1,106 @@
+"""What new users hit: each case failed before its fix."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from netgraph import (
+    Automatic,
+    Information,
+    LinearLayer,
+    LongShortTermMemoryLayer,
+    NetChain,
+    NetInitialize,
+    NetPort,
+    NetPortGradient,
+    SequenceLastLayer,
+    SoftmaxLayer,
+)
+
+
+def test_a_bare_recurrent_layer_has_a_layers_graph_and_a_picture():
+    lstm = LongShortTermMemoryLayer(3, input=("Varying", 2))
+    g = Information(lstm, "LayersGraph")
+    assert set(g.edges) == {
+        (NetPort("Input"), "LongShortTermMemoryLayer"),
+        ("LongShortTermMemoryLayer", NetPort("Output")),
+    }
+    pytest.importorskip("matplotlib", reason="SummaryGraphic draws with matplotlib")
+    fig = Information(lstm, "SummaryGraphic")
+    assert len(fig.axes) == 1
+
+
+def test_a_bare_layer_prints_its_own_options_and_its_main_ports():
+    lstm = LongShortTermMemoryLayer(3, input=("Varying", 2))
+    text = repr(lstm)
+    assert text.startswith(
+        "LongShortTermMemoryLayer(n=3) [Input: (Varying, 2) -> Output: (Varying, 3)"
+    )
+    assert "states: State (3,), CellState (3,)" in text
+    assert "dropout" not in text and "learning_rate_multipliers" not in text
+    assert repr(LongShortTermMemoryLayer(3, gate_activation="HardSigmoid")).startswith(
+        "LongShortTermMemoryLayer(n=3, gate_activation='HardSigmoid')"
+    )
+
+
+def test_the_layer_table_shows_a_recurrent_layers_output_and_the_summary_its_ports_once():
+    net = NetChain([LongShortTermMemoryLayer(3), SequenceLastLayer()], input=("Varying", 2))
+    row = next(line for line in repr(net).splitlines() if "LongShortTermMemoryLayer" in line)
+    assert "(Varying, 3)" in row and "CellState" not in row
+    summary = str(Information(net))
+    assert summary.count("Input: (Varying, 2)") == 1
+
+
+def test_automatic_stands_for_a_size_to_infer():
+    chain = NetChain([LinearLayer(4)], input=(5, Automatic))
+    assert chain.ports["Input"].dims == (5, None)
+    lin = LinearLayer(2, input=("Varying", Automatic))
+    assert (
+        repr(lin.ports["Input"]) == "(Varying, ?)" and repr(lin.ports["Output"]) == "(Varying, 2)"
+    )
+    assert repr(LinearLayer(2, input=Automatic).ports["Input"]) == "?"
+
+
+def test_a_scalar_regression_output_as_in_wolfram():
+    lin = NetInitialize(LinearLayer(output="Real", input=3), random_seed=0)
+    assert lin.ports["Output"].dims == ()
+    assert lin.arrays["Weights"].shape == (3,)
+    assert np.shape(lin(np.ones(3))) == ()
+    chain = NetInitialize(
+        NetChain([LinearLayer(4), LinearLayer(output="Real")], input=2), random_seed=0
+    )
+    assert chain(np.ones((5, 2))).shape == (5,)
+
+
+def test_values_beyond_float32_are_refused_not_turned_into_infinity():
+    lin = NetInitialize(LinearLayer(2, input=3), random_seed=0)
+    with pytest.raises(ValueError, match=r'port "Input".*beyond the range of Real32'):
+        lin(np.array([1e300, 0.0, 0.0]))
+    assert np.all(np.isfinite(lin(np.array([1e300, 0.0, 0.0]), working_precision="Real64")))
+    lstm = NetInitialize(LongShortTermMemoryLayer(2, input=("Varying", 1)), random_seed=0)
+    with pytest.raises(ValueError, match="beyond the range of Real32"):
+        lstm({"Input": np.ones((3, 1)), NetPort("State"): np.full(2, 1e300)})
+    with pytest.raises(ValueError, match="beyond the range of Real32"):
+        lin(
+            {"Input": np.ones(3), NetPortGradient("Output"): np.full(2, 1e300)},
+            NetPortGradient("Input"),
+        )
+
+
+def test_a_masked_array_is_refused():
+    lin = NetInitialize(LinearLayer(2, input=3), random_seed=0)
+    x = np.ma.masked_array(np.ones(3), mask=[0, 1, 0])
+    with pytest.raises(TypeError, match="masked array"):
+        lin(x)
+
+
+def test_a_forced_output_gradient_of_the_wrong_shape_is_refused_even_without_a_gradient_asked():
+    lin = NetInitialize(LinearLayer(2, input=3), random_seed=0)
+    with pytest.raises(ValueError, match="forced gradient"):
+        lin({"Input": np.ones((4, 3)), NetPortGradient("Output"): np.ones((3, 2))})
+
+
+def test_a_softmax_classifier_output_is_not_disturbed(rng):  # the plain cases still work
+    net = NetInitialize(NetChain([LinearLayer(3), SoftmaxLayer()], input=2), random_seed=0)
+    assert np.allclose(net(rng.normal(size=(4, 2))).sum(axis=1), 1.0)
