@@ -235,6 +235,8 @@ class NetDecoder:
     'dog'
     >>> dec([0.25, 0.75], "Probabilities")
     {'cat': 0.25, 'dog': 0.75}
+    >>> NetDecoder("Class", ["cat", "dog"], input_depth=2)([[0.9, 0.1], [0.2, 0.8]])
+    ['cat', 'dog']
     """
 
     def __init__(self, kind: str, *args, input_depth: int = 1):
