@@ -235,6 +235,8 @@ class NetDecoder:
     'dog'
     >>> dec([0.25, 0.75], "Probabilities")
     {'cat': 0.25, 'dog': 0.75}
+    >>> NetDecoder("Class", ["cat", "dog"], input_depth=2)([[0.9, 0.1], [0.2, 0.8]])
+    ['cat', 'dog']
     """
 
     def __init__(self, kind: str, *args, input_depth: int = 1):
@@ -267,9 +269,18 @@ class NetDecoder:
         return TensorType(((Var(),) if self.input_depth == 2 else ()) + (n,), REAL)
 
     def target(self, label, port: str = "Output"):
-        """A training target: a label → its class index (Class), True/False → 1.0/0.0."""
-        if self.input_depth == 2 and isinstance(label, (list, tuple, np.ndarray)):
-            return np.array([self.target(x, port) for x in label])
+        """A training target: a label → its class index (Class), True/False → 1.0/0.0; with
+        ``input_depth=2`` a list of labels, one per step → an array of them."""
+        if self.input_depth == 1:
+            return self._target_step(label, port)
+        if not isinstance(label, (list, tuple, np.ndarray)):
+            raise ValueError(
+                f'port "{port}" ({self!r}): a target is a list of labels, one per step; '
+                f"received {label!r:.40}."
+            )
+        return np.array([self._target_step(x, port) for x in label])
+
+    def _target_step(self, label, port: str) -> np.ndarray:
         if self.kind == "Boolean":
             if not isinstance(label, (bool, np.bool_)):
                 raise ValueError(
@@ -309,10 +320,15 @@ class NetDecoder:
         return name, arg
 
     def decode_one(self, p: np.ndarray, prop=("Decision", None)):
-        """One example's output (probabilities) → the property."""
-        name, arg = prop
+        """One example's output (probabilities; with ``input_depth=2`` one vector per step)
+        → the property (with ``input_depth=2`` a list of them, one per step)."""
         if self.input_depth == 2:
-            return [self.decode_one(q, prop) for q in p]
+            return [self._decode_step(q, prop) for q in p]
+        return self._decode_step(p, prop)
+
+    def _decode_step(self, p, prop) -> object:
+        """One probability vector (Class) or probability (Boolean) → the property."""
+        name, arg = prop
         p = np.asarray(p, np.float64)
         if self.kind == "Boolean":
             return _BOOLEAN_PROPERTIES[name](float(p))
@@ -330,9 +346,10 @@ class NetDecoder:
         return self.decode(y, y.ndim == depth, self.check_property(prop))
 
     def __repr__(self) -> str:
+        depth = ", input_depth=2" if self.input_depth == 2 else ""
         if self.kind == "Boolean":
-            return 'NetDecoder("Boolean")'
-        return f'NetDecoder("Class", {len(self.labels)} labels)'
+            return f'NetDecoder("Boolean"{depth})'
+        return f'NetDecoder("Class", {len(self.labels)} labels{depth})'
 
 
 def _entropy(p) -> float:

@@ -144,3 +144,60 @@ def test_netTrain_with_an_encoder_and_a_decoder():
     assert np.mean([p == t for p, t in zip(trained(words), lab)]) > 0.9
     with pytest.raises(ValueError, match="unknown label 'Same'"):
         NetTrain(classifier(), (["xy"], ["Same"]), training_progress_reporting=None)
+
+
+ABC = ["a", "b", "c"]
+
+
+def per_step_classifier():
+    """A label per step: the label of each step's largest input."""
+    return NetChain(
+        [LongShortTermMemoryLayer(6), LinearLayer(3), SoftmaxLayer()],
+        input=("Varying", 3),
+        output=NetDecoder("Class", ABC, input_depth=2),
+    )
+
+
+def argmax_labels(p):
+    return [ABC[i] for i in np.argmax(p, axis=-1)]
+
+
+def test_a_per_step_decoder_gives_a_label_per_step(rng):
+    net = NetInitialize(per_step_classifier(), random_seed=0)
+    one, batch = rng.normal(size=(5, 3)), rng.normal(size=(2, 4, 3))
+    ragged = [rng.normal(size=(L, 3)) for L in (2, 5, 1)]
+    assert net(one) == argmax_labels(net(one, NetPort("Output")))
+    assert net(batch) == [argmax_labels(p) for p in net(batch, NetPort("Output"))]
+    assert net(ragged) == [argmax_labels(p) for p in net(ragged, NetPort("Output"))]
+    raw = net(ragged, NetPort("Output"))
+    assert [len(labels) for labels in net(ragged)] == [2, 5, 1]
+    assert net(ragged, "Probabilities")[1] == [
+        pytest.approx(dict(zip(ABC, p.tolist()))) for p in raw[1]
+    ]
+    assert net(one, ("Probability", "c")) == pytest.approx(net(one, NetPort("Output"))[:, 2])
+    dec = net.coders["Output"]
+    assert dec(raw[1]) == argmax_labels(raw[1]) and dec(raw[1], ("TopDecisions", 1)) == [
+        [x] for x in argmax_labels(raw[1])
+    ]
+    assert dec.target(["c", "a"]).tolist() == [2, 0]
+    assert repr(dec) == 'NetDecoder("Class", 3 labels, input_depth=2)'
+    with pytest.raises(
+        ValueError, match=r"a target is a list of labels, one per step; received 'a'"
+    ):
+        dec.target("a")
+
+
+def test_netTrain_with_per_step_labels(rng):
+    xs = [rng.normal(size=(L, 3)) for L in rng.integers(2, 7, size=24)]
+    labels = [argmax_labels(x) for x in xs]
+    kw = dict(max_training_rounds=40, batch_size=8, random_seed=0, training_progress_reporting=None)
+    kw["method"] = ("ADAM", {"learning_rate": 0.05})
+    trained = NetTrain(per_step_classifier(), (xs, labels), **kw)
+    steps = [p == t for got, want in zip(trained(xs), labels) for p, t in zip(got, want)]
+    assert np.mean(steps) > 0.95  # untrained: about a third
+    # sequences of one length, as an array, with their labels as a list of equal lists
+    X = rng.normal(size=(24, 4, 3))
+    trained = NetTrain(per_step_classifier(), (X, [argmax_labels(x) for x in X]), **kw)
+    assert np.mean(np.array(trained(X)) == np.array([argmax_labels(x) for x in X])) > 0.95
+    with pytest.raises(ValueError, match="a target is a list of labels, one per step"):
+        NetTrain(per_step_classifier(), (xs, [w[0] for w in labels]), **kw)

@@ -44,7 +44,7 @@ class Examples:
     def lengths(self) -> np.ndarray | None:
         """Each example's sequence length, when some port holds ragged sequences."""
         for x in self.ports.values():
-            if isinstance(x, list) and x and all(hasattr(e, "__len__") for e in x):
+            if isinstance(x, list) and x and all(_has_length(e) for e in x):
                 lens = np.array([len(e) for e in x])
                 if lens.min() != lens.max():
                     return lens
@@ -59,6 +59,11 @@ class Examples:
             )
         perm = rng.permutation(self.n)
         return Examples(self.take(np.sort(perm[k:]))), Examples(self.take(np.sort(perm[:k])))
+
+
+def _has_length(e) -> bool:
+    """Is ``e`` a sequence? (A 0-d array has ``__len__`` but no length.)"""
+    return hasattr(e, "__len__") and getattr(e, "ndim", 1) > 0
 
 
 def _examples(x, port: str):
@@ -163,14 +168,15 @@ def validation_examples(validation_set, train: Examples, input_port, target_port
 
 def encoded(examples: Examples, coders: dict) -> Examples:
     """Examples with the ports in ``coders`` (port → function of one example) converted:
-    strings through the net's input encoders, labels through its output decoders."""
+    strings through the net's input encoders, labels through its output decoders. Converted
+    examples of one shape become one array, as given data does (see ``_examples``)."""
     if not any(p in coders for p in examples.ports):
         return examples
     ports = {}
     for p, x in examples.ports.items():
         if p in coders:
             items = x.tolist() if isinstance(x, np.ndarray) else x
-            ports[p] = [coders[p](e) for e in items]
+            ports[p] = _examples([coders[p](e) for e in items], p)
         else:
             ports[p] = x
     return Examples(ports)

@@ -6,10 +6,13 @@ import pytest
 from netgraph import (
     CrossEntropyLossLayer,
     ElementwiseLayer,
+    EmbeddingLayer,
     LinearLayer,
     LongShortTermMemoryLayer,
     MeanAbsoluteLossLayer,
     NetChain,
+    NetDecoder,
+    NetEncoder,
     NetGraph,
     NetInitialize,
     NetPort,
@@ -20,7 +23,7 @@ from netgraph import (
     SequenceLastLayer,
     SoftmaxLayer,
 )
-from netgraph.training.data import Examples, batches
+from netgraph.training.data import Examples, batches, encoded
 from netgraph.training.losses import training_net
 
 QUIET = {"training_progress_reporting": None}
@@ -466,3 +469,81 @@ def test_progress_bar_and_print(rng, capsys):
     assert "\rround 1/3000" in err and "ex/s" in err and err.endswith("\n")
     with pytest.raises(ValueError, match="training_progress_reporting must be"):
         NetTrain(LinearLayer(1, input=2), (X, Y), training_progress_reporting="Bar")
+
+
+# -- classifiers whose targets are labels of a Class decoder ---------------------------------
+
+AB = NetDecoder("Class", ["a", "b"])
+FAST = dict(batch_size=8, random_seed=0, method=("ADAM", {"learning_rate": 0.1}), **QUIET)
+
+
+def separable(rng, n=32):
+    """Points left (label "b") or right ("a") of x = 0, at least 0.5 from it."""
+    side = rng.permutation(np.arange(n) % 2)
+    X = rng.normal(size=(n, 2))
+    X[:, 0] = (0.5 + np.abs(X[:, 0])) * np.where(side == 0, 1, -1)
+    return X, ["a" if s == 0 else "b" for s in side]
+
+
+@pytest.mark.parametrize("form", ["array", "list"])
+def test_a_plain_classifier_trains_on_labels(rng, form):
+    X, labels = separable(rng)
+    net = NetChain([LinearLayer(2), SoftmaxLayer()], input=2, output=AB)
+    data = X if form == "array" else list(X)
+    trained = NetTrain(net, (data, labels), max_training_rounds=20, **FAST)
+    assert trained(X) == labels and trained(list(X)) == labels
+
+
+def sequence_classifier(input):
+    return NetChain(
+        [LongShortTermMemoryLayer(4), SequenceLastLayer(), LinearLayer(2), SoftmaxLayer()],
+        input=input,
+        output=AB,
+    )
+
+
+def signed_sequences(rng, lengths):
+    """Sequences of 2-vectors around +1 (label "a") or −1 ("b")."""
+    side = rng.permutation(np.arange(len(lengths)) % 2)
+    xs = [(1.0 - 2 * s) + 0.3 * rng.normal(size=(L, 2)) for s, L in zip(side, lengths)]
+    return xs, ["a" if s == 0 else "b" for s in side]
+
+
+@pytest.mark.parametrize("form", ["array", "equal-length list", "ragged list"])
+def test_a_sequence_classifier_trains_on_labels(rng, form):
+    lengths = rng.integers(2, 6, size=24) if form == "ragged list" else [4] * 24
+    xs, labels = signed_sequences(rng, lengths)
+    data = np.stack(xs) if form == "array" else xs
+    trained = NetTrain(
+        sequence_classifier(("Varying", 2)), (data, labels), max_training_rounds=15, **FAST
+    )
+    assert trained(data) == labels
+
+
+def test_equal_length_strings_train_on_labels():
+    words = ["xxx", "xxy", "xyx", "yxx", "xyy", "yxy", "yyx", "yyy"] * 3
+    labels = ["a" if w.count("x") > w.count("y") else "b" for w in words]
+    net = NetChain(
+        [
+            EmbeddingLayer(3),
+            LongShortTermMemoryLayer(4),
+            SequenceLastLayer(),
+            LinearLayer(2),
+            SoftmaxLayer(),
+        ],
+        input=NetEncoder("Characters", "xy"),
+        output=AB,
+    )
+    trained = NetTrain(net, (words, labels), max_training_rounds=40, **FAST)
+    assert trained(words) == labels
+
+
+def test_converted_labels_are_one_array_and_have_no_length():
+    labels = Examples({"Input": np.zeros((3, 2)), "Target": np.array(["b", "a", "b"])})
+    got = encoded(labels, {"Target": lambda y: AB.target(y)})
+    assert isinstance(got.ports["Target"], np.ndarray)
+    assert got.ports["Target"].tolist() == [1, 0, 1] and got.lengths is None
+    # examples that are 0-d arrays are not sequences; ragged sequences still have lengths
+    assert Examples({"Target": [np.array(1), np.array(0)]}).lengths is None
+    ragged = Examples({"Input": [np.zeros(2), np.zeros(3)], "Target": [np.array(1), np.array(0)]})
+    assert ragged.lengths.tolist() == [2, 3]
