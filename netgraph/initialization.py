@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .net import frozen
 from .symbols import All
 from .text import check_keywords, closest
 from .types import describe
@@ -79,7 +80,6 @@ def NetInitialize(
                 if a is None:
                     a = _draw(method, shape, leaf.fans(name, shape), rng)
                 a = np.asarray(a, np.float32)
-            a.flags.writeable = False
-            arrays[name] = a
+            arrays[name] = frozen(a)
         new[path] = leaf._replace(arrays=arrays)
     return replace_leaves(net, new)

@@ -20,6 +20,31 @@ from .text import check_keywords
 from .types import TensorType, describe_shape
 from .walk import all_arrays
 
+FROZEN_MAPPINGS = ("ports", "layers", "arrays", "options")  # read-only views on a spec
+
+
+class FrozenDict(dict):
+    """A dict that refuses changes: a spec's ports, layers, arrays and options."""
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError(
+            "A net's ports, layers, arrays and options are read-only: use NetReplacePart, "
+            "NetInitialize or NetTrain, which return a changed copy."
+        )
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self):
+        return (FrozenDict, (dict(self),))
+
+
+def frozen(a) -> np.ndarray:
+    """A read-only copy of the array ``a`` that cannot be made writable again: its memory is
+    an immutable bytes object. Every array a spec holds is one."""
+    a = np.asarray(a)
+    return np.frombuffer(a.tobytes(order="C"), a.dtype).reshape(a.shape)
+
 
 class Net:
     """A frozen net value: a layer, a NetChain or a NetGraph.
@@ -42,6 +67,8 @@ class Net:
 
     def _set(self, **fields) -> None:
         for k, v in fields.items():
+            if k in FROZEN_MAPPINGS and not isinstance(v, FrozenDict):
+                v = FrozenDict(v)
             object.__setattr__(self, k, v)
         object.__setattr__(self, "_cache", {})
 

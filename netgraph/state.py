@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from .batching import PRECISIONS, check_values, from_batch
@@ -38,13 +40,15 @@ class NetStateObject:
         self.net = net
         self._initial = dict(states or {})
         self._kept = None  # the last call's final states, in batch form
+        self._busy = threading.Lock()
 
     @property
     def states(self) -> dict:
-        """The states the next call starts from: NetPort(layer, port) → array."""
+        """The states the next call starts from: NetPort(layer, port) → array (copies)."""
         if self._kept is None:
-            return dict(self._initial)
-        return {n: from_batch(a, None, self._kept.form) for n, a in self._kept.named().items()}
+            return {k: _copy(v) for k, v in self._initial.items()}
+        form = self._kept.form
+        return {n: _copy(from_batch(a, None, form)) for n, a in self._kept.named().items()}
 
     def __call__(
         self,
@@ -55,6 +59,27 @@ class NetStateObject:
         random_seed=None,
         working_precision="Real32",
     ):
+        """Evaluate as ``net(data, output, …)`` from the kept states, and keep the final ones.
+        One call at a time: a NetStateObject is a sequence of calls, so a second thread's call
+        during one is refused (give each thread its own NetStateObject)."""
+        if not self._busy.acquire(blocking=False):
+            raise RuntimeError(
+                "NetStateObject: a call is already running in another thread; the states of "
+                "one NetStateObject follow one sequence of calls. Give each thread its own "
+                "NetStateObject(net) (evaluating the net itself from several threads is safe)."
+            )
+        try:
+            return self._call(
+                data,
+                output,
+                evaluation_mode=evaluation_mode,
+                random_seed=random_seed,
+                working_precision=working_precision,
+            )
+        finally:
+            self._busy.release()
+
+    def _call(self, data, output, *, evaluation_mode, random_seed, working_precision):
         kept = self._kept
         if (
             kept is not None
@@ -88,6 +113,10 @@ class NetStateObject:
 
     def __repr__(self) -> str:
         return f"NetStateObject[{type(self.net).__name__}, {len(self.states)} states kept]"
+
+
+def _copy(v):
+    return [np.array(e) for e in v] if isinstance(v, list) else np.array(v)
 
 
 def _only_input(net) -> str:

@@ -104,3 +104,64 @@ def test_a_forced_output_gradient_of_the_wrong_shape_is_refused_even_without_a_g
 def test_a_softmax_classifier_output_is_not_disturbed(rng):  # the plain cases still work
     net = NetInitialize(NetChain([LinearLayer(3), SoftmaxLayer()], input=2), random_seed=0)
     assert np.allclose(net(rng.normal(size=(4, 2))).sum(axis=1), 1.0)
+
+
+def _lstm():
+    return NetInitialize(LongShortTermMemoryLayer(2, input=("Varying", 1)), random_seed=0)
+
+
+def test_frozen_means_frozen():
+    from netgraph import NetExtract
+
+    net = NetInitialize(NetChain([LinearLayer(2), SoftmaxLayer()], input=3), random_seed=0)
+    x = np.ones(3)
+    before = net(x)
+    w = NetExtract(net, ("1", "Weights"))
+    with pytest.raises(ValueError):
+        w.flags.writeable = True
+    with pytest.raises(ValueError):
+        w[...] = 0
+    for mapping in (net.layers, net.ports, net.layers["1"].arrays, net.layers["1"].options):
+        with pytest.raises(TypeError):
+            mapping["x"] = 1
+    np.testing.assert_array_equal(net(x), before)
+    np.testing.assert_allclose(net(x, working_precision="Real64"), before, rtol=1e-6)
+
+
+def test_state_object_states_are_copies():
+    from netgraph import NetStateObject
+
+    so = NetStateObject(_lstm())
+    so(np.ones((3, 1)))
+    st = so.states[NetPort("State")]
+    kept = np.array(st)
+    st[...] = 99.0  # changing what was shown changes nothing kept
+    np.testing.assert_array_equal(so.states[NetPort("State")], kept)
+
+
+def test_a_state_object_refuses_use_from_two_threads_at_once():
+    import threading
+
+    from netgraph import NetStateObject
+
+    so = NetStateObject(_lstm())
+    so(np.ones((3, 1)))
+    entered, release = threading.Event(), threading.Event()
+    real = so._kept.replay.plan.forward
+
+    def slow_forward(*a, **k):
+        entered.set()
+        release.wait(5)
+        return real(*a, **k)
+
+    so._kept.replay.plan.forward = slow_forward
+    t = threading.Thread(target=lambda: so(np.ones((3, 1))))
+    t.start()
+    entered.wait(5)
+    try:
+        with pytest.raises(RuntimeError, match="another thread"):
+            so(np.ones((3, 1)))
+    finally:
+        release.set()
+        t.join()
+        del so._kept.replay.plan.forward

@@ -7,7 +7,7 @@ from types import MappingProxyType
 import numpy as np
 
 from ..inference import infer_net
-from ..net import Net
+from ..net import Net, frozen
 from ..text import check_keywords, closest
 from ..types import TensorType, TypeConflict, Unifier, describe, parse_type
 
@@ -26,9 +26,7 @@ def as_array(value, owner: str, name: str) -> np.ndarray:
         a = a.astype(np.float64)
     if not np.all(np.isfinite(a)):
         raise ValueError(f'{owner}: array "{name}" contains NaN or infinite values.')
-    a = np.array(a, copy=True)
-    a.flags.writeable = False
-    return a
+    return frozen(a)
 
 
 class Layer(Net):

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..batching import specialize
 from ..initialization import NetInitialize
-from ..net import Net
+from ..net import Net, frozen
 from ..plan import plan_of
 from ..text import check_keywords
 from ..walk import flatten, replace_leaves
@@ -146,9 +146,7 @@ def _net_with(run, params: dict, prefix: tuple):
             continue
         arrays = {}
         for k, a in leaf.arrays.items():
-            w = np.array(params.get((path, k), a))  # in the working precision
-            w.flags.writeable = False
-            arrays[k] = w
+            arrays[k] = frozen(params.get((path, k), a))  # in the working precision
         new[path[len(prefix) :]] = leaf._replace(arrays=arrays)
     inner = run
     for name in prefix:
