@@ -8,6 +8,7 @@ completes a net's open input types from the data.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +17,7 @@ from .inference import infer_net
 from .types import INTEGER, REAL, Index, TensorType, Var, describe, describe_shape
 
 PRECISIONS = {"Real32": np.float32, "Real64": np.float64}
+SPECIALIZED = 16  # signatures of open input types kept per net (see specialize)
 
 
 @dataclass
@@ -206,15 +208,21 @@ def guess_type(x, t: TensorType, port: str = "Input") -> TensorType:
 
 
 def specialize(net, data: dict):
-    """The net with its open input types filled in from the data (cached per signature)."""
+    """The net with its open input types filled in from the data; the last SPECIALIZED
+    signatures are kept (each with its plan), so that memory stays bounded."""
     open_ports = [p for p in net.input_ports() if not net.ports[p].known]
     if not open_ports:
         return net
     given = {p: guess_type(data[p], net.ports[p], p) for p in open_ports if p in data}
-    key = ("specialized",) + tuple((p, describe_shape(t)) for p, t in sorted(given.items()))
-    if key not in net._cache:
-        net._cache[key] = infer_net(net, given)
-    return net._cache[key]
+    key = tuple((p, describe_shape(t)) for p, t in sorted(given.items()))
+    kept = net._cache.setdefault("specialized", OrderedDict())
+    if key in kept:
+        kept.move_to_end(key)
+    else:
+        kept[key] = infer_net(net, given)
+        while len(kept) > SPECIALIZED:
+            kept.popitem(last=False)
+    return kept[key]
 
 
 def read_inputs(run, feeds: dict, dtype):

@@ -7,6 +7,7 @@ nothing walks the spec tree per batch.
 
 from __future__ import annotations
 
+import weakref
 from contextlib import nullcontext
 from dataclasses import dataclass
 
@@ -144,11 +145,7 @@ class Plan:
         dt = np.dtype(dtype)
         if dt not in self._arrays:
             self._arrays[dt] = {
-                path: {
-                    k: np.asarray(a, dtype=dt, order="C")  # keeps 0-d arrays 0-d
-                    for k, a in leaf.arrays.items()
-                    if a is not None
-                }
+                path: {k: cast(a, dt) for k, a in leaf.arrays.items() if a is not None}
                 for path, leaf in self.flat.leaves.items()
             }
             for st in self.steps:
@@ -214,6 +211,25 @@ class Plan:
                     grads[s] = dx if s not in grads else grads[s] + dx
             dparams[st.path] = da
         return grads, dparams
+
+
+_CASTS: dict = {}  # (id of a spec's array, dtype) → (weak reference to it, its cast copy)
+
+
+def cast(a: np.ndarray, dt: np.dtype) -> np.ndarray:
+    """A spec's array in the precision ``dt``: the array itself, or one cast copy shared by
+    every plan that reads it (forgotten with the array)."""
+    if a.dtype == dt:
+        return a
+    key = (id(a), dt)
+    hit = _CASTS.get(key)
+    if hit is not None and hit[0]() is a:
+        return hit[1]
+    copy = np.asarray(a, dtype=dt, order="C")  # keeps 0-d arrays 0-d
+    copy.flags.writeable = False
+    _CASTS[key] = (weakref.ref(a), copy)
+    weakref.finalize(a, _CASTS.pop, key, None)
+    return copy
 
 
 def plan_of(net) -> Plan:

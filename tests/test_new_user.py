@@ -165,3 +165,19 @@ def test_a_state_object_refuses_use_from_two_threads_at_once():
         release.set()
         t.join()
         del so._kept.replay.plan.forward
+
+
+def test_evaluating_at_many_signatures_keeps_a_bounded_cache_and_one_cast_copy():
+    from netgraph import EmbeddingLayer
+    from netgraph.batching import SPECIALIZED
+    from netgraph.plan import plan_of
+
+    w = np.random.default_rng(0).normal(size=(50, 4))  # float64: Real32 needs a cast copy
+    emb = EmbeddingLayer(4, arrays={"Weights": w})  # input left open: each length specializes
+    casts = set()
+    for length in range(1, 3 * SPECIALIZED + 1):
+        emb(np.arange(length) % 50)
+        run = emb._cache["specialized"][next(reversed(emb._cache["specialized"]))]
+        casts.add(id(plan_of(run).arrays(np.float32)[()]["Weights"]))
+    assert len(emb._cache["specialized"]) == SPECIALIZED
+    assert len(casts) == 1
