@@ -35,7 +35,8 @@ class Batch:
 def _as_numeric(x, port: str) -> np.ndarray:
     if isinstance(x, str) or (isinstance(x, np.ndarray) and x.dtype.kind in "US"):
         raise TypeError(
-            f'port "{port}" expects numbers; received text {x!r:.60}. Attach a NetEncoder to read text.'
+            f'port "{port}" expects numbers; received text {x!r:.60}. To read text, attach a '
+            "NetEncoder to the input port; to train on labels, a NetDecoder to the output port."
         )
     if isinstance(x, np.ma.MaskedArray):
         raise TypeError(

@@ -312,6 +312,12 @@ class NetDecoder:
                     f'{self!r}: give the label, as ("Probability", label); received {prop!r}. '
                     f"Labels: {', '.join(map(repr, self.labels[:20]))}."
                 )
+        takes = ("Probability", "TopProbabilities", "TopDecisions") if self.kind == "Class" else ()
+        if arg is not None and name not in takes:
+            raise ValueError(
+                f'{self!r}: the property "{name}" takes no argument; received {prop!r}. '
+                f'Ask for "{name}" alone.'
+            )
         if name in ("TopProbabilities", "TopDecisions") and arg is not None:
             if isinstance(arg, bool) or not isinstance(arg, int) or arg < 1:
                 raise ValueError(

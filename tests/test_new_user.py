@@ -181,3 +181,22 @@ def test_evaluating_at_many_signatures_keeps_a_bounded_cache_and_one_cast_copy()
         casts.add(id(plan_of(run).arrays(np.float32)[()]["Weights"]))
     assert len(emb._cache["specialized"]) == SPECIALIZED
     assert len(casts) == 1
+
+
+def test_a_decoder_property_that_takes_no_argument_refuses_one():
+    from netgraph import NetDecoder
+
+    dec = NetDecoder("Class", ["a", "b", "c"])
+    with pytest.raises(ValueError, match='"Entropy" takes no argument'):
+        dec(np.array([0.2, 0.3, 0.5]), ("Entropy", 3))
+    assert dec(np.array([0.2, 0.3, 0.5]), ("TopDecisions", 2)) == ["c", "b"]
+
+
+def test_text_targets_without_a_decoder_are_told_to_use_a_decoder(rng):
+    from netgraph import NetTrain
+
+    net = NetChain([LinearLayer(2), SoftmaxLayer()], input=2)
+    with pytest.raises(TypeError, match="NetDecoder"):
+        NetTrain(
+            net, (rng.normal(size=(4, 2)), ["a", "b", "a", "b"]), training_progress_reporting=None
+        )
