@@ -3,8 +3,8 @@ that checkpoints keep.
 
 The arrays live in ``params`` ((layer path, name) → float array of the working precision).
 An update is written into a spare set of arrays and swapped in only when every value is
-finite, so a divergent step or a Ctrl-C in the middle of one leaves the last good arrays in
-place without copying them at every batch.
+finite, so a Ctrl-C in the middle of one leaves whole arrays without copying them at every
+batch. The arrays at the end of each round are kept: a divergent batch returns to them.
 """
 
 from __future__ import annotations
@@ -69,16 +69,17 @@ class Trainer:
 
     # -- one batch ----------------------------------------------------------------------------
     def batch(self, sub: dict) -> float | None:
-        """Train on one batch; the loss, or None when it diverged (arrays unchanged)."""
+        """Train on one batch; the loss, or None when it diverged (arrays unchanged, and
+        ``self.diverged`` says what became NaN or infinite)."""
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is checked below
             loss, grads = self.gradients(sub)
         if not np.isfinite(loss) or not all(np.all(np.isfinite(g)) for g in grads.values()):
-            diverged("the loss or its gradient")
+            self.diverged = "the loss or its gradient"
             return None
         with np.errstate(over="ignore", invalid="ignore"):
             new = self.opt.step(self.params, grads, self.spare, self.state.batch_no, self.total)
         if not all(np.all(np.isfinite(w)) for w in new.values()):
-            diverged("an array")
+            self.diverged = "an array"
             return None
         old = self.params
         self.params = {**old, **new}  # one assignment: an interrupt leaves old or new, whole
@@ -119,6 +120,7 @@ class Trainer:
         """Run the rounds; returns why training stopped (Wolfram's ReasonTrainingStopped)."""
         self.state, rounds = state, self.options.rounds
         self.total = rounds * -(-data.round_length // self.options.batch_size)
+        self.keep_round(state.first_round - 1)
         try:
             for rnd in range(state.first_round, rounds + 1):
                 reason = self.round(rnd, data)
@@ -138,7 +140,7 @@ class Trainer:
             self.state.batch_no += 1
             loss = self.batch(ex.take(idx))
             if loss is None:
-                return "Divergence"
+                return self.back_to_last_round(rnd)
             seen, loss_sum = seen + len(idx), loss_sum + loss * len(idx)
             res["BatchLossList"].append(loss)
             res["ExamplesProcessed"] += len(idx)
@@ -150,6 +152,7 @@ class Trainer:
                 res["RoundLossList"].append(loss_sum / seen)
                 return "TimeGoalReached"
         res["RoundLossList"].append(loss_sum / seen)
+        self.keep_round(rnd)
         monitor = self.end_of_round(rnd, data.valid)
         stop = self.stalled(monitor)
         if opts.save_dir is not None:
@@ -162,6 +165,19 @@ class Trainer:
                 state=self.saved(),
             )
         return "StoppingCriterion" if stop else None
+
+    def keep_round(self, rnd: int) -> None:
+        """Remember the arrays at the end of round ``rnd`` (0: before training)."""
+        self.last_round = (rnd, {k: w.copy() for k, w in self.params.items()})
+
+    def back_to_last_round(self, rnd: int) -> str:
+        """After a divergent batch in round ``rnd``: the arrays of the last whole round (the
+        batches since may already have gone far), and a warning that says which."""
+        done, params = self.last_round
+        self.params = params
+        self.load()
+        diverged(self.diverged, rnd, done)
+        return "Divergence"
 
     def end_of_round(self, rnd: int, valid) -> float:
         """Validate and report a finished round; returns the loss the stopping rule watches."""
@@ -213,10 +229,11 @@ class Trainer:
         state.results.update({k: saved["results"][k] for k in CARRIED})
 
 
-def diverged(what: str) -> None:
+def diverged(what: str, rnd: int, done: int) -> None:
+    returned = f"the net after round {done}" if done else "the net before training"
     warnings.warn(
-        f"NetTrain: training stopped because {what} became NaN or infinite. The returned net "
-        "is the last one with finite arrays. Try a lower learning rate, gradient clipping "
+        f"NetTrain: training stopped in round {rnd} because {what} became NaN or infinite. "
+        f"The returned net is {returned}. Try a lower learning rate, gradient clipping "
         '(method=("ADAM", {"gradient_clipping": 1.0})), or inputs normalized to a small range.',
         NetTrainDivergenceWarning,
         stacklevel=6,

@@ -64,3 +64,25 @@ def test_a_non_finite_update_is_not_applied(rng, monkeypatch):
     assert r["ReasonTrainingStopped"] == "Divergence"
     for k in ("Weights", "Biases"):
         np.testing.assert_array_equal(r["FinalNet"].arrays[k], two.arrays[k])
+
+
+def test_divergence_returns_the_net_of_the_last_whole_round(rng, monkeypatch):
+    """Four batches a round; the sixth update overflows: the net is the one after round 1, not
+    the one after batch 5 (which may already be far gone), and the warning says so."""
+    data = _data(rng, n=16)
+    one = _train(data, max_training_rounds=1, batch_size=4)["FinalNet"]
+    real, calls = optimizers.Optimizer._adam, []
+
+    def overflow(self, w, gk, eta, st, out):
+        calls.append(1)
+        real(self, w, gk, eta, st, out)
+        if len(calls) > 5 * 2:
+            out[...] = np.inf
+
+    monkeypatch.setattr(optimizers.Optimizer, "_adam", overflow)
+    with pytest.warns(NetTrainDivergenceWarning, match="the net after round 1") as w:
+        r = _train(data, max_training_rounds=5, batch_size=4)
+    assert w[0].filename == __file__
+    assert r["ReasonTrainingStopped"] == "Divergence" and r["TotalBatches"] == 5
+    for k in ("Weights", "Biases"):
+        np.testing.assert_array_equal(r["FinalNet"].arrays[k], one.arrays[k])
