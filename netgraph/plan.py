@@ -16,7 +16,9 @@ import numpy as np
 
 from .kernels.base import Ctx, zero_padding
 from .kernels.blas import numba_blas_only
-from .types import describe
+from .kernels.loss import LOGITS
+from .kernels.softmax import SoftmaxOp
+from .types import Var, describe
 from .walk import Flat, flatten, states, trace, units_graph, where
 
 # Below this many input elements a forward pass is too short for an idle BLAS pool's spinning
@@ -59,6 +61,23 @@ def check_ready(flat: Flat) -> None:
         )
 
 
+def losses_on_logits(steps: list) -> None:
+    """A cross-entropy that reads a softmax's output reads the softmax's input instead, with
+    its logits op (kernels/loss.py): exact where the probabilities would underflow. The
+    softmax still runs for anything else that reads it."""
+    producer = {slot: st for st in steps for slot in st.outs}
+    for st in steps:
+        on_logits = LOGITS.get(type(st.op))
+        src = producer.get(st.ins[0]) if on_logits else None
+        if src is None or not isinstance(src.op, SoftmaxOp):
+            continue
+        dims = src.op.types["Input"].dims
+        if isinstance(dims[-1], Var):  # a softmax over the steps of a sequence of scalars
+            continue
+        st.op = on_logits(st.op.layer, st.op.types)
+        st.ins[0], st.in_vars[0] = src.ins[0], src.in_vars[0]
+
+
 def step_order(flat: Flat) -> list[tuple]:
     """The leaf layers in an order that computes every input before it is read: a
     topological order of the layers, earlier layers first where the order is free."""
@@ -82,6 +101,7 @@ class Plan:
         }
         self.types.update({slot: net.ports[slot[1]] for slot in self.inputs})
         self.steps = [self._step(path, flat.leaves[path]) for path in step_order(flat)]
+        losses_on_logits(self.steps)
         self._states = states(flat)
         self._state_names = {st: name for name, st in self._states.items()}
         self._arrays = {}

@@ -200,3 +200,66 @@ def test_text_targets_without_a_decoder_are_told_to_use_a_decoder(rng):
         NetTrain(
             net, (rng.normal(size=(4, 2)), ["a", "b", "a", "b"]), training_progress_reporting=None
         )
+
+
+@pytest.mark.parametrize("precision", ["Real32", "Real64"])
+def test_cross_entropy_after_softmax_learns_from_a_confident_mistake(precision):
+    """A logit gap of 40 makes the true class's probability 4e-18: the loss and its gradient
+    come from the logits (log-softmax), so they are exact instead of clipped to zero."""
+    from netgraph import CrossEntropyLossLayer, NetGraph
+
+    W = np.array([[40.0, 0.0], [0.0, 0.0], [0.0, 1.0]])
+    net = NetGraph(
+        {
+            "lin": LinearLayer(3, weights=W, biases=np.zeros(3)),
+            "soft": SoftmaxLayer(),
+            "loss": CrossEntropyLossLayer("Index"),
+        },
+        [("lin", "soft", "loss")],
+        input=2,
+    )
+    x, t = np.array([1.0, 0.5]), 1  # logits (40, 0, 0.5): class 1 is far behind
+    z = W @ x
+    lse = z.max() + np.log(np.sum(np.exp(z - z.max())))
+    p = np.exp(z - lse)
+    feed = {"Input": x, "Target": t}
+    loss = net(feed, "Loss", working_precision=precision)
+    np.testing.assert_allclose(loss, lse - z[t], rtol=1e-6)
+    dW = net(feed, NetPortGradient(["lin", "Weights"]), working_precision=precision)
+    want = np.outer(p - np.eye(3)[t], x)  # (softmax − one-hot) ⊗ x
+    np.testing.assert_allclose(dW, want, rtol=1e-5, atol=1e-6)
+    # the softmax output itself is still there, and its gradient from elsewhere still flows
+    np.testing.assert_allclose(
+        net(feed, NetPort("soft", "Output"), working_precision=precision), p, atol=1e-7
+    )
+
+
+def test_cross_entropy_on_logits_over_ragged_sequences_matches_the_probabilities(rng):
+    from netgraph import CrossEntropyLossLayer, NetGraph
+
+    net = NetInitialize(
+        NetGraph(
+            {"lin": LinearLayer(4), "soft": SoftmaxLayer(), "loss": CrossEntropyLossLayer("Index")},
+            [("lin", "soft", "loss")],
+            input=("Varying", 3),
+        ),
+        random_seed=0,
+    )
+    xs = [rng.normal(size=(n, 3)) for n in (5, 2, 4)]
+    ts = [rng.integers(0, 4, n) for n in (5, 2, 4)]
+    loss = net({"Input": xs, "Target": ts}, "Loss", working_precision="Real64")
+    for x, t, got in zip(xs, ts, loss):
+        p = net({"Input": x, "Target": t}, NetPort("soft", "Output"), working_precision="Real64")
+        assert got == pytest.approx(-np.mean(np.log(p[np.arange(len(t)), t])), rel=1e-12)
+    g = net(
+        {"Input": xs, "Target": ts}, NetPortGradient(["lin", "Weights"]), working_precision="Real64"
+    )
+    alone = sum(
+        net(
+            {"Input": [x], "Target": [t]},
+            NetPortGradient(["lin", "Weights"]),
+            working_precision="Real64",
+        )
+        for x, t in zip(xs, ts)
+    )
+    np.testing.assert_allclose(g, alone, rtol=1e-12)

@@ -7,7 +7,10 @@ example is Σ ℓ over its true positions divided by their number, so padding ne
 
 Probabilities are clipped before their logarithm: to [EPSILON, 1] for "Index" and
 "Probabilities", to [EPSILON, 1 − EPSILON] for "Binary" (so both logarithms stay finite).
-The derivative is that of the clipped function: zero where the clip is active.
+The derivative is that of the clipped function: zero where the clip is active. When the
+probabilities come from a softmax, the plan runs the cross-entropy on the softmax's input
+instead (the ``*LogitsOp``s, see ``LOGITS``): log-softmax is exact at any confidence, and a
+confident mistake keeps its full gradient, softmax(z) − target.
 """
 
 from __future__ import annotations
@@ -85,6 +88,46 @@ class ProbabilitiesCrossEntropyOp(_LossOp):
     def grads(self, x, t):
         p, inside = _clip(x, EPSILON, 1.0)
         return -t * inside / p, -np.log(p)
+
+
+def _log_softmax(z):
+    m = z.max(axis=-1, keepdims=True)
+    return z - m - np.log(np.exp(z - m).sum(axis=-1, keepdims=True))
+
+
+class IndexCrossEntropyLogitsOp(_LossOp):
+    """ℓ = −log softmax(z)[t] on the logits z;  dℓ/dz = softmax(z) − onehot(t)."""
+
+    classed = True
+
+    def loss(self, z, t):
+        return -np.take_along_axis(_log_softmax(z), t[..., None], axis=-1)[..., 0]
+
+    def grads(self, z, t):
+        dz = np.exp(_log_softmax(z))
+        np.put_along_axis(dz, t[..., None], np.take_along_axis(dz, t[..., None], -1) - 1, -1)
+        return dz, None
+
+
+class ProbabilitiesCrossEntropyLogitsOp(_LossOp):
+    """ℓ = −Σ_k t_k log softmax(z)_k on the logits z;  dℓ/dz = softmax(z)·Σ_k t_k − t,
+    dℓ/dt = −log softmax(z)."""
+
+    classed = True
+
+    def loss(self, z, t):
+        return -(t * _log_softmax(z)).sum(axis=-1)
+
+    def grads(self, z, t):
+        ls = _log_softmax(z)
+        return np.exp(ls) * t.sum(axis=-1, keepdims=True) - t, -ls
+
+
+# A cross-entropy op → the same loss on the logits of the softmax that feeds it.
+LOGITS = {
+    IndexCrossEntropyOp: IndexCrossEntropyLogitsOp,
+    ProbabilitiesCrossEntropyOp: ProbabilitiesCrossEntropyLogitsOp,
+}
 
 
 class BinaryCrossEntropyOp(_LossOp):

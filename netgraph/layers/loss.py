@@ -57,8 +57,11 @@ class CrossEntropyLossLayer(LossLayer):
     The loss of an example is the mean over its positions (over the true steps only, for
     sequences; "Input" and "Target" share their "Varying" length). Probabilities are clipped
     to at least ``netgraph.kernels.loss.EPSILON`` = 1e-7 (and to at most 1 − 1e-7 for
-    "Binary") before the logarithm; the gradient is that of the clipped loss. Gradients flow
-    to "Input", and to "Target" for "Probabilities" and "Binary".
+    "Binary") before the logarithm; the gradient is that of the clipped loss. When "Input"
+    comes from a SoftmaxLayer ("Index" and "Probabilities"), the loss is computed from the
+    softmax's input instead (log-softmax): exact at any confidence, with the full gradient
+    softmax − target, as PyTorch's ``CrossEntropyLoss`` on logits. Gradients flow to "Input",
+    and to "Target" for "Probabilities" and "Binary".
 
     Options: ``target_form`` ("Index", "Probabilities" or "Binary"), ``input``, ``target``.
 
