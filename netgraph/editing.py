@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import networkx as nx
 
+from .coders import NetDecoder, NetEncoder
 from .containers import NetChain, NetGraph
 from .containers.graph import Container
 from .layers.base import as_array
-from .net import Net
+from .net import FrozenDict, Net
 from .symbols import All, NetPort
 from .text import closest
 from .types import TensorType, describe_shape, parse_type
@@ -165,11 +166,14 @@ def _assemble(net: Net, given: dict, relax: bool, path: tuple = ()) -> Net:
             keep = {p: t for p, t in net.ports.items() if p in ins}
         else:
             keep = dict(net.ports)
-        return _construct(net, layers, {**keep, **mine})
+        # the net's encoders and decoders stay on their ports, unless the edit gives new ones
+        return _construct(net, layers, {**keep, **net.coders, **mine})
     if isinstance(net, Container):
         return net
     ports = {p: TensorType(None, None) if relax else t for p, t in net.ports.items()}
-    new = net._replace(ports={**ports, **mine})
+    given = {p: parse_type(t) for p, t in mine.items()}  # a coder gives its port type
+    new = net._replace(ports={**ports, **given})
+    new._set_coders(mine, net.coders)
     new._check_arrays()
     return new
 
@@ -194,10 +198,16 @@ def _numbered(names) -> bool:
 
 
 def _chain_of(net: NetChain, names: list, fn: str) -> NetChain:
+    """The chain of the named layers; an encoder stays while the first layer does, a decoder
+    while the last one does (they read and write those layers' ports)."""
+    order = list(net.layers)
     layers = {n: net.layers[n] for n in names}
     if _numbered(net.layers):
         layers = {str(i + 1): v for i, v in enumerate(layers.values())}
-    return _remake(net._replace(layers=layers, ports={}), fn)
+    ends = {p for p in net.input_ports() if names[0] == order[0]}
+    ends |= {p for p in net.output_ports() if names[-1] == order[-1]}
+    coders = {p: c for p, c in net.coders.items() if p in ends}
+    return _remake(net._replace(layers=layers, ports={}, coders=FrozenDict(coders)), fn)
 
 
 def _need_container(net, fn: str) -> None:
@@ -305,7 +315,8 @@ def NetReplacePart(net: Net, replacements) -> Net:
         shown = "/".join(path + ((item,) if item else ()))
         if kind == "port":
             t = parse_type(value, f'{fn}: port "{shown}"')
-            given.setdefault(path, {})[item] = t
+            coder = isinstance(value, (NetEncoder, NetDecoder))
+            given.setdefault(path, {})[item] = value if coder else t
             new = _update(new, path, lambda n, t=t, p=item: n._replace(ports={**n.ports, p: t}))
         elif kind == "array":
             new = _update(new, path, lambda n, p=path, a=item, v=value: _set_array(n, p, a, v, fn))
@@ -386,7 +397,9 @@ def _subgraph(net: NetGraph, keep: set, outputs_of: set | None, fn: str) -> NetG
         for e in net.edges
         if not (e[1][0] is None and outputs_of is not None and e[0][0] not in outputs_of)
     ]
-    return _remake(net._replace(layers=layers, edges=edges, ports={}), fn)
+    coders = {p: c for p, c in net.coders.items() if outputs_of is None or p in net.input_ports()}
+    draft = net._replace(layers=layers, edges=edges, ports={}, coders=FrozenDict(coders))
+    return _remake(draft, fn)
 
 
 def NetTake(net: Net, spec) -> Net:
@@ -500,7 +513,7 @@ def _attach(net: Net, x, at_end: bool, fn: str) -> Net:
     if isinstance(net, NetChain) and _numbered(net.layers) and all(k is None for k, _ in items):
         seq = old + items if at_end else items + old
         layers = {str(i + 1): v for i, (_, v) in enumerate(seq)}
-        return _remake(net._replace(layers=layers, ports={}), fn)
+        return _remake(_without_end_coders(net, at_end)._replace(layers=layers, ports={}), fn)
     named = []
     for i, (k, v) in enumerate(items):
         k = k if k is not None else str(len(old) + i + 1)
@@ -512,7 +525,7 @@ def _attach(net: Net, x, at_end: bool, fn: str) -> Net:
         named.append((k, v))
     if isinstance(net, NetChain):
         seq = old + named if at_end else named + old
-        return _remake(net._replace(layers=dict(seq), ports={}), fn)
+        return _remake(_without_end_coders(net, at_end)._replace(layers=dict(seq), ports={}), fn)
     ports = net.output_ports() if at_end else net.input_ports()
     if len(ports) != 1:
         side = "output" if at_end else "input"
@@ -535,7 +548,17 @@ def _attach(net: Net, x, at_end: bool, fn: str) -> Net:
                 edges.append((prev, (k, v.default_input())))
             prev = (k, v.default_output() or v.output_ports()[0])
         edges = [(prev if s == (None, ports[0]) else s, d) for s, d in edges]
-    return _remake(net._replace(layers=layers, edges=edges, ports={}), fn)
+    return _remake(
+        _without_end_coders(net, at_end)._replace(layers=layers, edges=edges, ports={}), fn
+    )
+
+
+def _without_end_coders(net: Net, at_end: bool) -> Net:
+    """The net without the coders of the side a layer is attached to (its decoders when
+    appending, its encoders when prepending): they read ports that new layers take over."""
+    side = net.output_ports() if at_end else net.input_ports()
+    coders = {p: c for p, c in net.coders.items() if p not in side}
+    return net._replace(coders=FrozenDict(coders))
 
 
 def NetAppend(net: Net, x) -> Net:
@@ -602,7 +625,7 @@ def NetFlatten(net: Net, level: int | None = None) -> Net:
     layers = {names[p]: u for p, u in units.items()}
     try:
         if all(isinstance(_at(net, p), NetChain) for p in opened):
-            return NetChain(layers)
+            return NetChain(layers, **net.coders)
         edges = [
             (
                 NetPort(s[1]) if s[0] == () else NetPort(names[s[0]], s[1]),
@@ -610,7 +633,7 @@ def NetFlatten(net: Net, level: int | None = None) -> Net:
             )
             for s, d in wires
         ]
-        return NetGraph(layers, edges)
+        return NetGraph(layers, edges, **net.coders)
     except ValueError as e:
         raise ValueError(f"{fn}: {e}") from None
 
@@ -657,7 +680,8 @@ def NetRename(net: Net, rules) -> Net:
         )
 
     edges = [(end(s), end(d)) for s, d in net.edges]
-    return _remake(net._replace(layers=layers, edges=edges, ports=ports), fn)
+    coders = FrozenDict({port_map.get(p, p): c for p, c in net.coders.items()})
+    return _remake(net._replace(layers=layers, edges=edges, ports=ports, coders=coders), fn)
 
 
 def _port_rename(net, old: NetPort, new, fn: str) -> str:

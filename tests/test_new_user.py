@@ -7,6 +7,7 @@ import pytest
 
 from netgraph import (
     Automatic,
+    ElementwiseLayer,
     Information,
     LinearLayer,
     LongShortTermMemoryLayer,
@@ -263,3 +264,60 @@ def test_cross_entropy_on_logits_over_ragged_sequences_matches_the_probabilities
         for x, t in zip(xs, ts)
     )
     np.testing.assert_allclose(g, alone, rtol=1e-12)
+
+
+def _classifier():
+    from netgraph import NetDecoder
+
+    return NetChain(
+        [LinearLayer(4), LinearLayer(2), SoftmaxLayer()],
+        input=3,
+        output=NetDecoder("Class", ["x", "y"]),
+    )
+
+
+def test_editing_keeps_encoders_and_decoders():
+    from netgraph import NetAppend, NetDrop, NetFlatten, NetRename, NetReplacePart, NetTake
+
+    net = _classifier()
+    dec = net.coders["Output"]
+    for edited in (
+        NetRename(net, {"1": "lin"}),
+        NetReplacePart(net, {"1": LinearLayer(4)}),
+        NetFlatten(NetChain({"inner": net})),
+        NetDrop(net, 1),
+    ):
+        assert edited.coders.get("Output") == dec, edited
+    # the layer that the decoder reads is gone or no longer last
+    assert NetTake(net, 2).coders == {}
+    assert NetAppend(net, ElementwiseLayer("Exp")).coders == {}
+
+
+def test_replacing_a_port_with_a_coder_attaches_it():
+    from netgraph import NetDecoder, NetEncoder, NetReplacePart
+
+    net = NetChain([LinearLayer(2), SoftmaxLayer()], input=3)
+    dec = NetDecoder("Class", ["p", "q"])
+    new = NetReplacePart(net, {"Output": dec})
+    assert new.coders["Output"] == dec
+    enc = NetEncoder("Class", ["a", "b", "c"], "UnitVector")
+    assert NetReplacePart(net, {"Input": enc}).coders["Input"] == enc
+
+
+def test_an_embedding_keeps_its_encoder():
+    from netgraph import EmbeddingLayer, NetEncoder
+
+    enc = NetEncoder("Tokens", ["a", "b", "c"])
+    emb = NetInitialize(EmbeddingLayer(4, input=enc), random_seed=0)
+    assert emb.coders["Input"] == enc
+    assert emb("a c zzz").shape == (3, 4)
+
+
+def test_renaming_a_graph_port_moves_its_decoder():
+    from netgraph import NetDecoder, NetGraph, NetRename
+
+    dec = NetDecoder("Class", ["x", "y"])
+    g = NetGraph(
+        {"lin": LinearLayer(2), "soft": SoftmaxLayer()}, [("lin", "soft")], input=3, output=dec
+    )
+    assert NetRename(g, {NetPort("Output"): NetPort("Label")}).coders == {"Label": dec}

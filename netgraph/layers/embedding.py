@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..coders import NetEncoder
 from ..kernels.embedding import EmbeddingOp
 from ..types import INTEGER, REAL, Index, TensorType, TypeConflict, parse_type
 from .base import Layer, array_dims_rule, meet
@@ -48,7 +49,7 @@ class EmbeddingLayer(Layer):
         arrays = dict(arrays or {})
         if weights is not None:
             arrays["Weights"] = weights
-        if input is not None:
+        if input is not None and not isinstance(input, NetEncoder):  # an encoder stays one
             input = parse_type(input, 'EmbeddingLayer: port "Input"', kind=INTEGER)
         self._init(options, {"Input": input, "Output": output}, arrays, ("Weights",))
 
