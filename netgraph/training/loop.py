@@ -128,6 +128,10 @@ class Trainer:
                     return reason
         except KeyboardInterrupt:
             return "ManualStop"
+        except SystemError as e:  # Ctrl-C inside a numba call surfaces as a SystemError
+            if not _interrupted(e):
+                raise
+            return "ManualStop"
         finally:
             self.report.close()
         return "MaxTrainingRounds"
@@ -227,6 +231,18 @@ class Trainer:
             saved["best_monitor"],
         )
         state.results.update({k: saved["results"][k] for k in CARRIED})
+
+
+def _interrupted(e: BaseException) -> bool:
+    """Whether a KeyboardInterrupt is among the causes of ``e`` (numba wraps one that lands
+    inside a compiled call in one or two SystemErrors)."""
+    seen = set()
+    while e is not None and id(e) not in seen:
+        if isinstance(e, KeyboardInterrupt):
+            return True
+        seen.add(id(e))
+        e = e.__cause__ or e.__context__
+    return False
 
 
 def diverged(what: str, rnd: int, done: int) -> None:

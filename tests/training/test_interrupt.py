@@ -1,0 +1,51 @@
+"""Ctrl-C during NetTrain, wherever it lands (in numpy, in a numba kernel, between batches),
+returns the net trained so far: SIGINT is sent to a training process at random moments."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    from netgraph import LongShortTermMemoryLayer, NetChain, NetTrain, SequenceLastLayer, LinearLayer
+    rng = np.random.default_rng(0)
+    X = [rng.normal(size=(rng.integers(5, 40), 8)) for _ in range(256)]
+    Y = rng.normal(size=(256, 2))
+    net = NetChain([LongShortTermMemoryLayer(32), SequenceLastLayer(), LinearLayer(2)], input=("Varying", 8))
+    print("ready", flush=True)
+    r = NetTrain(net, (X, Y), "All", batch_size=16, max_training_rounds=10000,
+                 training_progress_reporting=None, random_seed=0)
+    finite = all(np.all(np.isfinite(a)) for a in
+                 (a for layer in r["FinalNet"].layers.values() for a in layer.arrays.values()))
+    print(r["ReasonTrainingStopped"], r["TotalBatches"], finite, flush=True)
+    """
+)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGINT to a subprocess (POSIX)")
+def test_ctrl_c_at_random_moments_returns_the_net_so_far():
+    rng = np.random.default_rng(1)
+    for delay in rng.uniform(0.3, 1.6, size=10):
+        p = subprocess.Popen(
+            [sys.executable, "-c", SCRIPT],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert p.stdout.readline().strip() == "ready"
+        time.sleep(delay)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, f"after {delay:.2f} s: {err[-800:]}"
+        reason, batches, finite = out.split()
+        assert reason == "ManualStop" and finite == "True", out
