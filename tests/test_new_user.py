@@ -321,3 +321,20 @@ def test_renaming_a_graph_port_moves_its_decoder():
         {"lin": LinearLayer(2), "soft": SoftmaxLayer()}, [("lin", "soft")], input=3, output=dec
     )
     assert NetRename(g, {NetPort("Output"): NetPort("Label")}).coders == {"Label": dec}
+
+
+def test_one_net_evaluated_from_several_threads_gives_the_same_results(rng):
+    from concurrent.futures import ThreadPoolExecutor
+
+    net = NetInitialize(
+        NetChain(
+            [LongShortTermMemoryLayer(8), SequenceLastLayer(), LinearLayer(3)], input=("Varying", 2)
+        ),
+        random_seed=0,
+    )
+    xs = [rng.normal(size=(int(n), 2)) for n in rng.integers(2, 12, size=16)]
+    alone = [net([x]) for x in xs]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda x: net([x]), xs * 4))
+    for i, y in enumerate(together):
+        np.testing.assert_array_equal(y, alone[i % len(xs)])
