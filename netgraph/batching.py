@@ -143,6 +143,17 @@ def check_values(a: np.ndarray, t: TensorType, port: str, dtype) -> np.ndarray:
     return cast
 
 
+def _scalars_hint(t: TensorType, shape: tuple, form: str) -> str:
+    """Advice when one vector was read as one example but may be numbers for many examples."""
+    if form != "single" or t.dims != (1,) or len(shape) != 1:
+        return ""
+    n = shape[0]
+    return (
+        f" If these are {n} examples of one number each, give them as an array of shape "
+        f'({n}, 1), or make the output a scalar (LinearLayer(output="Real")).'
+    )
+
+
 def to_batch(x, t: TensorType, port: str, dtype) -> Batch:
     """Data for one port as a padded batch; checks rank, sizes, kind and finiteness."""
     ex, form = _examples_form(x, t, port)
@@ -153,7 +164,7 @@ def to_batch(x, t: TensorType, port: str, dtype) -> Batch:
         if not ok:
             raise ValueError(
                 f'port "{port}" expects each example to have shape {describe_shape(TensorType(t.dims, None))}; '
-                f"received an example of shape {shape}."
+                f"received an example of shape {shape}.{_scalars_hint(t, shape, form)}"
             )
         if t.var is not None and shape[0] == 0:
             raise ValueError(

@@ -338,3 +338,17 @@ def test_one_net_evaluated_from_several_threads_gives_the_same_results(rng):
         together = list(pool.map(lambda x: net([x]), xs * 4))
     for i, y in enumerate(together):
         np.testing.assert_array_equal(y, alone[i % len(xs)])
+
+
+def test_scalar_targets_for_a_vector_output_get_advice(rng):
+    from netgraph import NetTrain
+
+    X = rng.normal(size=(8, 2))
+    with pytest.raises(
+        ValueError, match=r"8 examples of one number each.*\(8, 1\).*output=\"Real\""
+    ):
+        NetTrain(
+            NetChain([LinearLayer(1)], input=2),
+            (X, list(X[:, 0])),
+            training_progress_reporting=None,
+        )
