@@ -127,20 +127,20 @@ def check_values(a: np.ndarray, t: TensorType, port: str, dtype) -> np.ndarray:
                 "Indices count from 0."
             )
         return a
+    with np.errstate(over="ignore", invalid="ignore"):  # refused just below
+        cast = a.astype(dtype, copy=False)
+    if np.all(np.isfinite(cast)):  # one pass over the data in the common case
+        return cast
     if not np.all(np.isfinite(a)):
         raise ValueError(
             f'port "{port}" received NaN or infinite values; clean or impute the data first.'
         )
-    with np.errstate(over="ignore"):  # values beyond the range are refused just below
-        cast = a.astype(dtype, copy=False)
-    if cast is not a and not np.all(np.isfinite(cast)):
-        name = next(k for k, v in PRECISIONS.items() if v == np.dtype(dtype))
-        raise ValueError(
-            f'port "{port}" received values beyond the range of {name} (largest magnitude '
-            f"{float(np.max(np.abs(a))):.3g}); scale the data, or evaluate with "
-            'working_precision="Real64".'
-        )
-    return cast
+    name = next(k for k, v in PRECISIONS.items() if v == np.dtype(dtype))
+    raise ValueError(  # finite data that overflowed the cast
+        f'port "{port}" received values beyond the range of {name} (largest magnitude '
+        f"{float(np.max(np.abs(a))):.3g}); scale the data, or evaluate with "
+        'working_precision="Real64".'
+    )
 
 
 def _scalars_hint(t: TensorType, shape: tuple, form: str) -> str:
