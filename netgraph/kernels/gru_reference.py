@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .rnn_reference import ACTIVATIONS, masked, recurrence
+from .rnn_reference import ACTIVATIONS, gate_grads, gate_masks_at, masked, recurrence
 
 # Each gate's array-name prefix, by its letter; the reference takes no fused order.
 NAMES = {"i": "Input", "r": "Reset", "m": "Memory"}
@@ -55,12 +55,7 @@ def gru_step_back(ds1, cache):
     ds = ds1 * i + sum(
         ms.get(g, 1.0) * (W[f"{G}GateStateWeights"].T @ dp[g]) for g, G in NAMES.items()
     )
-    grads = {}
-    for g, G in NAMES.items():
-        grads[f"{G}GateInputWeights"] = np.outer(dz[g], xm[g])
-        grads[f"{G}GateStateWeights"] = np.outer(dp[g], sm[g])
-        grads[f"{G}GateBiases"] = dz[g]
-    return dx, ds, masked(grads, masks.get("w"))
+    return dx, ds, masked(gate_grads(NAMES, dz, dp, xm, sm), masks.get("w"))
 
 
 def gru_reference(arrays, x, lengths, s0, dy, dsT, masks=None):
@@ -72,11 +67,7 @@ def gru_reference(arrays, x, lengths, s0, dy, dsT, masks=None):
     masks = masks or {}
 
     def at(b, t):
-        m = {"w": masks.get("w")}
-        for key in ("x", "s"):
-            if key in masks:
-                m[key] = {g: v[b] for g, v in masks[key].items()}
-        return m
+        return gate_masks_at(masks, b)
 
     def step(xt, states, m):
         s1, cache = gru_step(arrays, xt, states[0], m)

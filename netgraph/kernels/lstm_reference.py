@@ -6,9 +6,7 @@ the references are written).
 
 from __future__ import annotations
 
-import numpy as np
-
-from .rnn_reference import ACTIVATIONS, masked, recurrence
+from .rnn_reference import ACTIVATIONS, gate_grads, gate_masks_at, masked, recurrence
 
 # Each gate's array-name prefix, by its letter; the reference takes no fused order.
 NAMES = {"i": "Input", "o": "Output", "f": "Forget", "m": "Memory"}
@@ -64,11 +62,7 @@ def lstm_step_back(ds1, dc1, cache):
     mx, ms = masks.get("x", {}), masks.get("s", {})
     dx = sum(mx.get(g, 1.0) * (W[f"{G}GateInputWeights"].T @ dz[g]) for g, G in NAMES.items())
     ds = sum(ms.get(g, 1.0) * (W[f"{G}GateStateWeights"].T @ dz[g]) for g, G in NAMES.items())
-    grads = {}
-    for g, G in NAMES.items():
-        grads[f"{G}GateInputWeights"] = np.outer(dz[g], xm[g])
-        grads[f"{G}GateStateWeights"] = np.outer(dz[g], sm[g])
-        grads[f"{G}GateBiases"] = dz[g]
+    grads = gate_grads(NAMES, dz, dz, xm, sm)
     return dx, ds, dc1 * f, masked(grads, masks.get("w"))
 
 
@@ -84,10 +78,7 @@ def lstm_reference(
     masks = masks or {}
 
     def at(b, t):
-        m = {"w": masks.get("w")}
-        for key in ("x", "s"):
-            if key in masks:
-                m[key] = {g: v[b] for g, v in masks[key].items()}
+        m = gate_masks_at(masks, b)
         if "u" in masks:
             m["u"] = masks["u"][b, t]
         return m

@@ -28,6 +28,27 @@ def masked(arrays: dict, w: dict | None) -> dict:
     return {a: v * w[a] if w and a in w else v for a, v in arrays.items()}
 
 
+def gate_grads(names: dict, dz: dict, dzs: dict, xm: dict, sm: dict) -> dict:
+    """Each gate's array gradients from dz (of its input and bias term) and dzs (of its state
+    term; the same as dz but in the GRU's candidate, which r multiplies): W_gx: dz_g ⊗ xm_g,
+    W_gs: dzs_g ⊗ sm_g, b_g: dz_g, with xm, sm the masked input and state of each gate."""
+    grads = {}
+    for g, G in names.items():
+        grads[f"{G}GateInputWeights"] = np.outer(dz[g], xm[g])
+        grads[f"{G}GateStateWeights"] = np.outer(dzs[g], sm[g])
+        grads[f"{G}GateBiases"] = dz[g]
+    return grads
+
+
+def gate_masks_at(masks: dict, b: int) -> dict:
+    """Example b's slice of the per-gate dropout masks ("x", "s"); "w" is shared."""
+    m = {"w": masks.get("w")}
+    for key in ("x", "s"):
+        if key in masks:
+            m[key] = {g: v[b] for g, v in masks[key].items()}
+    return m
+
+
 def rnn_step(arrays, x, s, activation="Tanh", masks=None):
     """s' = f(Wx·(x∘mx) + Ws·(s∘ms) + b); returns s' and what rnn_step_back needs.
 
