@@ -14,7 +14,7 @@ from .coders import NetDecoder, NetEncoder
 from .containers import NetChain, NetGraph
 from .containers.graph import Container
 from .layers.base import as_array
-from .net import FrozenDict, Net
+from .net import Net
 from .symbols import All, NetPort
 from .text import closest
 from .types import TensorType, describe_shape, parse_type
@@ -207,7 +207,7 @@ def _chain_of(net: NetChain, names: list, fn: str) -> NetChain:
     ends = {p for p in net.input_ports() if names[0] == order[0]}
     ends |= {p for p in net.output_ports() if names[-1] == order[-1]}
     coders = {p: c for p, c in net.coders.items() if p in ends}
-    return _remake(net._replace(layers=layers, ports={}, coders=FrozenDict(coders)), fn)
+    return _remake(net._replace(layers=layers, ports={}, coders=coders), fn)
 
 
 def _need_container(net, fn: str) -> None:
@@ -398,7 +398,7 @@ def _subgraph(net: NetGraph, keep: set, outputs_of: set | None, fn: str) -> NetG
         if not (e[1][0] is None and outputs_of is not None and e[0][0] not in outputs_of)
     ]
     coders = {p: c for p, c in net.coders.items() if outputs_of is None or p in net.input_ports()}
-    draft = net._replace(layers=layers, edges=edges, ports={}, coders=FrozenDict(coders))
+    draft = net._replace(layers=layers, edges=edges, ports={}, coders=coders)
     return _remake(draft, fn)
 
 
@@ -558,7 +558,7 @@ def _without_end_coders(net: Net, at_end: bool) -> Net:
     appending, its encoders when prepending): they read ports that new layers take over."""
     side = net.output_ports() if at_end else net.input_ports()
     coders = {p: c for p, c in net.coders.items() if p not in side}
-    return net._replace(coders=FrozenDict(coders))
+    return net._replace(coders=coders)
 
 
 def NetAppend(net: Net, x) -> Net:
@@ -680,7 +680,7 @@ def NetRename(net: Net, rules) -> Net:
         )
 
     edges = [(end(s), end(d)) for s, d in net.edges]
-    coders = FrozenDict({port_map.get(p, p): c for p, c in net.coders.items()})
+    coders = {port_map.get(p, p): c for p, c in net.coders.items()}
     return _remake(net._replace(layers=layers, edges=edges, ports=ports, coders=coders), fn)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import inspect
-from types import MappingProxyType
 
 import numpy as np
 
@@ -20,7 +19,7 @@ from .text import check_keywords
 from .types import TensorType, describe_shape
 from .walk import all_arrays
 
-FROZEN_MAPPINGS = ("ports", "layers", "arrays", "options")  # read-only views on a spec
+FROZEN_MAPPINGS = ("ports", "layers", "arrays", "options", "coders")  # a spec's read-only dicts
 
 
 class FrozenDict(dict):
@@ -57,7 +56,7 @@ class Net:
     optional_outputs: tuple[str, ...] = ()  # outputs a plain call does not return (final states)
     state_ports: tuple[str, ...] = ()  # recurrent states: optional inputs and outputs at once
     variadic: bool = False  # takes as many inputs as are wired to it (Input1, Input2, …)
-    options: MappingProxyType = MappingProxyType({})  # a layer's validated options
+    options: FrozenDict = FrozenDict()  # a layer's validated options
 
     def __setattr__(self, name, value):
         raise AttributeError(
@@ -85,7 +84,7 @@ class Net:
                 if p not in self.output_ports():
                     raise ValueError(f'{owner}: {c!r} goes on an output port; "{p}" is an input.')
                 coders[p] = c
-        object.__setattr__(self, "coders", MappingProxyType(coders))
+        object.__setattr__(self, "coders", FrozenDict(coders))
 
     def _replace(self, **fields):
         new = copy.copy(self)
@@ -94,7 +93,7 @@ class Net:
 
     # -- ports -------------------------------------------------------------------------
     ports: dict[str, TensorType]
-    coders: MappingProxyType = MappingProxyType({})  # port → NetEncoder / NetDecoder
+    coders: FrozenDict = FrozenDict()  # port → NetEncoder / NetDecoder
 
     def input_ports(self) -> tuple[str, ...]:
         raise NotImplementedError

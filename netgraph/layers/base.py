@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from types import MappingProxyType
-
 import numpy as np
 
 from ..inference import infer_net
@@ -59,7 +57,7 @@ class Layer(Net):
         arrs = {
             n: None if given.get(n) is None else as_array(given[n], owner, n) for n in array_names
         }
-        self._set(options=MappingProxyType(dict(options)), ports=types, arrays=arrs)
+        self._set(options=options, ports=types, arrays=arrs)
         self._set_coders(ports)
         self._check_arrays()
 
