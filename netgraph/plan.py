@@ -102,6 +102,7 @@ class Plan:
         self.types.update({slot: net.ports[slot[1]] for slot in self.inputs})
         self.steps = [self._step(path, flat.leaves[path]) for path in step_order(flat)]
         losses_on_logits(self.steps)
+        self._step_of = {st.path: st for st in self.steps}
         self._states = states(flat)
         self._state_names = {st: name for name, st in self._states.items()}
         self._arrays = {}
@@ -146,7 +147,7 @@ class Plan:
         """The slot that takes the initial value of the recurrent state ``name``; refused
         when that port is wired from elsewhere in the net."""
         path, port = self._states[name]
-        step = next(st for st in self.steps if st.path == path)
+        step = self._step_of[path]
         slot = step.ins[self.flat.leaves[path].input_ports().index(port)]
         if slot != (path, port, "initial") and not (path == () and slot == (None, port)):
             raise ValueError(
