@@ -91,31 +91,28 @@ def make_data(B, T, k, seed=0, ragged=False):
 # -- the timed calls -----------------------------------------------------------------------
 
 
+def torch_runner(lstm, x, lengths):
+    """A zero-argument callable: torch's LSTM on the full batch, or on packed sequences."""
+    xt = torch.from_numpy(x)
+    if lengths is None:
+        return lambda: lstm(xt)[0]
+    lt = torch.as_tensor(lengths, dtype=torch.int64)
+    pack = torch.nn.utils.rnn.pack_padded_sequence
+    unpack = torch.nn.utils.rnn.pad_packed_sequence
+
+    def t_run():
+        packed = pack(xt, lt, batch_first=True, enforce_sorted=False)
+        return unpack(lstm(packed)[0], batch_first=True, total_length=x.shape[1])[0]
+
+    return t_run
+
+
 def calls(net, lstm, x, lengths):
     """Four zero-argument callables: netgraph fwd, torch fwd, netgraph fwd+bwd, torch fwd+bwd."""
     spec = NetPortGradient([GRAD_ARRAY])
     params = list(lstm.parameters())
-    xt = torch.from_numpy(x)
-    if lengths is None:
-        ng_in = x
-
-        def t_run():
-            return lstm(xt)[0]
-
-        def t_sum(out):
-            return out.sum()
-    else:
-        ng_in = [x[b, :L] for b, L in enumerate(lengths)]
-        lt = torch.as_tensor(lengths, dtype=torch.int64)
-        pack = torch.nn.utils.rnn.pack_padded_sequence
-        unpack = torch.nn.utils.rnn.pad_packed_sequence
-
-        def t_run():
-            packed = pack(xt, lt, batch_first=True, enforce_sorted=False)
-            return unpack(lstm(packed)[0], batch_first=True, total_length=x.shape[1])[0]
-
-        def t_sum(out):
-            return out.sum()  # padding is zero
+    ng_in = x if lengths is None else [x[b, :L] for b, L in enumerate(lengths)]
+    t_run = torch_runner(lstm, x, lengths)
 
     def ng_fwd():
         return net(ng_in)
@@ -130,7 +127,7 @@ def calls(net, lstm, x, lengths):
     def t_fb():
         for p in params:
             p.grad = None
-        t_sum(t_run()).backward()
+        t_run().sum().backward()  # padding is zero
         return lstm.weight_ih_l0.grad
 
     return ng_fwd, t_fwd, ng_fb, t_fb
@@ -334,7 +331,7 @@ def parse_sizes(text):
     return out
 
 
-def main(argv=None):
+def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="fewer repeats (about a minute)")
     p.add_argument(
@@ -354,11 +351,10 @@ def main(argv=None):
         help="also time netgraph with numpy's and scipy's OpenBLAS pools at 1/2 threads",
     )
     args = p.parse_args(argv)
+    return args
 
-    torch.set_num_threads(args.threads)
-    budget = 1.5 if args.quick else 6.0  # seconds of timed calls per row
-    lo, hi = (3, 5) if args.quick else (5, 21)  # repeats of 1 untimed + 3 timed calls
 
+def print_header(quick):
     print("netgraph LSTM vs torch.nn.LSTM (CPU), float32")
     print(
         f"python {sys.version.split()[0]}, numpy {np.__version__}, torch {torch.__version__}, "
@@ -373,9 +369,11 @@ def main(argv=None):
         for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
     }
     print("env: " + ", ".join(f"{k}={v or 'unset'}" for k, v in env.items()))
-    print(f"timing: medians over interleaved repeats ({'quick' if args.quick else 'full'})")
+    print(f"timing: medians over interleaved repeats ({'quick' if quick else 'full'})")
 
-    variants = [False] if args.no_ragged else [False, True]
+
+def measure(args, variants, budget, lo, hi):
+    """Check, then time, each size: rows of (label, times…)."""
     rows = []
     for B, T, k, n in args.sizes:
         net, lstm = make_pair(k, n)
@@ -398,7 +396,10 @@ def main(argv=None):
                 f"{r} repeats",
                 flush=True,
             )
+    return rows
 
+
+def print_table(rows, ragged):
     print("BLAS/OpenMP pools loaded (threadpoolctl):")
     for line in describe_pools():
         print("  " + line)
@@ -419,56 +420,68 @@ def main(argv=None):
         'f+b: netgraph net(x, NetPortGradient(["InputGateInputWeights"])) (all weight and input '
         "gradients of sum(output)); torch out.sum().backward() (parameter gradients)."
     )
-    if len(variants) > 1:
+    if ragged:
         print("ragged: lengths in [T/2, T]; netgraph takes a list, torch pack/pad_packed_sequence.")
 
-    if not args.no_streaming:
-        print()
-        print("Streaming, batch 1, one step per call (µs per step)")
-        steps = 50 if args.quick else 100
-        reps = 5 if args.quick else 11
-        print(f"{'k x n':12s} {'netgraph':>10s} {'torch':>10s} {'torch/ng':>9s}")
-        how = None
-        for _, _, k, n in args.sizes:
-            how, a, b, d_ng, d_t = streaming(k, n, steps, reps)
-            if max(d_ng, d_t) >= FWD_TOL:
-                print(
-                    f"  warning {k}x{n}: step-by-step differs from the whole sequence "
-                    f"(netgraph {d_ng:.1e}, torch {d_t:.1e})"
-                )
-            print(f"{f'{k}x{n}':12s} {a:10.1f} {b:10.1f} {b / a:9.3f}")
-        print(
-            f"netgraph: {how}"
-            + (
-                ""
-                if NetStateObject is not None
-                else "  (NetStateObject not available: explicit state ports)"
+
+def print_streaming(args):
+    print()
+    print("Streaming, batch 1, one step per call (µs per step)")
+    steps = 50 if args.quick else 100
+    reps = 5 if args.quick else 11
+    print(f"{'k x n':12s} {'netgraph':>10s} {'torch':>10s} {'torch/ng':>9s}")
+    how = None
+    for _, _, k, n in args.sizes:
+        how, a, b, d_ng, d_t = streaming(k, n, steps, reps)
+        if max(d_ng, d_t) >= FWD_TOL:
+            print(
+                f"  warning {k}x{n}: step-by-step differs from the whole sequence "
+                f"(netgraph {d_ng:.1e}, torch {d_t:.1e})"
             )
+        print(f"{f'{k}x{n}':12s} {a:10.1f} {b:10.1f} {b / a:9.3f}")
+    print(
+        f"netgraph: {how}"
+        + (
+            ""
+            if NetStateObject is not None
+            else "  (NetStateObject not available: explicit state ports)"
         )
-        print(
-            f"torch: lstm(x_step, (h, c)) under no_grad; {steps} steps per repeat, {reps} repeats"
-        )
+    )
+    print(f"torch: lstm(x_step, (h, c)) under no_grad; {steps} steps per repeat, {reps} repeats")
 
+
+def print_first_call(args):
+    print()
+    B, T, k, n = args.sizes[0]
+    runs = 2 if args.quick else 3
+    r = first_call(B, T, k, n, runs)
+    print(f"First call in a fresh process (warm numba cache; {B}x{T}x{k}x{n}; median of {runs})")
+    print(f"  import netgraph         {r['import']:7.3f} s")
+    print(
+        f"  1st net(x)              {r['fwd1']:7.3f} s   2nd {r['fwd2']:.3f} s   "
+        f"overhead {r['fwd1'] - r['fwd2']:.3f} s"
+    )
+    print(
+        f"  1st net(x, gradient)    {r['fb1']:7.3f} s   2nd {r['fb2']:.3f} s   "
+        f"overhead {r['fb1'] - r['fb2']:.3f} s"
+    )
+    ok = r["fwd1"] - r["fwd2"] < 0.5
+    print(f"  target: first-call overhead < 0.5 s: {'met' if ok else 'NOT met'}")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    budget = 1.5 if args.quick else 6.0  # seconds of timed calls per row
+    lo, hi = (3, 5) if args.quick else (5, 21)  # repeats of 1 untimed + 3 timed calls
+    print_header(args.quick)
+    variants = [False] if args.no_ragged else [False, True]
+    rows = measure(args, variants, budget, lo, hi)
+    print_table(rows, len(variants) > 1)
+    if not args.no_streaming:
+        print_streaming(args)
     if not args.no_first_call:
-        print()
-        B, T, k, n = args.sizes[0]
-        runs = 2 if args.quick else 3
-        r = first_call(B, T, k, n, runs)
-        print(
-            f"First call in a fresh process (warm numba cache; {B}x{T}x{k}x{n}; median of {runs})"
-        )
-        print(f"  import netgraph         {r['import']:7.3f} s")
-        print(
-            f"  1st net(x)              {r['fwd1']:7.3f} s   2nd {r['fwd2']:.3f} s   "
-            f"overhead {r['fwd1'] - r['fwd2']:.3f} s"
-        )
-        print(
-            f"  1st net(x, gradient)    {r['fb1']:7.3f} s   2nd {r['fb2']:.3f} s   "
-            f"overhead {r['fb1'] - r['fb2']:.3f} s"
-        )
-        ok = r["fwd1"] - r["fwd2"] < 0.5
-        print(f"  target: first-call overhead < 0.5 s: {'met' if ok else 'NOT met'}")
-
+        print_first_call(args)
     if args.blas_sweep:
         print()
         print("netgraph with numpy's and scipy's OpenBLAS pools at 1 or 2 threads (threadpoolctl)")

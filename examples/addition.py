@@ -34,6 +34,7 @@ def pairs(rng, n_train: int, n_test: int):
 
 
 def main(
+    *,
     n_train: int = 4000,
     n_test: int = 1000,
     rounds: int = 40,

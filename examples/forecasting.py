@@ -21,6 +21,7 @@ def clean(t):
 
 
 def main(
+    *,
     n_train: int = 2000,
     window: int = 50,
     rounds: int = 30,

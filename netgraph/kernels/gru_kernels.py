@@ -28,7 +28,7 @@ import numpy as np
 from numba import njit
 
 from .fastmath import FAST, like, sigmoid, tanh
-from .rnn_kernels import batch_order, in_order, state_product, state_product_back
+from .rnn_kernels import batch_order, copy_row, in_order, state_product, state_product_back
 
 # The GRU's one gate order (Wolfram's array order, and ONNX's z, r, h order): the two
 # sigmoid gates, so that one σ loop covers columns 0 … 2n, then the memory block m. It lives
@@ -76,7 +76,7 @@ def gru_forward(Z, Ws, Wsg, s0, order, batch_sizes, ms, Y, A, GM, store):
                 sr[j] = (one - i) * m + i * sr[j]
                 y[j] = sr[j]
             if store:
-                GM[b, t] = g[MG * n :]
+                copy_row(GM[b, t], g[MG * n :])
     return batch_order(s, order)
 
 
@@ -118,7 +118,9 @@ def gru_backward(dY, dsT, A, GM, Y, s0, WsT, WsgT, order, batch_sizes, ms, dZ, d
                 dg[RG * n + j] = dzr
                 dg[MG * n + j] = dzm * r
                 dsr[j] = dsv * i
-            dG[b, t] = dg
+            copy_row(dG[b, t], dg)
         state_product_back(D, WsT, WsgT, ms, Bt, back)
-        ds[:Bt] += back[:Bt]
+        for row in range(Bt):
+            for j in range(n):
+                ds[row, j] += back[row, j]
     return batch_order(ds, order)

@@ -33,7 +33,7 @@ import numpy as np
 from numba import njit
 
 from .fastmath import FAST, hard_sigmoid, like, sigmoid, softsign, tanh
-from .rnn_kernels import batch_order, in_order, state_product, state_product_back
+from .rnn_kernels import batch_order, copy_row, in_order, state_product, state_product_back
 
 # The LSTM's one gate order, for every fused array, activation, gradient and per-gate mask:
 # Wolfram's array order, which is also ONNX's (i, o, f, c). The three gates come first, so
@@ -118,8 +118,8 @@ def lstm_forward(Z, Ws, Wsg, s0, c0, order, batch_sizes, gk, sk, ms, u, Y, A, C,
             activate(Z[b, t], G[r], a, n, gk, sk)
             cell_update(a, c[r], s[r], Y[b, t], cs, u, b, t, sk)
             if store:
-                C[b, t] = c[r]
-                SC[b, t] = cs
+                copy_row(C[b, t], c[r])
+                copy_row(SC[b, t], cs)
     return batch_order(s, order), batch_order(c, order)
 
 
@@ -175,6 +175,6 @@ def lstm_backward(dY, dsT, dcT, A, C, SC, c0, WsT, WsgT, order, batch_sizes, gk,
                 dz[FG * n + j] = dcv * c[j] * dgate(f, gk)
                 dz[MG * n + j] = dcv * i * uj * dsquash(m, sk)
                 dcr[j] = dcv * f
-            dZ[b, t] = dz
+            copy_row(dZ[b, t], dz)
         state_product_back(D, WsT, WsgT, ms, Bt, ds)
     return batch_order(ds, order), batch_order(dc, order)

@@ -26,6 +26,15 @@ import numpy as np
 from numba import njit
 
 from .fastmath import FAST, like, sigmoid, softsign, tanh
+from .gemm import gemm
+
+
+@njit(**FAST, inline="always")
+def copy_row(dst, src):
+    """dst[:] = src for two rows of one length, as a loop: numba's array assignment would
+    compile its shape-mismatch message, seconds of a cold start, for a check not needed here."""
+    for j in range(dst.shape[0]):
+        dst[j] = src[j]
 
 
 @njit(**FAST, inline="always")
@@ -33,7 +42,7 @@ def in_order(a, order):
     """The rows of ``a`` (B, n) in the order of ``order``: running states, longest first."""
     out = np.empty((order.shape[0], a.shape[1]), a.dtype)
     for r in range(order.shape[0]):
-        out[r] = a[order[r]]
+        copy_row(out[r], a[order[r]])
     return out
 
 
@@ -42,7 +51,7 @@ def batch_order(a, order):
     """Undo ``in_order``: row r of ``a`` goes back to batch row ``order[r]``."""
     out = np.empty_like(a)
     for r in range(order.shape[0]):
-        out[order[r]] = a[r]
+        copy_row(out[order[r]], a[r])
     return out
 
 
@@ -50,24 +59,33 @@ def batch_order(a, order):
 def state_product(s, Ws, Wsg, ms, Bt, G):
     """G[:Bt] = s·Ws (n, gates·n), or with state masks Σ_g (s∘ms_g)·Ws_g per gate block."""
     if ms.shape[0] == 0:
-        np.dot(s[:Bt], Ws, G[:Bt])
+        gemm(s[:Bt], Ws, G[:Bt], False)
         return
     n = s.shape[1]
+    masked = np.empty((Bt, n), s.dtype)
     for g in range(Wsg.shape[0]):
-        G[:Bt, g * n : (g + 1) * n] = np.dot(s[:Bt] * ms[:Bt, g], Wsg[g])
+        for r in range(Bt):
+            for j in range(n):
+                masked[r, j] = s[r, j] * ms[r, g, j]
+        gemm(masked, Wsg[g], G[:Bt, g * n : (g + 1) * n], False)
 
 
 @njit(**FAST)
 def state_product_back(D, WsT, WsgT, ms, Bt, out):
     """out[:Bt] = the gradient of s from D[:Bt] (gates·n): D·WsT, or Σ_g (D_g·Ws_gᵀ)∘ms_g."""
     if ms.shape[0] == 0:
-        np.dot(D[:Bt], WsT, out[:Bt])
+        gemm(D[:Bt], WsT, out[:Bt], False)
         return
     n = WsT.shape[1]
-    acc = np.zeros((Bt, n), D.dtype)
+    part = np.empty((Bt, n), D.dtype)
     for g in range(WsgT.shape[0]):
-        acc += np.dot(np.ascontiguousarray(D[:Bt, g * n : (g + 1) * n]), WsgT[g]) * ms[:Bt, g]
-    out[:Bt] = acc
+        gemm(D[:Bt, g * n : (g + 1) * n], WsgT[g], part, False)
+        for r in range(Bt):
+            for j in range(n):
+                if g == 0:
+                    out[r, j] = part[r, j] * ms[r, g, j]
+                else:
+                    out[r, j] += part[r, j] * ms[r, g, j]
 
 
 @njit(**FAST, inline="always")
@@ -105,7 +123,7 @@ def rnn_forward(Z, Ws, Wsg, s0, order, batch_sizes, kind, ms, Y):
         for r in range(Bt):
             b = order[r]
             activate(Z[b, t], G[r], s[r], kind)
-            Y[b, t] = s[r]
+            copy_row(Y[b, t], s[r])
     return batch_order(s, order)
 
 
@@ -145,6 +163,6 @@ def rnn_backward(dY, dsT, Y, WsT, WsgT, order, batch_sizes, kind, ms, dZ):
         for r in range(Bt):
             b = order[r]
             back_activate(ds[r], dY[b, t], Y[b, t], D[r], kind)
-            dZ[b, t] = D[r]
+            copy_row(dZ[b, t], D[r])
         state_product_back(D, WsT, WsgT, ms, Bt, ds)
     return batch_order(ds, order)
