@@ -66,10 +66,6 @@ def zero_padding(x: np.ndarray, lengths) -> np.ndarray:
     return np.where(m, x, np.zeros((), x.dtype))
 
 
-# An empty (0, 0, 0) array per float dtype: what a kernel gets for a mask that is not drawn.
-EMPTY3 = {np.dtype(t): np.zeros((0, 0, 0), t) for t in (np.float32, np.float64)}
-EMPTY3.update({t: EMPTY3[np.dtype(t)] for t in (np.float32, np.float64)})
-
 _FULL: dict = {}
 
 

@@ -46,7 +46,7 @@ def gru_forward(Z, Ws, Wsg, s0, order, batch_sizes, ms, Y, A, GM, store):
     Ws (n, 3n): the stacked state weights transposed, so that a step's product is s·Ws; Wsg
     (3, n, n): its blocks per gate. s0 (B, n): the initial state. order, batch_sizes: the rows
     by decreasing length and how many run at each step. ms (B, 3, n): state masks, rows in
-    ``order``, or empty.
+    ``order``, or None.
 
     Fills Y (the states s) and, when ``store``, A (i, r, m) and GM (the memory block gm of the
     state product) for the backward pass; returns the final state (B, n), taken at each

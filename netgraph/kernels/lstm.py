@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import EMPTY3
 from .lstm_kernels import GATES, lstm_backward, lstm_forward
 from .rnn import RecurrentOp, keep_mask
 
@@ -39,7 +38,7 @@ class LSTMOp(RecurrentOp):
         dt, store = ctx.dtype, ctx.grad
         c0 = np.zeros((B, n), dt) if c0 is None else np.ascontiguousarray(c0, dt)
         masks = run.masks
-        u = np.ascontiguousarray(masks["u"].transpose(1, 0, 2)) if "u" in masks else EMPTY3[dt]
+        u = np.ascontiguousarray(masks["u"].transpose(1, 0, 2)) if "u" in masks else None
         Y = np.zeros((B, T, n), dt)
         A = np.empty((B, T, n4) if store else (0, 0, n4), dt)
         C = np.empty((B, T, n) if store else (0, 0, n), dt)

@@ -63,19 +63,13 @@ def activate(z, g, a, n, gk, sk):
 
 
 @njit(**FAST, inline="always")
-def cell_update(a, c, s, y, cs, u, b, t, sk):
-    """One row, in place: c' = f*c + i*(m*u) (u the StateUpdate mask of row b at step t, or
-    none when u is empty), cs = σs(c'), y = s' = o*cs."""
+def cell_update(a, c, s, y, cs, ur, sk):
+    """One row, in place: c' = f*c + i*(m*u) (ur the row's StateUpdate mask at this step, or
+    ones), cs = σs(c'), y = s' = o*cs."""
     n = c.shape[0]
-    if u.shape[0] > 0:
-        ur = u[b, t]
-        for j in range(n):
-            i, f, m = a[IG * n + j], a[FG * n + j], a[MG * n + j]
-            c[j] = f * c[j] + i * m * ur[j]
-    else:
-        for j in range(n):
-            i, f, m = a[IG * n + j], a[FG * n + j], a[MG * n + j]
-            c[j] = f * c[j] + i * m
+    for j in range(n):
+        i, f, m = a[IG * n + j], a[FG * n + j], a[MG * n + j]
+        c[j] = f * c[j] + i * m * ur[j]
     if sk == 0:
         for j in range(n):
             cs[j] = tanh(c[j])
@@ -95,7 +89,7 @@ def lstm_forward(Z, Ws, Wsg, s0, c0, order, batch_sizes, gk, sk, ms, u, Y, A, C,
     step's product is s·Ws; Wsg (4, n, n): its blocks per gate.
     s0, c0 (B, n): initial state and cell. order, batch_sizes: the rows by decreasing length
     and how many run at each step. gk, sk: the kinds of σg and σs. ms (B, 4, n): state masks,
-    rows in ``order``, or empty; u (B, T, n): StateUpdate masks, or empty.
+    rows in ``order``, or None; u (B, T, n): StateUpdate masks, or None.
 
     Fills Y (the states s) and, when ``store``, A (i, o, f, m), C (the cells c') and SC (σs(c'))
     for the backward pass; returns the final state and cell (B, n), taken at each sequence's
@@ -107,6 +101,7 @@ def lstm_forward(Z, Ws, Wsg, s0, c0, order, batch_sizes, gk, sk, ms, u, Y, A, C,
     G = np.empty((B, n4), Z.dtype)
     scratch = np.empty(n4, Z.dtype)
     cs = np.empty(n, Z.dtype)
+    ones = np.ones(n, Z.dtype)  # the StateUpdate mask when there is none (x·1 = x exactly)
     for t in range(T):
         Bt = batch_sizes[t]
         if Bt == 0:
@@ -116,7 +111,11 @@ def lstm_forward(Z, Ws, Wsg, s0, c0, order, batch_sizes, gk, sk, ms, u, Y, A, C,
             b = order[r]
             a = A[b, t] if store else scratch
             activate(Z[b, t], G[r], a, n, gk, sk)
-            cell_update(a, c[r], s[r], Y[b, t], cs, u, b, t, sk)
+            if u is None:
+                ur = ones
+            else:
+                ur = u[b, t]
+            cell_update(a, c[r], s[r], Y[b, t], cs, ur, sk)
             if store:
                 copy_row(C[b, t], c[r])
                 copy_row(SC[b, t], cs)
@@ -153,8 +152,7 @@ def lstm_backward(dY, dsT, dcT, A, C, SC, c0, WsT, WsgT, order, batch_sizes, gk,
     ds = in_order(dsT, order)
     dc = in_order(dcT, order)
     D = np.empty((B, n4), dZ.dtype)
-    one = like(dZ[0, 0, 0], 1.0)
-    has_u = u.shape[0] > 0
+    ones = np.ones(n, dZ.dtype)  # the StateUpdate mask when there is none
     for t in range(T - 1, -1, -1):
         Bt = batch_sizes[t]
         if Bt == 0:
@@ -164,9 +162,12 @@ def lstm_backward(dY, dsT, dcT, A, C, SC, c0, WsT, WsgT, order, batch_sizes, gk,
             a, sc, dy, dz = A[b, t], SC[b, t], dY[b, t], D[r]
             c = C[b, t - 1] if t > 0 else c0[b]
             dsr, dcr = ds[r], dc[r]
-            ur = u[b, t] if has_u else sc
+            if u is None:
+                ur = ones
+            else:
+                ur = u[b, t]
             for j in range(n):
-                uj = ur[j] if has_u else one
+                uj = ur[j]
                 i, o, f, m = a[IG * n + j], a[OG * n + j], a[FG * n + j], a[MG * n + j]
                 dsv = dsr[j] + dy[j]
                 dcv = dcr[j] + dsv * o * dsquash(sc[j], sk)

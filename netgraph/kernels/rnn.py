@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import EMPTY3, Op, by_length
+from .base import Op, by_length
 from .blas import gemm
 from .rnn_kernels import rnn_backward, rnn_forward
 
@@ -137,7 +137,7 @@ class RecurrentOp(Op):
             Z += P["b"]
             Z = Z.reshape(B, T, G * n)
         s0 = np.zeros((B, n), dt) if s0 is None else np.ascontiguousarray(s0, dt)
-        ms = np.ascontiguousarray(masks["s"][order]) if "s" in masks else EMPTY3[dt]
+        ms = np.ascontiguousarray(masks["s"][order]) if "s" in masks else None
         return Pass(P, masks, order, batch_sizes, x, s0, ms), Z
 
     def output_grads(self, run: Pass, dy, dsT, n):

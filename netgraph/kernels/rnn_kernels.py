@@ -5,7 +5,9 @@ Layout: batch-major ``(B, T, …)``. ``order`` lists the batch rows by decreasin
 the sequences still running at step t are ``order[:batch_sizes[t]]``; the running states are
 kept in that order, so each step's state GEMM runs on one contiguous block. ``Z`` holds the
 input projection plus biases; ``G`` the state product ``s·Ws`` (or, with per-gate state
-masks ``ms`` (B, gates, n) whose rows follow ``order``, ``Σ_g (s∘ms_g)·Ws_g``).
+masks ``ms`` (B, gates, n) whose rows follow ``order``, ``Σ_g (s∘ms_g)·Ws_g``). An absent
+mask is None, not an empty array, so that numba compiles a kernel without its mask code
+until a call has masks (dropout in training).
 
 Forward, one step, and backward (BPTT) from the end: ds'₊ is the gradient of s' from the
 next step, dy that of the output y = s'; ds goes to the previous step:
@@ -57,35 +59,37 @@ def batch_order(a, order):
 
 @njit(**FAST)
 def state_product(s, Ws, Wsg, ms, Bt, G):
-    """G[:Bt] = s·Ws (n, gates·n), or with state masks Σ_g (s∘ms_g)·Ws_g per gate block."""
-    if ms.shape[0] == 0:
+    """G[:Bt] = s·Ws (n, gates·n), or with state masks Σ_g (s∘ms_g)·Ws_g per gate block. ``ms``
+    is None without masks: numba then compiles the first branch only."""
+    if ms is None:
         gemm(s[:Bt], Ws, G[:Bt], False)
-        return
-    n = s.shape[1]
-    masked = np.empty((Bt, n), s.dtype)
-    for g in range(Wsg.shape[0]):
-        for r in range(Bt):
-            for j in range(n):
-                masked[r, j] = s[r, j] * ms[r, g, j]
-        gemm(masked, Wsg[g], G[:Bt, g * n : (g + 1) * n], False)
+    else:
+        n = s.shape[1]
+        masked = np.empty((Bt, n), s.dtype)
+        for g in range(Wsg.shape[0]):
+            for r in range(Bt):
+                for j in range(n):
+                    masked[r, j] = s[r, j] * ms[r, g, j]
+            gemm(masked, Wsg[g], G[:Bt, g * n : (g + 1) * n], False)
 
 
 @njit(**FAST)
 def state_product_back(D, WsT, WsgT, ms, Bt, out):
-    """out[:Bt] = the gradient of s from D[:Bt] (gates·n): D·WsT, or Σ_g (D_g·Ws_gᵀ)∘ms_g."""
-    if ms.shape[0] == 0:
+    """out[:Bt] = the gradient of s from D[:Bt] (gates·n): D·WsT, or Σ_g (D_g·Ws_gᵀ)∘ms_g;
+    ``ms`` None: no masks."""
+    if ms is None:
         gemm(D[:Bt], WsT, out[:Bt], False)
-        return
-    n = WsT.shape[1]
-    part = np.empty((Bt, n), D.dtype)
-    for g in range(WsgT.shape[0]):
-        gemm(D[:Bt, g * n : (g + 1) * n], WsgT[g], part, False)
-        for r in range(Bt):
-            for j in range(n):
-                if g == 0:
-                    out[r, j] = part[r, j] * ms[r, g, j]
-                else:
-                    out[r, j] += part[r, j] * ms[r, g, j]
+    else:
+        n = WsT.shape[1]
+        part = np.empty((Bt, n), D.dtype)
+        for g in range(WsgT.shape[0]):
+            gemm(D[:Bt, g * n : (g + 1) * n], WsgT[g], part, False)
+            for r in range(Bt):
+                for j in range(n):
+                    if g == 0:
+                        out[r, j] = part[r, j] * ms[r, g, j]
+                    else:
+                        out[r, j] += part[r, j] * ms[r, g, j]
 
 
 @njit(**FAST, inline="always")
