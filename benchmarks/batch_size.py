@@ -3,8 +3,9 @@ examples in order of length, so that each chunk pads little, pay?
 
 Run from the repository root:
 
-    python benchmarks/batch_size.py                  # 2000 sequences, about a minute
+    python benchmarks/batch_size.py                  # 2000 sequences, a minute or more
     python benchmarks/batch_size.py --examples 500 --repeats 3
+    python benchmarks/batch_size.py --threads 1      # steadier on a machine shared with others
 
 A sequence classifier (LSTM → last step → linear → softmax) evaluates a list of ragged
 sequences (lengths uniform in [5, 200]) four ways, checked to agree before timing:
@@ -25,6 +26,7 @@ real steps.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -118,7 +120,29 @@ def main(argv=None):
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="limit the BLAS/OpenMP pools to N threads (threadpoolctl); default: as loaded",
+    )
     args = p.parse_args(argv)
+    with thread_limit(args.threads):
+        run(args)
+
+
+def thread_limit(n):
+    """The BLAS/OpenMP pools limited to ``n`` threads (nothing when ``n`` is None)."""
+    if n is None:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        sys.exit("--threads needs threadpoolctl: pip install threadpoolctl")
+    return threadpool_limits(n)
+
+
+def run(args):
 
     net, xs, lengths = make(args)
     calls = ways(net, xs, lengths, args.batch_size)
@@ -134,7 +158,8 @@ def main(argv=None):
     print(
         f"{args.examples} sequences of lengths {args.min_length}–{args.max_length} "
         f"({real} steps), LSTM({args.units}) on {args.features} features, float32; "
-        f"medians of {args.repeats} repeats, cores {os.cpu_count()}"
+        f"medians of {args.repeats} repeats, cores {os.cpu_count()}, "
+        f"BLAS threads {args.threads or 'as loaded'}"
     )
     wall, cpu = t["chunks, data order"]
     print(
