@@ -64,7 +64,7 @@ def _want(t: TensorType) -> str:
     return f"rank {t.rank} for one example of {describe(t)} or rank {t.rank + 1} for a batch"
 
 
-def _examples_form(x, t: TensorType, port: str):
+def examples_form(x, t: TensorType, port: str):
     """Split data into (list of examples or a stacked batch array, form)."""
     r = t.rank
     if isinstance(x, (list, tuple)):
@@ -156,7 +156,7 @@ def _scalars_hint(t: TensorType, shape: tuple, form: str) -> str:
 
 def to_batch(x, t: TensorType, port: str, dtype) -> Batch:
     """Data for one port as a padded batch; checks rank, sizes, kind and finiteness."""
-    ex, form = _examples_form(x, t, port)
+    ex, form = examples_form(x, t, port)
     feat = t.dims[1:] if t.var is not None else t.dims
     for e in ex[:1] if form == "array" else ex:
         shape = e.shape
@@ -191,6 +191,35 @@ def from_batch(y: np.ndarray, lengths, form: str):
     return items[0] if form == "single" else items
 
 
+def take_examples(examples, idx: np.ndarray):
+    """Some of one port's examples (as ``examples_form`` gives them), in the same form: rows
+    of a batch array, items of a list."""
+    if isinstance(examples, np.ndarray):
+        return examples[idx]
+    return [examples[i] for i in idx]
+
+
+def join_examples(parts: list, form: str, chunks: list):
+    """One result for the whole batch from the results of its chunks (``chunks``: the example
+    indices of each, consecutive ones for a batch array): arrays are stacked, sequences
+    padded with zeros to the longest; list items go back to the places of their examples."""
+    if form == "array":
+        shape = np.max([p.shape for p in parts], axis=0)
+        return np.concatenate([_padded_to(p, shape) for p in parts])
+    out = [None] * sum(map(len, chunks))
+    for idx, part in zip(chunks, parts):
+        for i, value in zip(idx, part):
+            out[i] = value
+    return out
+
+
+def _padded_to(a: np.ndarray, shape) -> np.ndarray:
+    """``a`` padded with zeros at the end of every axis but the first, to ``shape``."""
+    if a.shape[1:] == tuple(shape[1:]):
+        return a
+    return np.pad(a, [(0, 0)] + [(0, s - d) for s, d in zip(shape[1:], a.shape[1:])])
+
+
 # -- the net to run ------------------------------------------------------------------------
 
 
@@ -206,14 +235,14 @@ def guess_type(x, t: TensorType, port: str = "Input") -> TensorType:
         if a is None:  # a ragged list: a batch of sequences
             first = _as_numeric(x[0], port) if isinstance(x[0], (list, tuple, np.ndarray)) else None
             rank = 1 if first is None else max(first.ndim, 1)
-            ex, _ = _examples_form(x, TensorType((None,) * rank, t.kind or REAL), port)
+            ex, _ = examples_form(x, TensorType((None,) * rank, t.kind or REAL), port)
             first = np.asarray(ex[0])
             dims = (Var(),) + first.shape[1:]
             kind = t.kind or (INTEGER if first.dtype.kind in "iub" else REAL)
             return TensorType(dims, kind)
         dims = a.shape
         return TensorType(dims, t.kind or (INTEGER if a.dtype.kind in "iub" else REAL))
-    ex, _ = _examples_form(x, TensorType(t.dims, t.kind or REAL), port)
+    ex, _ = examples_form(x, TensorType(t.dims, t.kind or REAL), port)
     e = np.asarray(ex[0])
     dims = tuple(s if d is None else d for d, s in zip(t.dims, e.shape))
     return TensorType(dims, t.kind or (INTEGER if e.dtype.kind in "iub" else REAL))

@@ -1,5 +1,6 @@
 """Evaluating a net: ``net(data, output, …)`` → padded batches → plan → outputs in the
-same batch form as the data, with gradients at any port on request."""
+same batch form as the data, with gradients at any port on request; in one batch, or in
+chunks of at most ``batch_size`` examples whose results are joined."""
 
 from __future__ import annotations
 
@@ -7,7 +8,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .batching import PRECISIONS, Batch, from_batch, read_inputs, specialize, to_batch
+from .batching import (
+    PRECISIONS,
+    Batch,
+    examples_form,
+    from_batch,
+    join_examples,
+    read_inputs,
+    specialize,
+    take_examples,
+    to_batch,
+)
 from .kernels.base import Ctx
 from .plan import Plan, plan_of
 from .symbols import All, NetPort, NetPortGradient
@@ -64,15 +75,18 @@ def _state_feeds(plan: Plan, states: dict, dtype, kept) -> dict:
     if kept is not None:
         arrays, form = kept
         return {plan.state_name(st): Batch(a, None, form) for st, a in arrays.items()}
-    known, out = plan.states(), {}
-    for key, value in states.items():
-        if key not in known:
-            names = ", ".join(map(repr, known)) or "none (the net has no recurrent layers)"
-            raise ValueError(f"{key!r} is not a recurrent state of this net. States: {names}.")
-        path, port = known[key]
-        plan.initial_slot(key)  # refused when the state is wired from another port
-        out[key] = to_batch(value, plan.flat.leaves[path].ports[port], repr(key), dtype)
-    return out
+    return {key: to_batch(v, _state_type(plan, key), repr(key), dtype) for key, v in states.items()}
+
+
+def _state_type(plan: Plan, key) -> object:
+    """The type of the recurrent state ``key`` (NetPort(layer, port)) that a call sets."""
+    known = plan.states()
+    if key not in known:
+        names = ", ".join(map(repr, known)) or "none (the net has no recurrent layers)"
+        raise ValueError(f"{key!r} is not a recurrent state of this net. States: {names}.")
+    path, port = known[key]
+    plan.initial_slot(key)  # refused when the state is wired from another port
+    return plan.flat.leaves[path].ports[port]
 
 
 def _decoder_property(net, output):
@@ -168,11 +182,42 @@ def _check_input_gradient(net, o: NetPortGradient) -> NetPortGradient:
 # -- the call ------------------------------------------------------------------------------
 
 
-def evaluate(net, data, output, *, evaluation_mode, random_seed, working_precision):
-    """``net(data, output, …)``."""
-    return run_call(
-        net, data, output, mode=evaluation_mode, seed=random_seed, precision=working_precision
-    ).value
+def evaluate(
+    net, data, output, *, evaluation_mode, random_seed, working_precision, batch_size=None
+):
+    """``net(data, output, …)``: in one batch, or in chunks of at most ``batch_size`` examples."""
+    options = {"mode": evaluation_mode, "seed": random_seed, "precision": working_precision}
+    if batch_size is None:
+        return run_call(net, data, output, **options).value
+    return run_chunks(net, data, output, batch_size=_check_batch_size(batch_size), **options)
+
+
+@dataclass
+class Data:
+    """A call's data by kind: input port → data, output port → forced gradient, recurrent
+    state → initial state; ``part``: a chunk of a larger call."""
+
+    feeds: dict
+    seeds: dict
+    states: dict
+    part: bool = False
+
+
+@dataclass
+class Request:
+    """A call read once: the net completed from the data, its plan, the data, the outputs."""
+
+    run: object  # the net with its open input types filled in from the data
+    plan: Plan
+    data: Data  # inputs already encoded
+    output: object  # as asked, a decoder property replaced by its port
+    specs: list  # the outputs to compute
+    single: bool  # one value is returned (else a dict by spec)
+    decode_as: dict  # decoded port → the property asked for
+
+    @property
+    def wanted(self) -> list:
+        return [s for s in self.specs if isinstance(s, NetPortGradient)]
 
 
 @dataclass
@@ -203,12 +248,46 @@ class Pass:
     ctx: Ctx
     batches: dict
     form: str
+    part: bool = False  # a chunk of a larger call
 
 
 def run_call(net, data, output, *, mode, seed, precision, kept=None) -> Call:
     """Evaluate; ``kept`` = (final states by (path, port), form) of a previous call starts the
     recurrent states there without reading them again."""
     dtype = _check_options(mode, precision)
+    req = _request(net, data, output)
+    ctx = Ctx(training=mode == "Train", seed=seed, dtype=dtype, grad=bool(req.wanted))
+    results, fwd = _run(req, req.data, ctx, kept)
+    value = _finish(net, req, results, fwd.form)
+    feeds = req.data.feeds
+    plain = (
+        req.output is None
+        and not req.wanted
+        and not req.data.seeds
+        and len(feeds) == 1
+        and not net.coders
+    )
+    return Call(value, net, req.run, req.plan, fwd.vals, feeds, fwd.batches, fwd.form, dtype, plain)
+
+
+def run_chunks(net, data, output, *, mode, seed, precision, batch_size: int):
+    """Evaluate in chunks of at most ``batch_size`` examples and join the results: each
+    chunk is a call of its own, from one random generator (Train mode draws its masks chunk
+    after chunk); array gradients are the sums of the chunks'."""
+    dtype = _check_options(mode, precision)
+    req = _request(net, data, output)
+    ctx = Ctx(training=mode == "Train", seed=seed, dtype=dtype, grad=bool(req.wanted))
+    split = _split(req, batch_size)
+    if split is None:
+        results, fwd = _run(req, req.data, ctx)
+        return _finish(net, req, results, fwd.form)
+    form, chunks, examples = split
+    parts = [_run(req, _chunk(req.data, examples, idx), ctx)[0] for idx in chunks]
+    return _finish(net, req, _joined(req.specs, parts, form, chunks), form)
+
+
+def _request(net, data, output) -> Request:
+    """Read a call: the data by kind (inputs encoded), the net and plan for it, the outputs."""
     feeds, seeds, states = _port_dict(net, data)
     coders, decode_as = net.coders, {}
     if coders:
@@ -217,25 +296,32 @@ def run_call(net, data, output, *, mode, seed, precision, kept=None) -> Call:
     run = specialize(net, feeds)
     plan = plan_of(run)
     specs, single = _output_specs(run, plan.flat, output)
-    batches, lens, form = read_inputs(run, feeds, dtype)
-    initial = _state_feeds(plan, states, dtype, kept)
-    _check_initial(plan, initial, batches, form)
-    wanted = [s for s in specs if isinstance(s, NetPortGradient)]
-    ctx = Ctx(training=mode == "Train", seed=seed, dtype=dtype, grad=bool(wanted))
+    return Request(run, plan, Data(feeds, seeds, states), output, specs, single, decode_as)
+
+
+def _run(req: Request, data: Data, ctx: Ctx, kept=None) -> tuple[dict, Pass]:
+    """One batch through the plan: the results by spec (not decoded) and the forward pass."""
+    batches, lens, form = read_inputs(req.run, data.feeds, ctx.dtype)
+    initial = _state_feeds(req.plan, data.states, ctx.dtype, kept)
+    _check_initial(req.plan, initial, batches, form)
     feed = {(None, p): b.array for p, b in batches.items()}
-    feed.update({plan.initial_slot(name): b.array for name, b in initial.items()})
-    fwd = Pass(run, plan, *plan.forward(feed, lens, ctx), ctx, batches, form)
+    feed.update({req.plan.initial_slot(name): b.array for name, b in initial.items()})
+    fwd = Pass(req.run, req.plan, *req.plan.forward(feed, lens, ctx), ctx, batches, form, data.part)
+    seeds, wanted = data.seeds, req.wanted
     if seeds and not wanted:
         _seeds(fwd, seeds)  # checked even when no gradient is asked for
     results = _gradients(fwd, seeds, wanted) if wanted else {}
-    results.update(_values(fwd, specs))
-    for s in specs:
-        if isinstance(s, str) and s in coders:
-            prop = decode_as.get(s, ("Decision", None))
-            results[s] = coders[s].decode(results[s], form == "single", prop)
-    value = results[specs[0]] if single else {s: results[s] for s in specs}
-    plain = output is None and not wanted and not seeds and len(feeds) == 1 and not coders
-    return Call(value, net, run, plan, fwd.vals, feeds, batches, form, dtype, plain)
+    results.update(_values(fwd, req.specs))
+    return results, fwd
+
+
+def _finish(net, req: Request, results: dict, form: str):
+    """The call's value: decoded outputs decoded, one value or a dict by spec."""
+    for s in req.specs:
+        if isinstance(s, str) and s in net.coders:
+            prop = req.decode_as.get(s, ("Decision", None))
+            results[s] = net.coders[s].decode(results[s], form == "single", prop)
+    return results[req.specs[0]] if req.single else {s: results[s] for s in req.specs}
 
 
 def _check_options(mode, precision):
@@ -310,10 +396,123 @@ def _seeds(fwd: Pass, seeds: dict) -> dict:
             out[slot] = np.ones_like(y)
         elif p in seeds:
             b = to_batch(seeds[p], run.ports[p], f"NetPortGradient({p!r})", fwd.ctx.dtype)
-            if b.array.shape != y.shape:
+            g = _cut(b.array, y.shape) if fwd.part and run.ports[p].var else b.array
+            if g.shape != y.shape:
                 raise ValueError(
-                    f'The forced gradient for output "{p}" has batch shape {b.array.shape}; '
+                    f'The forced gradient for output "{p}" has batch shape {g.shape}; '
                     f"the output has {y.shape}."
                 )
-            out[slot] = b.array
+            out[slot] = g
     return out
+
+
+def _cut(g: np.ndarray, shape: tuple) -> np.ndarray:
+    """A chunk's forced gradient for a sequence output, padded to the longest output of the
+    whole batch, cut to the chunk's longest: the steps cut are padding in all its examples."""
+    if g.ndim == len(shape) > 1 and g.shape[1] > shape[1]:
+        return g[:, : shape[1]]
+    return g
+
+
+# -- chunks (batch_size) -------------------------------------------------------------------
+
+
+def _check_batch_size(batch_size) -> int:
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, (int, np.integer))
+        or batch_size < 1
+    ):
+        raise ValueError(
+            "batch_size must be a positive integer (the most examples evaluated at once) or "
+            f"None (all at once); received {batch_size!r}."
+        )
+    return int(batch_size)
+
+
+def _split(req: Request, batch_size: int):
+    """(the data's batch form, the example indices of each chunk, every item's examples by
+    key), or None when the data is one chunk."""
+    examples = _examples(req)
+    if "single" in {form for _, form in examples.values()}:
+        return None  # one example (read_inputs refuses one mixed with batches)
+    n = _count(examples)
+    if n <= batch_size:
+        return None
+    form = examples["feed", next(iter(req.data.feeds))][1]
+    order = _by_length(req, examples, n) if form == "list" else np.arange(n)
+    chunks = [order[i : i + batch_size] for i in range(0, n, batch_size)]
+    return form, chunks, {key: ex for key, (ex, _) in examples.items()}
+
+
+def _examples(req: Request) -> dict:
+    """Every item of the data split into examples: ("feed" | "seed" | "state", name) →
+    (the examples, a list or a batch array; the form)."""
+    run, data = req.run, req.data
+    out = {("feed", p): examples_form(x, run.ports[p], p) for p, x in data.feeds.items()}
+    for p, x in data.seeds.items():
+        out["seed", p] = examples_form(x, run.ports[p], f"NetPortGradient({p!r})")
+    for key, x in data.states.items():
+        out["state", key] = examples_form(x, _state_type(req.plan, key), repr(key))
+    return out
+
+
+def _count(examples: dict) -> int:
+    """The number of examples: the same for every item of the data, else refused."""
+    sizes = {key: len(ex) for key, (ex, _) in examples.items()}
+    feeds = {p: n for (kind, p), n in sizes.items() if kind == "feed"}
+    if len(set(feeds.values())) > 1:
+        shown = ", ".join(f"{p}: {n}" for p, n in feeds.items())
+        raise ValueError(f"Every input port needs the same number of examples; received {shown}.")
+    n = next(iter(feeds.values()))
+    for (kind, name), m in sizes.items():
+        if m != n:
+            what = (
+                f'forced gradient for output "{name}"'
+                if kind == "seed"
+                else f"initial state {name!r}"
+            )
+            raise ValueError(f"The {what} has {m} examples; the input data has {n}.")
+    return n
+
+
+def _by_length(req: Request, examples: dict, n: int) -> np.ndarray:
+    """The examples by increasing length (summed over the input sequences; stable), so that
+    each chunk holds sequences of about one length and pads little."""
+    total = np.zeros(n, np.int64)
+    for p in req.data.feeds:
+        if req.run.ports[p].var is not None:
+            total += np.array([len(e) for e in examples["feed", p][0]], np.int64)
+    return np.argsort(total, kind="stable")
+
+
+def _chunk(data: Data, examples: dict, idx: np.ndarray) -> Data:
+    """The data of the examples ``idx``, a part of the call."""
+
+    def part(kind: str, items: dict) -> dict:
+        return {k: take_examples(examples[kind, k], idx) for k in items}
+
+    seeds, states = part("seed", data.seeds), part("state", data.states)
+    return Data(part("feed", data.feeds), seeds, states, part=True)
+
+
+def _joined(specs: list, parts: list, form: str, chunks: list) -> dict:
+    """The results of the chunks joined into those of the whole batch."""
+    out = {}
+    for s in specs:
+        values = [p[s] for p in parts]
+        if isinstance(s, NetPortGradient) and s.is_array:
+            out[s] = _summed(values)  # a sum over the batch: the chunks' sums added
+        elif isinstance(s, NetPort) and s.path is All:
+            out[s] = {k: join_examples([v[k] for v in values], form, chunks) for k in values[0]}
+        else:
+            out[s] = join_examples(values, form, chunks)
+    return out
+
+
+def _summed(arrays: list) -> np.ndarray:
+    """The sum of arrays of one shape, an array (0-d included) of their dtype."""
+    total = arrays[0].copy()
+    for a in arrays[1:]:
+        total += a
+    return total

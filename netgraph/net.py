@@ -139,13 +139,44 @@ class Net:
         evaluation_mode: str = "Test",
         random_seed: int | None = None,
         working_precision: str = "Real32",
+        batch_size: int | None = None,
         **unknown,
     ):
-        """Evaluate the net: ``net(x)``, ``net(x, NetPort("1", "Output"))``, ``net({...}, NetPortGradient("Input"))``."""
+        """Evaluate the net: ``net(x)``, ``net(x, NetPort("1", "Output"))``, ``net({...}, NetPortGradient("Input"))``.
+
+        ``data``: one example, a batch (an array with one more leading axis, or a list of
+        examples; sequences may differ in length), or a dict by input port, which may also
+        hold initial states (``NetPort(All, "States")``) and forced output gradients
+        (``NetPortGradient("Output")``). ``output``: an output port, a decoder property such
+        as ``"Probabilities"``, ``NetPort(layer, port)``, ``NetPort(All, "States")``,
+        ``NetPortGradient(port)``, ``NetPortGradient([layer, array])``, or a list of them (a
+        dict comes back). Results come back in the batch form of the data.
+
+        Options: ``evaluation_mode`` "Test" (default) or "Train" (dropout on; reproducible
+        with ``random_seed``); ``working_precision`` "Real32" (default) or "Real64";
+        ``batch_size`` None (default: the whole batch at once) or N, to evaluate at most N
+        examples at a time and join the results, which bounds the memory and padding of a
+        large batch. A list of ragged sequences is evaluated in order of length, so that each
+        chunk pads little; results come back in the order of the data. The results are those
+        of one call, with three differences: BLAS may round an example's matrix products
+        differently in a batch of another size (the last bit or two, as between any two batch
+        sizes); array gradients, sums over the batch, are sums of the chunks' sums, equal up
+        to round-off; and in Train mode the dropout masks are drawn chunk after chunk from one
+        generator (reproducible for a given ``random_seed`` and ``batch_size``, but not the
+        masks of one call). One example is one chunk. ``NetStateObject`` takes no
+        ``batch_size``: its batch is the set of sequences whose states it keeps.
+
+        >>> import numpy as np
+        >>> from netgraph import LinearLayer
+        >>> net = LinearLayer(2, weights=[[1.0, 0.0], [0.0, 2.0]], biases=[0.0, 1.0])
+        >>> x = np.arange(10.0).reshape(5, 2)
+        >>> bool(np.array_equal(net(x, batch_size=2), net(x)))
+        True
+        """
         check_keywords(
             f"{type(self).__name__} evaluation",
             unknown,
-            ["evaluation_mode", "random_seed", "working_precision"],
+            ["evaluation_mode", "random_seed", "working_precision", "batch_size"],
         )
         from .evaluation import evaluate  # the documented upward step: specs → front-end
 
@@ -156,6 +187,7 @@ class Net:
             evaluation_mode=evaluation_mode,
             random_seed=random_seed,
             working_precision=working_precision,
+            batch_size=batch_size,
         )
 
     def __repr__(self) -> str:

@@ -58,10 +58,20 @@ class NetStateObject:
         evaluation_mode="Test",
         random_seed=None,
         working_precision="Real32",
+        batch_size=None,
     ):
         """Evaluate as ``net(data, output, …)`` from the kept states, and keep the final ones.
         One call at a time: a NetStateObject is a sequence of calls, so a second thread's call
-        during one is refused (give each thread its own NetStateObject)."""
+        during one is refused (give each thread its own NetStateObject). ``batch_size`` is
+        refused: each example of a batch is a sequence whose state is kept for the next call,
+        so a call's batch is evaluated whole."""
+        if batch_size is not None:
+            raise TypeError(
+                "NetStateObject: batch_size is not an option here. A NetStateObject keeps one "
+                "state per example of its batch for the next call, so it evaluates each call's "
+                "batch whole; to evaluate a large batch in chunks without keeping states, call "
+                "the net itself: net(x, batch_size=…)."
+            )
         if not self._busy.acquire(blocking=False):
             raise RuntimeError(
                 "NetStateObject: a call is already running in another thread; the states of "

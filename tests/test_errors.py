@@ -217,7 +217,7 @@ def test_unknown_option_to_evaluation_suggests_the_closest(vec):
         vec(np.ones(3), working_precison="Real64")
     assert str(e.value) == (
         'NetChain evaluation: unknown option "working_precison" (did you mean "working_precision"?). '
-        "Valid options: evaluation_mode, random_seed, working_precision."
+        "Valid options: batch_size, evaluation_mode, random_seed, working_precision."
     )
     with pytest.raises(
         TypeError,

@@ -466,3 +466,43 @@ def test_gradients_are_sums_over_the_batch(chain, seed, lengths, forced):
     for g, s, x in zip(gx, singles, xs):
         assert g.shape == x.shape
         close(g, s[NetPortGradient("Input")])
+
+
+# -- 4. evaluation in chunks ---------------------------------------------------------------
+
+
+def close_in_form(a, b) -> None:
+    """Equal up to round-off, in the same batch form: a list of the same length, or an array."""
+    assert type(a) is type(b)
+    if isinstance(b, list):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            assert x.shape == y.shape
+            close(x, y)
+    else:
+        assert a.shape == b.shape
+        close(a, b)
+
+
+@SETTINGS
+@given(
+    valid_chains(), seeds, st.lists(st.integers(1, 5), min_size=1, max_size=8), st.integers(1, 5)
+)
+@example(((V, 2), (V, 2), (V,), [("Linear", (), "given"), ("Softmax",)]), 0, [3, 1, 4, 2, 5], 2)
+def test_chunks_give_the_results_of_one_call(chain, seed, lengths, batch_size):
+    """``batch_size=N``: the outputs, input gradients and array gradients of one call, for a
+    list (ragged sequences included) and for a batch array."""
+    spec, in_dims, out, descs = chain
+    rng = np.random.default_rng(seed)
+    net = NetInitialize(make_chain(spec, descs, rng), random_seed=seed)
+    arrays = [
+        NetPortGradient([name, a]) for name, layer in net.layers.items() for a in layer.arrays
+    ]
+    wanted = ["Output", NetPortGradient("Input"), *arrays]
+    xs = draw_examples(rng, in_dims, lengths)
+    stacked = np.stack(draw_examples(rng, in_dims, [lengths[0]] * len(lengths)))
+    for data in (xs, stacked):
+        one = net(data, wanted, **R64)
+        chunked = net(data, wanted, batch_size=batch_size, **R64)
+        for g in wanted:
+            close_in_form(chunked[g], one[g])
