@@ -1,7 +1,7 @@
 """BLAS thread pools around the recurrent kernels.
 
-numpy and scipy each ship their own OpenBLAS with its own thread pool, and numba's ``np.dot``
-calls scipy's. A recurrent op uses both in turn: numpy's for the hoisted input projection and
+numpy and scipy each ship their own OpenBLAS with its own thread pool, and the kernels'
+products (kernels/gemm.py, through numba's BLAS helper) call scipy's. A recurrent op uses both in turn: numpy's for the hoisted input projection and
 the weight gradients, scipy's for the state product at every step. When both pools keep two
 threads on a 2-core machine, the idle pool's spinning threads steal the cores from the busy
 one. ``numba_blas_only()`` sets every BLAS pool other than the one numba calls to one thread
@@ -15,13 +15,16 @@ import os
 from contextlib import contextmanager
 from functools import cache
 
-import scipy
-import scipy.linalg.cython_blas  # noqa: F401  (loads the BLAS that numba's np.dot calls)
 from threadpoolctl import ThreadpoolController
 
 
 @cache
 def _other_pools() -> tuple:
+    # scipy's BLAS, the one numba's kernels call, loaded first so that its pool is listed;
+    # imported here, at the first recurrent call, not with netgraph (0.3 s)
+    import scipy
+    import scipy.linalg.cython_blas  # noqa: F401
+
     pools = [lib for lib in ThreadpoolController().lib_controllers if lib.user_api == "blas"]
     scipy_dir = os.path.dirname(os.path.dirname(scipy.__file__))
     numba_pool = [

@@ -7,13 +7,13 @@ transposed views go in as they are, with their leading dimension.
 formatting of its shape-error messages; this costs a fraction of a second. The shapes are the
 kernels' own, so they are checked by the tests, not at every step. The declaration is the
 one numba itself emits for ``numba_xxgemm`` (a symbol numba exports at import), so kernels
-that call it are cached on disk like any other.
+that call it are cached on disk like any other. numba's helper imports scipy's BLAS at the
+first product.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg.cython_blas  # noqa: F401  (the BLAS that numba_xxgemm loads)
 from numba import njit, types
 from numba.extending import overload
 
