@@ -44,6 +44,7 @@ class RunState:
     stall: int = 0  # rounds without enough improvement
     best_monitor: float = np.inf
     first_round: int = 1
+    net_round: int = 0  # the round whose net the arrays are (within it, for a stopped round)
     started: float = field(default_factory=time.perf_counter)
 
     def elapsed(self) -> float:
@@ -121,6 +122,7 @@ class Trainer:
         self.state, rounds = state, self.options.rounds
         self.total = rounds * -(-data.round_length // self.options.batch_size)
         self.keep_round(state.first_round - 1)
+        state.net_round = state.first_round - 1
         try:
             for rnd in range(state.first_round, rounds + 1):
                 reason = self.round(rnd, data)
@@ -145,6 +147,7 @@ class Trainer:
             loss = self.batch(ex.take(idx))
             if loss is None:
                 return self.back_to_last_round(rnd)
+            self.state.net_round = rnd
             seen, loss_sum = seen + len(idx), loss_sum + loss * len(idx)
             res["BatchLossList"].append(loss)
             res["ExamplesProcessed"] += len(idx)
@@ -178,7 +181,7 @@ class Trainer:
         """After a divergent batch in round ``rnd``: the arrays of the last whole round (the
         batches since may already have gone far), and a warning that says which."""
         done, params = self.last_round
-        self.params = params
+        self.params, self.state.net_round = params, done
         self.load()
         diverged(self.diverged, rnd, done)
         return "Divergence"

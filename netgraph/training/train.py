@@ -125,6 +125,7 @@ def _results(trainer: Trainer, state: RunState, reason: str, prefix: tuple, opti
         MeanExamplesPerSecond=res["ExamplesProcessed"] / elapsed if elapsed > 0 else 0.0,
         FinalNet=final,
         TrainedNet=_net_with(trainer.run, best[2], prefix) if best is not None else final,
+        TrainedNetRound=best[1] if best is not None else state.net_round,
     )
     results = NetTrainResultsObject(res)
     prop = options.prop
