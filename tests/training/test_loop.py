@@ -91,15 +91,18 @@ def test_divergence_returns_the_net_of_the_last_whole_round(rng, monkeypatch):
 
 
 def test_trained_net_round_says_which_round_the_trained_net_is(rng, monkeypatch):
-    """"TrainedNetRound" is the round whose net "TrainedNet" is: the last round, the best
-    validation round, or after a divergence the last whole round (0: the net before training)."""
+    """The results' "TrainedNetRound" is the round whose net "TrainedNet" is: the last round,
+    the best validation round, or after a divergence the last whole round (0: the net before
+    training)."""
     data = _data(rng, n=16)
     r = _train(data, max_training_rounds=3, batch_size=4)
     assert r["TrainedNetRound"] == 3
     valid = (data[0][:4], data[1][:4] + 5.0)  # far from the training targets: round 1 is best
     r = _train(data, max_training_rounds=3, batch_size=4, validation_set=valid)
-    assert r["TrainedNetRound"] == r["BestValidationRound"] == 1 + int(
-        np.argmin(r["ValidationLossList"])
+    assert (
+        r["TrainedNetRound"]
+        == r["BestValidationRound"]
+        == 1 + int(np.argmin(r["ValidationLossList"]))
     )
     one = _train(data, max_training_rounds=1, batch_size=4)["FinalNet"]
     real, calls = optimizers.Optimizer._adam, []
