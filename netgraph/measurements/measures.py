@@ -83,7 +83,7 @@ class Measures:
         return out
 
 
-def measures(names, net, tn, owner: str) -> Measures:
+def measures_for(names, net, tn, owner: str) -> Measures:
     """The Measures of ``names`` on ``net``, whose training net (losses attached) is ``tn``;
     refuses a measurement that does not fit the net, saying which ones do."""
     wanted = [n for n in names if n != "Loss"]

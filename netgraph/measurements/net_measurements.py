@@ -13,7 +13,7 @@ from ..text import check_keywords
 from ..training.data import as_examples, check_ports, data_coders, encoded
 from ..training.losses import training_net
 from ..walk import all_arrays
-from .measures import measure, measurement_names, measures
+from .measures import measure, measurement_names, measures_for
 
 OWNER = "NetMeasurements"
 NAMES = ("batch_size", "working_precision", "loss_function")
@@ -80,7 +80,7 @@ def NetMeasurements(
     dtype = _options(batch_size, working_precision)
     _check_initialized(net)
     tn = training_net(net, loss_function, OWNER)
-    m = measures(names, net, tn, OWNER)
+    m = measures_for(names, net, tn, OWNER)
     examples = _examples(net, tn, data)
     run = specialize(tn.net, examples.take(np.arange(min(examples.n, 16))))
     values = measure(run, plan_of(run), m, examples, batch_size=batch_size, dtype=dtype)
