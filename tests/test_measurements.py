@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from netgraph import (
+    CrossEntropyLossLayer,
     ElementwiseLayer,
     LinearLayer,
     LongShortTermMemoryLayer,
@@ -156,6 +157,22 @@ def test_a_binary_classifier_with_a_boolean_decoder(rng):
     got = NetMeasurements(net, (X, Y), ALL)
     assert list(got["Precision"]) == [False, True]
     assert_scores(got, scores(Y, net(X), [False, True]))
+
+
+def test_probability_targets_count_their_most_probable_class(rng):
+    net = NetInitialize(NetChain([LinearLayer(3), SoftmaxLayer()], input=2), random_seed=0)
+    X = rng.normal(size=(25, 2))
+    T = rng.dirichlet(np.ones(3), size=25)  # soft targets
+    got = NetMeasurements(
+        net,
+        (X, T),
+        ALL + ["Loss"],
+        loss_function=CrossEntropyLossLayer("Probabilities"),
+        working_precision="Real64",
+    )
+    p = net(X, working_precision="Real64")
+    assert_scores(got, scores(list(T.argmax(axis=1)), list(p.argmax(axis=1)), range(3)))
+    assert got["Loss"] == pytest.approx(np.mean(-np.sum(T * np.log(p), axis=1)), rel=1e-10)
 
 
 # -- regression ----------------------------------------------------------------------------

@@ -41,9 +41,10 @@ def NetMeasurements(
 
     - "Loss": the mean per example of the loss NetTrain attaches (or ``loss_function``),
       as NetTrain's round and validation losses.
-    - For a classifier (an output with a cross-entropy loss, as after a SoftmaxLayer; each
-      example, or each true step of a sequence, is one case; the prediction is the most
-      probable class): "Accuracy", the fraction of cases classified correctly;
+    - For a classifier (an output with a cross-entropy loss, as after a SoftmaxLayer, or
+      after a LogisticSigmoid: two classes, False/True with a Boolean decoder, else 0/1;
+      each example, or each true step of a sequence, is one case; the prediction is the
+      most probable class): "Accuracy", the fraction of cases classified correctly;
       "Precision", "Recall", "F1Score", a dict class → value, keyed by the decoder's labels
       (class indices without a decoder): precision = correct / predicted as the class,
       recall = correct / actually in the class, F1 = their harmonic mean; a class never
@@ -55,8 +56,8 @@ def NetMeasurements(
     - For a regression (an output with a mean squared or mean absolute loss), over every
       element of every example's output (true steps only): "MeanSquare", the mean squared
       error; "MeanDeviation", the mean absolute error; "RSquared", 1 − Σ(y − t)² / Σ(t − t̄)²,
-      t̄ the mean of all the target elements (1.0 for constant targets fitted exactly, else
-      0.0 for constant targets).
+      t̄ the mean of all the target elements (for constant targets: 1.0 when fitted
+      exactly, else 0.0).
 
     >>> from netgraph import LinearLayer, NetChain, NetDecoder, NetMeasurements, SoftmaxLayer
     >>> net = NetChain([LinearLayer(2, weights=[[1.0, 0.0], [0.0, 1.0]], biases=[0.0, 0.0]),
