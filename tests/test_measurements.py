@@ -202,6 +202,15 @@ def test_regression_over_every_element(rng):
     assert good == pytest.approx(1 - 1e-4 * np.sum(T**2) / np.sum((y - y.mean()) ** 2), rel=1e-3)
 
 
+def test_a_scalar_output(rng):
+    net = NetInitialize(LinearLayer(output="Real", input=2), random_seed=0)
+    X, T = rng.normal(size=(12, 2)), rng.normal(size=12)
+    y = net(X, working_precision="Real64")
+    got = NetMeasurements(net, (X, T), ["MeanSquare", "MeanDeviation", "RSquared"])
+    for k, v in regression_refs(y, T).items():
+        assert got[k] == pytest.approx(v, rel=1e-5), k
+
+
 def test_regression_on_ragged_sequences_counts_true_steps_only(rng):
     net = NetInitialize(LinearLayer(2, input=("Varying", 3)), random_seed=0)
     xs = [rng.normal(size=(n, 3)) + 5 for n in (2, 7, 1, 4)]  # padding would add errors

@@ -159,9 +159,11 @@ class Tally:
         self.slot = plan.source(((m.loss_layer,), "Input"))
         t = plan.types[self.slot]
         self.var = t.var
-        k = 2 if m.kind == "Binary" else t.dims[-1]
-        self.confusion = np.zeros((k, k), np.int64)  # rows: actual class, columns: predicted
-        self.count, self.sse, self.sae, self.mean, self.m2 = 0, 0.0, 0.0, 0.0, 0.0
+        if m.kind == "Regression":
+            self.count, self.sse, self.sae, self.mean, self.m2 = 0, 0.0, 0.0, 0.0, 0.0
+        else:
+            k = 2 if m.kind == "Binary" else t.dims[-1]
+            self.confusion = np.zeros((k, k), np.int64)  # rows: actual class, columns: predicted
 
     def add(self, vals: dict, env: dict, batches: dict) -> None:
         """Add one batch: ``vals`` the plan's values by slot, ``env`` the lengths by length
