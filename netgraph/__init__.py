@@ -15,6 +15,7 @@ from .information import *
 from .initialization import NetInitialize
 from .layers import *
 from .layers import __all__ as _layers
+from .measurements import NetMeasurements
 from .state import NetStateObject
 from .symbols import All, Automatic, NetPort, NetPortGradient, Restricted, Scaled
 from .training import NetTrain, NetTrainDivergenceWarning, NetTrainResultsObject
@@ -29,6 +30,7 @@ __all__ = [  # noqa: PLE0604
     "NetTrainResultsObject",
     "NetGraph",
     "NetInitialize",
+    "NetMeasurements",
     "NetStateObject",
     *information.__all__,
     *editing.__all__,

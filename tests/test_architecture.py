@@ -24,7 +24,7 @@ STAGES = {
     "coders": 3,
     "layers": 3,
     "containers": 3,
-    "operators": 3,  # (operators, measurements, io, distributed: stages of modules to come)
+    "operators": 3,  # (operators, io, distributed: stages of modules to come)
     "plan": 4,
     "batching": 5,
     "evaluation": 5,

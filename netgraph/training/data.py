@@ -104,10 +104,15 @@ def as_examples(data, input_port: str | None, target_ports: dict, owner="NetTrai
         xs = [e[0] for e in data]
         ys = [e[1] for e in data]
         return _from_pair(xs, ys, input_port, target_ports, owner)
+    if owner == "NetTrain":  # the training data itself (not a validation set) may be a function
+        raise TypeError(
+            "NetTrain: training data must be (inputs, targets), a list of (input, target) pairs, a "
+            "dict of port name → examples, or a function f(batch_size=…, round=…) returning a "
+            f"batch; received {_describe(data)}."
+        )
     raise TypeError(
-        f"{owner}: training data must be (inputs, targets), a list of (input, target) pairs, a "
-        "dict of port name → examples, or a function f(batch_size=…, round=…) returning a batch; "
-        f"received {_describe(data)}."
+        f"{owner}: the data must be (inputs, targets), a list of (input, target) pairs or a dict "
+        f"of port name → examples; received {_describe(data)}."
     )
 
 
@@ -193,7 +198,7 @@ class TrainingData:
         self.generator = data if callable(data) and not isinstance(data, Net) else None
         self.batch_size = options.batch_size
         train, valid = self._read(data, options, rng)
-        _check_ports(train, tn)
+        check_ports(train, tn)
         self.train = encoded(train, self.coders)
         self.valid = None if valid is None else encoded(valid, self.coders)
         default = 64 * options.batch_size if self.generator else self.train.n
@@ -246,17 +251,18 @@ def data_coders(net, tn) -> dict:
     return out
 
 
-def _check_ports(train: Examples, tn) -> None:
+def check_ports(examples: Examples, tn, owner: str = "NetTrain") -> None:
+    """Refuse data that names a port the training net ``tn`` lacks, or misses one it needs."""
     required = sorted(tn.net.required_inputs(), key=lambda p: (p.endswith("Target"), p))
-    extra = [p for p in train.ports if p not in tn.net.input_ports()]
+    extra = [p for p in examples.ports if p not in tn.net.input_ports()]
     if extra:
         raise ValueError(
-            f'NetTrain: the data names the port "{extra[0]}"{closest(extra[0], required)}, which the '
+            f'{owner}: the data names the port "{extra[0]}"{closest(extra[0], required)}, which the '
             f"training net does not have; its input ports: {', '.join(required)}."
         )
-    missing = [p for p in required if p not in train.ports]
+    missing = [p for p in required if p not in examples.ports]
     if missing:
         raise ValueError(
-            f"NetTrain: the data has no values for the port(s) {', '.join(missing)}; "
+            f"{owner}: the data has no values for the port(s) {', '.join(missing)}; "
             f"give a dict with keys {', '.join(required)}."
         )

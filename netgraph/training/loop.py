@@ -17,14 +17,17 @@ import numpy as np
 
 from ..batching import read_inputs
 from ..kernels.base import Ctx
+from ..measurements.measures import Measures, Tally, measure
 from . import checkpoint
 from .data import Examples
 
 # Results that a checkpoint carries over, so that a resumed run reports the whole run.
+MEASURED = ("RoundMeasurementsLists", "ValidationMeasurementsLists")  # a dict per round
 CARRIED = (
     "BatchLossList",
     "RoundLossList",
     "ValidationLossList",
+    *MEASURED,
     "BestValidationRound",
     "ExamplesProcessed",
 )
@@ -44,6 +47,7 @@ class RunState:
     stall: int = 0  # rounds without enough improvement
     best_monitor: float = np.inf
     first_round: int = 1
+    net_round: int = 0  # the round whose net the arrays are (within it, for a stopped round)
     started: float = field(default_factory=time.perf_counter)
 
     def elapsed(self) -> float:
@@ -53,8 +57,8 @@ class RunState:
 class Trainer:
     """Runs the batches and rounds of one NetTrain call over a compiled training plan."""
 
-    def __init__(self, run, plan, losses, *, params, opt, rng, options, report):
-        self.run, self.plan, self.losses = run, plan, losses
+    def __init__(self, run, plan, measures: Measures, *, params, opt, rng, options, report):
+        self.run, self.plan, self.measures = run, plan, measures
         self.params, self.opt, self.rng = params, opt, rng
         self.options, self.report, self.dtype = options, report, options.dtype
         self.spare = {k: np.empty_like(w) for k, w in params.items() if k in opt.state}
@@ -68,11 +72,12 @@ class Trainer:
         self.plan.load_arrays(self.dtype, by_path)
 
     # -- one batch ----------------------------------------------------------------------------
-    def batch(self, sub: dict) -> float | None:
+    def batch(self, sub: dict, tally: Tally | None = None) -> float | None:
         """Train on one batch; the loss, or None when it diverged (arrays unchanged, and
-        ``self.diverged`` says what became NaN or infinite)."""
+        ``self.diverged`` says what became NaN or infinite). ``tally`` gathers the round's
+        measurements from the batch's forward pass."""
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is checked below
-            loss, grads = self.gradients(sub)
+            loss, grads = self.gradients(sub, tally)
         if not np.isfinite(loss) or not all(np.all(np.isfinite(g)) for g in grads.values()):
             self.diverged = "the loss or its gradient"
             return None
@@ -87,33 +92,34 @@ class Trainer:
         self.load()
         return loss
 
-    def gradients(self, sub: dict):
+    def gradients(self, sub: dict, tally: Tally | None = None):
         """Forward in training mode and backward from the mean loss: (loss, grads by (path, name))."""
         batches, lens, _ = read_inputs(self.run, sub, self.dtype)
         ctx = Ctx(training=True, seed=int(self.rng.integers(2**63)), dtype=self.dtype, grad=True)
         vals, env, tape = self.plan.forward(
             {(None, p): b.array for p, b in batches.items()}, lens, ctx
         )
+        if tally is not None:
+            tally.add(vals, env, batches)
         B = len(next(iter(batches.values())).array)
         seeds, loss = {}, 0.0
-        for p in self.losses:
+        for p in self.measures.losses:
             slot = self.plan.outputs[p]
             seeds[slot] = np.full(vals[slot].shape, 1.0 / B, self.dtype)
             loss += float(np.mean(vals[slot]))
         _, dparams = self.plan.backward(vals, env, tape, seeds, ctx)
         return loss, {(path, k): g for path, d in dparams.items() for k, g in d.items()}
 
-    def validation_loss(self, ex: Examples) -> float:
-        total, size = 0.0, self.options.batch_size
-        for i in range(0, ex.n, size):
-            batches, lens, _ = read_inputs(
-                self.run, ex.take(np.arange(i, min(ex.n, i + size))), self.dtype
-            )
-            ctx = Ctx(training=False, dtype=self.dtype, grad=False)
-            feed = {(None, p): b.array for p, b in batches.items()}
-            vals, _, _ = self.plan.forward(feed, lens, ctx)
-            total += sum(float(np.sum(vals[self.plan.outputs[p]])) for p in self.losses)
-        return total / ex.n
+    def validate(self, ex: Examples) -> dict:
+        """The measurements on the validation examples ("Loss" first), in test mode."""
+        return measure(
+            self.run,
+            self.plan,
+            self.measures,
+            ex,
+            batch_size=self.options.batch_size,
+            dtype=self.dtype,
+        )
 
     # -- rounds -------------------------------------------------------------------------------
     def train(self, data, state: RunState) -> str:
@@ -121,6 +127,7 @@ class Trainer:
         self.state, rounds = state, self.options.rounds
         self.total = rounds * -(-data.round_length // self.options.batch_size)
         self.keep_round(state.first_round - 1)
+        state.net_round = state.first_round - 1
         try:
             for rnd in range(state.first_round, rounds + 1):
                 reason = self.round(rnd, data)
@@ -140,11 +147,13 @@ class Trainer:
         """One round over the data; a reason to stop, or None to go on."""
         res, opts = self.state.results, self.options
         seen, loss_sum = 0, 0.0
+        tally = Tally(self.measures, self.plan) if self.measures.port is not None else None
         for ex, idx in data.round(rnd, self.rng):
             self.state.batch_no += 1
-            loss = self.batch(ex.take(idx))
+            loss = self.batch(ex.take(idx), tally)
             if loss is None:
                 return self.back_to_last_round(rnd)
+            self.state.net_round = rnd
             seen, loss_sum = seen + len(idx), loss_sum + loss * len(idx)
             res["BatchLossList"].append(loss)
             res["ExamplesProcessed"] += len(idx)
@@ -153,9 +162,9 @@ class Trainer:
                 rnd, opts.rounds, seen=seen, per_round=data.round_length, loss=loss, elapsed=elapsed
             )
             if opts.time_goal is not None and elapsed >= opts.time_goal:
-                res["RoundLossList"].append(loss_sum / seen)
+                self.round_measured(loss_sum / seen, tally)
                 return "TimeGoalReached"
-        res["RoundLossList"].append(loss_sum / seen)
+        self.round_measured(loss_sum / seen, tally)
         self.keep_round(rnd)
         monitor = self.end_of_round(rnd, data.valid)
         stop = self.stalled(monitor)
@@ -170,6 +179,14 @@ class Trainer:
             )
         return "StoppingCriterion" if stop else None
 
+    def round_measured(self, loss: float, tally: Tally | None) -> None:
+        """Record a round's loss and measurements (gathered from its batches' forward passes,
+        as the arrays changed during the round, dropout on)."""
+        res = self.state.results
+        res["RoundLossList"].append(loss)
+        values = {} if tally is None else tally.values()
+        res["RoundMeasurementsLists"].append({**values, "Loss": loss})
+
     def keep_round(self, rnd: int) -> None:
         """Remember the arrays at the end of round ``rnd`` (0: before training)."""
         self.last_round = (rnd, {k: w.copy() for k, w in self.params.items()})
@@ -178,7 +195,7 @@ class Trainer:
         """After a divergent batch in round ``rnd``: the arrays of the last whole round (the
         batches since may already have gone far), and a warning that says which."""
         done, params = self.last_round
-        self.params = params
+        self.params, self.state.net_round = params, done
         self.load()
         diverged(self.diverged, rnd, done)
         return "Divergence"
@@ -186,15 +203,17 @@ class Trainer:
     def end_of_round(self, rnd: int, valid) -> float:
         """Validate and report a finished round; returns the loss the stopping rule watches."""
         res, state = self.state.results, self.state
-        monitor, vloss = res["RoundLossList"][-1], None
+        monitor, validation = res["RoundLossList"][-1], None
         if valid is not None:
-            vloss = monitor = self.validation_loss(valid)
+            validation = self.validate(valid)
+            vloss = monitor = validation["Loss"]
             res["ValidationLossList"].append(vloss)
+            res["ValidationMeasurementsLists"].append(validation)
             if state.best is None or vloss < state.best[0]:
                 state.best = (vloss, rnd, {k: w.copy() for k, w in self.params.items()})
                 res["BestValidationRound"] = rnd
-        last = res["RoundLossList"][-1]
-        self.report.round(rnd, self.options.rounds, last, vloss, state.elapsed())
+        last = res["RoundMeasurementsLists"][-1]
+        self.report.round(rnd, self.options.rounds, last, validation, state.elapsed())
         return monitor
 
     def stalled(self, monitor: float) -> bool:
@@ -212,12 +231,15 @@ class Trainer:
     def saved(self) -> dict:
         """The run state a checkpoint keeps, beside the arrays, optimizer and generator."""
         s = self.state
+        results = {k: s.results[k] for k in CARRIED}
+        for k in MEASURED:
+            results[k] = [self.measures.to_json(v) for v in results[k]]
         return {
             "best": s.best,
             "batch_no": s.batch_no,
             "stall": s.stall,
             "best_monitor": float(s.best_monitor) if np.isfinite(s.best_monitor) else 1e308,
-            "results": {k: s.results[k] for k in CARRIED},
+            "results": results,
         }
 
     def resume(self, where, state: RunState) -> None:
@@ -230,7 +252,11 @@ class Trainer:
             saved["stall"],
             saved["best_monitor"],
         )
-        state.results.update({k: saved["results"][k] for k in CARRIED})
+        results = saved["results"]
+        state.results.update({k: results[k] for k in CARRIED if k not in MEASURED})
+        for k, losses in zip(MEASURED, ("RoundLossList", "ValidationLossList")):
+            kept = results.get(k) or [{"Loss": v} for v in results[losses]]  # (older files)
+            state.results[k] = [self.measures.from_json(v) for v in kept]
 
 
 def _interrupted(e: BaseException) -> bool:

@@ -9,7 +9,7 @@ per output ("Loss", or "<output>Loss").
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..containers import NetGraph
 from ..layers import (
@@ -31,6 +31,7 @@ class TrainingNet:
     prefix: tuple  # path of the user's net inside it
     losses: list[str]  # output ports of ``net`` whose values are summed into the loss
     targets: dict  # data key → port of ``net`` (e.g. "Output" → "Target")
+    attached: dict = field(default_factory=dict)  # output port → the name of its loss layer
 
 
 def _producer(net, port: str):
@@ -51,19 +52,21 @@ def automatic_loss(net, port: str):
     return MeanSquaredLossLayer()
 
 
-def training_net(net: Net, loss_function) -> TrainingNet:
+def training_net(net: Net, loss_function, owner: str = "NetTrain") -> TrainingNet:
+    """The training net of ``net`` with ``loss_function`` (NetTrain's option); ``owner``
+    names the caller in errors."""
     outs = net.exposed_outputs()
     if isinstance(loss_function, str):
         if loss_function not in net.output_ports():
             raise ValueError(
-                f'NetTrain: loss_function "{loss_function}" must name an output port of the net '
+                f'{owner}: loss_function "{loss_function}" must name an output port of the net '
                 f"that holds its loss{closest(loss_function, net.output_ports())}; output ports: "
                 f"{', '.join(net.output_ports())}."
             )
         return TrainingNet(net, (), [loss_function], {})
     if loss_function is not None and not isinstance(loss_function, (LossLayer, dict)):
         raise TypeError(
-            "NetTrain: loss_function must be a loss layer such as MeanSquaredLossLayer(), a dict "
+            f"{owner}: loss_function must be a loss layer such as MeanSquaredLossLayer(), a dict "
             "of output port → loss layer, or the name of an output port that holds a loss; "
             f"received {loss_function!r}."
         )
@@ -71,15 +74,15 @@ def training_net(net: Net, loss_function) -> TrainingNet:
     for p in given:
         if p not in outs:
             raise ValueError(
-                f'NetTrain: loss_function names the output "{p}"{closest(p, outs)}; outputs: {", ".join(outs)}.'
+                f'{owner}: loss_function names the output "{p}"{closest(p, outs)}; outputs: {", ".join(outs)}.'
             )
     if isinstance(loss_function, LossLayer) and len(outs) != 1:
         raise ValueError(
-            f"NetTrain: the net has several outputs ({', '.join(outs)}); give loss_function as a "
+            f"{owner}: the net has several outputs ({', '.join(outs)}); give loss_function as a "
             "dict of output port → loss layer."
         )
     one = len(outs) == 1
-    layers, edges, targets, losses = {"net": net}, [], {}, []
+    layers, edges, targets, losses, attached = {"net": net}, [], {}, [], {}
     for p in outs:
         loss = given.get(p) or (loss_function if isinstance(loss_function, LossLayer) else None)
         loss = loss or automatic_loss(net, p)
@@ -94,4 +97,5 @@ def training_net(net: Net, loss_function) -> TrainingNet:
         ]
         targets[p] = targets[tgt] = tgt
         losses.append(out)
-    return TrainingNet(NetGraph(layers, edges), ("net",), losses, targets)
+        attached[p] = name
+    return TrainingNet(NetGraph(layers, edges), ("net",), losses, targets, attached)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..batching import PRECISIONS
+from ..measurements.measures import measurement_names
 from ..text import closest
 from .checkpoint import checkpoint_dir
 from .optimizers import parse_method
@@ -24,6 +25,7 @@ NAMES = (
     "time_goal",
     "random_seed",
     "training_progress_reporting",
+    "training_progress_measurements",
     "learning_rate",
     "learning_rate_multipliers",
     "working_precision",
@@ -48,6 +50,7 @@ class TrainingOptions:
     time_goal: float | None
     random_seed: int | None
     reporting: object
+    measurements: tuple  # measured each round besides "Loss"
     learning_rate_multipliers: dict | None
     dtype: type
     save_dir: str | None
@@ -85,10 +88,22 @@ def training_options(prop, given: dict) -> TrainingOptions:
         time_goal=time_goal,
         random_seed=g["random_seed"],
         reporting=g["training_progress_reporting"],
+        measurements=_measurements(g["training_progress_measurements"]),
         learning_rate_multipliers=g["learning_rate_multipliers"],
         dtype=PRECISIONS[precision],
         save_dir=checkpoint_dir(g["training_progress_checkpointing"]),
         resume_from=g["resume_from"],
+    )
+
+
+def _measurements(spec) -> tuple:
+    """training_progress_measurements: NetMeasurements' names, "Loss" aside (always measured)."""
+    if spec is None:
+        return ()
+    return tuple(
+        n
+        for n in measurement_names(spec, "NetTrain: training_progress_measurements")
+        if n != "Loss"
     )
 
 

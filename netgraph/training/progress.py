@@ -1,5 +1,8 @@
 """How NetTrain reports progress: "ProgressBar" (a live line), "Print" (a line per round),
-None, or a callable that receives a dict per round."""
+None, or a callable that receives a dict per round.
+
+At the end of a round a reporter gets the round's measurements and the validation set's
+(dicts name → value, "Loss" among them; None without a validation set)."""
 
 from __future__ import annotations
 
@@ -25,39 +28,60 @@ class _Silent:
     def batch(self, rnd, rounds, *, seen, per_round, loss, elapsed):
         pass
 
-    def round(self, rnd, rounds, loss, vloss, elapsed):
+    def round(self, rnd, rounds, measured, validation, elapsed):
         pass
 
     def close(self):
         pass
 
 
+def brief(values: dict | None) -> str:
+    """The single-number measurements other than the loss, as "  Accuracy 0.9375"."""
+    if not values:
+        return ""
+    return "".join(
+        f"  {k} {v:.4g}" for k, v in values.items() if k != "Loss" and isinstance(v, float)
+    )
+
+
 class _Callback(_Silent):
     def __init__(self, f):
         self.f = f
 
-    def round(self, rnd, rounds, loss, vloss, elapsed):
-        self.f({"Round": rnd, "RoundLoss": loss, "ValidationLoss": vloss, "TimeElapsed": elapsed})
+    def round(self, rnd, rounds, measured, validation, elapsed):
+        self.f(
+            {
+                "Round": rnd,
+                "RoundLoss": measured["Loss"],
+                "ValidationLoss": None if validation is None else validation["Loss"],
+                "RoundMeasurements": measured,
+                "ValidationMeasurements": validation,
+                "TimeElapsed": elapsed,
+            }
+        )
 
 
 class _Print(_Silent):
     def __init__(self, out):
         self.out = out
 
-    def round(self, rnd, rounds, loss, vloss, elapsed):
-        v = "" if vloss is None else f"  validation loss {vloss:.5g}"
+    def round(self, rnd, rounds, measured, validation, elapsed):
+        v = "" if validation is None else f"  validation loss {validation['Loss']:.5g}"
         print(
-            f"round {rnd}/{rounds}  loss {loss:.5g}{v}  {elapsed:.1f} s", file=self.out, flush=True
+            f"round {rnd}/{rounds}  loss {measured['Loss']:.5g}{brief(measured)}{v}"
+            f"{brief(validation)}  {elapsed:.1f} s",
+            file=self.out,
+            flush=True,
         )
 
 
 class _Bar(_Silent):
     """One line, rewritten in place (a carriage return works in terminals and notebooks),
-    at most ten times a second: round, progress, batch loss, validation loss, examples per
-    second and the time left."""
+    at most ten times a second: round, progress, batch loss, the last round's measurements,
+    validation loss and measurements, examples per second and the time left."""
 
     def __init__(self, out):
-        self.out, self.last, self.vloss, self.shown = out, -1.0, None, False
+        self.out, self.last, self.measured, self.shown = out, -1.0, "", False
 
     def batch(self, rnd, rounds, *, seen, per_round, loss, elapsed):
         if elapsed - self.last < 0.1:
@@ -68,17 +92,17 @@ class _Bar(_Silent):
         bar = "█" * int(done * width) + "·" * (width - int(done * width))
         speed = ((rnd - 1) * per_round + seen) / elapsed if elapsed > 0 else 0.0
         left = elapsed * (1 - done) / done if done > 0 else 0.0
-        v = "" if self.vloss is None else f"  val {self.vloss:.4g}"
         line = (
-            f"\rround {rnd}/{rounds} {bar} {done:4.0%}  loss {loss:.4g}{v}  "
+            f"\rround {rnd}/{rounds} {bar} {done:4.0%}  loss {loss:.4g}{self.measured}  "
             f"{speed:,.0f} ex/s  {left:.0f} s left  "
         )
         self.out.write(line)
         self.out.flush()
         self.shown = True
 
-    def round(self, rnd, rounds, loss, vloss, elapsed):
-        self.vloss = vloss
+    def round(self, rnd, rounds, measured, validation, elapsed):
+        v = "" if validation is None else f"  val {validation['Loss']:.4g}{brief(validation)}"
+        self.measured = brief(measured) + v
 
     def close(self):
         if self.shown:

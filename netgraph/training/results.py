@@ -6,10 +6,15 @@ from ..text import closest
 
 PROPERTIES = (
     "TrainedNet",
+    "TrainedNetRound",
     "FinalNet",
     "RoundLossList",
     "BatchLossList",
     "ValidationLossList",
+    "RoundMeasurements",
+    "RoundMeasurementsLists",
+    "ValidationMeasurements",
+    "ValidationMeasurementsLists",
     "BestValidationRound",
     "TotalTrainingTime",
     "MeanExamplesPerSecond",
@@ -28,7 +33,8 @@ class NetTrainResultsObject:
     """The results of a training run: ``results["RoundLossList"]``, ``results.properties``.
 
     "TrainedNet" is the net of the best validation round when there is a validation set,
-    else the final net ("FinalNet"). "ReasonTrainingStopped" is one of "MaxTrainingRounds",
+    else the final net ("FinalNet"); "TrainedNetRound" is its round in every case (after a
+    divergence, the last whole round; 0 for the net before training). "ReasonTrainingStopped" is one of "MaxTrainingRounds",
     "TimeGoalReached", "StoppingCriterion", "Divergence", "ManualStop". "LossPlot" is a
     matplotlib figure (install the ``[plot]`` extra)."""
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..batching import specialize
 from ..initialization import NetInitialize
+from ..measurements.measures import Measures, measures_for
 from ..net import Net, frozen
 from ..plan import plan_of
 from ..text import check_keywords
@@ -42,6 +43,7 @@ def NetTrain(  # noqa: PLR0913 (Wolfram's options, each keyword-only)
     time_goal: float | None = None,
     random_seed: int | None = None,
     training_progress_reporting="ProgressBar",
+    training_progress_measurements=None,
     learning_rate: float | None = None,
     learning_rate_multipliers=None,
     working_precision: str = "Real32",
@@ -51,22 +53,22 @@ def NetTrain(  # noqa: PLR0913 (Wolfram's options, each keyword-only)
 ):
     """Train ``net`` on ``data`` and return the trained net (or ``prop`` of the results).
 
-        ``data``: ``(inputs, targets)``, a list of ``(input, target)`` pairs, a dict of port name
-        → examples, or a function ``f(batch_size=…, round=…)`` returning one batch. ``prop``:
-        None (the trained net), "All" (a NetTrainResultsObject), or a property name such as
-        "RoundLossList" (see ``NetTrainResultsObject.properties``). Uninitialized arrays are
-        initialized first. See docs/training.md for every option.
+    ``data``: ``(inputs, targets)``, a list of ``(input, target)`` pairs, a dict of port name
+    → examples, or a function ``f(batch_size=…, round=…)`` returning one batch. ``prop``:
+    None (the trained net), "All" (a NetTrainResultsObject), or a property name such as
+    "RoundLossList" (see ``NetTrainResultsObject.properties``). Uninitialized arrays are
+    initialized first. ``training_progress_measurements``: NetMeasurements' names (such as
+    ["Accuracy"]) measured each round, in "RoundMeasurementsLists" and, with a validation
+    set, "ValidationMeasurementsLists". See docs/training.md for every option.
 
-        >>> import os
-
-    import numpy as np
-        >>> from netgraph import NetTrain, LinearLayer
-        >>> x = np.linspace(-1, 1, 40)[:, None]
-        >>> fit = NetTrain(LinearLayer(1, input=1), (x, 3 * x + 1), max_training_rounds=200,
-        ...                batch_size=8, method=("ADAM", {"learning_rate": 0.05}),
-        ...                random_seed=0, training_progress_reporting=None)
-        >>> np.round(fit.arrays["Weights"].ravel(), 2), np.round(fit.arrays["Biases"], 2)
-        (array([3.], dtype=float32), array([1.], dtype=float32))
+    >>> import numpy as np
+    >>> from netgraph import NetTrain, LinearLayer
+    >>> x = np.linspace(-1, 1, 40)[:, None]
+    >>> fit = NetTrain(LinearLayer(1, input=1), (x, 3 * x + 1), max_training_rounds=200,
+    ...                batch_size=8, method=("ADAM", {"learning_rate": 0.05}),
+    ...                random_seed=0, training_progress_reporting=None)
+    >>> np.round(fit.arrays["Weights"].ravel(), 2), np.round(fit.arrays["Biases"], 2)
+    (array([3.], dtype=float32), array([1.], dtype=float32))
     """
     check_keywords("NetTrain", unknown, NAMES)
     if not isinstance(net, Net):
@@ -78,11 +80,12 @@ def NetTrain(  # noqa: PLR0913 (Wolfram's options, each keyword-only)
     report = reporter(options.reporting)
     rng = np.random.default_rng(options.random_seed)
     tn = training_net(net, options.loss_function)
+    measured = measures_for(("Loss", *options.measurements), net, tn, "NetTrain")
     data = TrainingData(net, tn, data, options, rng)
-    trainer = _trainer(tn, data, options, rng, report)
+    trainer = _trainer(tn, data, options, measured, report=report, rng=rng)
     if options.save_dir is not None:
         os.makedirs(options.save_dir, exist_ok=True)
-    state = RunState(results={k: [] for k in CARRIED if k.endswith("List")})
+    state = RunState(results={k: [] for k in CARRIED if k.endswith(("List", "Lists"))})
     state.results.update(BestValidationRound=None, ExamplesProcessed=0)
     if options.resume_from is not None:
         trainer.resume(options.resume_from, state)
@@ -90,7 +93,9 @@ def NetTrain(  # noqa: PLR0913 (Wolfram's options, each keyword-only)
     return _results(trainer, state, reason, tn.prefix, options)
 
 
-def _trainer(tn, data: TrainingData, options: TrainingOptions, rng, report) -> Trainer:
+def _trainer(
+    tn, data: TrainingData, options: TrainingOptions, measured: Measures, *, report, rng
+) -> Trainer:
     """The training net compiled for the data, with its arrays initialized and an optimizer."""
     run = specialize(tn.net, data.train.take(np.arange(min(data.train.n, 16))))
     run = NetInitialize(run, random_seed=options.random_seed)
@@ -106,7 +111,7 @@ def _trainer(tn, data: TrainingData, options: TrainingOptions, rng, report) -> T
     l2 = l2_factors(flat, options.method_options["l2_regularization"], tn.prefix)
     opt = Optimizer(options.method, options.method_options, params, mult, l2)
     return Trainer(
-        run, plan, tn.losses, params=params, opt=opt, rng=rng, options=options, report=report
+        run, plan, measured, params=params, opt=opt, rng=rng, options=options, report=report
     )
 
 
@@ -125,6 +130,9 @@ def _results(trainer: Trainer, state: RunState, reason: str, prefix: tuple, opti
         MeanExamplesPerSecond=res["ExamplesProcessed"] / elapsed if elapsed > 0 else 0.0,
         FinalNet=final,
         TrainedNet=_net_with(trainer.run, best[2], prefix) if best is not None else final,
+        TrainedNetRound=best[1] if best is not None else state.net_round,
+        RoundMeasurements=_last(res["RoundMeasurementsLists"]),
+        ValidationMeasurements=_last(res["ValidationMeasurementsLists"]),
     )
     results = NetTrainResultsObject(res)
     prop = options.prop
@@ -135,6 +143,10 @@ def _results(trainer: Trainer, state: RunState, reason: str, prefix: tuple, opti
     if isinstance(prop, list):
         return [results[p] for p in prop]
     return results[prop]
+
+
+def _last(values: list):
+    return values[-1] if values else None
 
 
 def _net_with(run, params: dict, prefix: tuple):
