@@ -42,10 +42,15 @@ def test_ctrl_c_at_random_moments_returns_the_net_so_far():
             stderr=subprocess.PIPE,
             text=True,
         )
-        assert p.stdout.readline().strip() == "ready"
-        time.sleep(delay)
-        p.send_signal(signal.SIGINT)
-        out, err = p.communicate(timeout=120)
+        try:
+            assert p.stdout.readline().strip() == "ready"
+            time.sleep(delay)
+            p.send_signal(signal.SIGINT)
+            out, err = p.communicate(timeout=120)
+        finally:
+            if p.poll() is None:  # a failed check leaves no 10,000-round run behind
+                p.kill()
+                p.communicate()
         assert p.returncode == 0, f"after {delay:.2f} s: {err[-800:]}"
         reason, batches, finite = out.split()
         assert reason == "ManualStop" and finite == "True", out
