@@ -38,6 +38,21 @@ _XXGEMM = types.ExternalFunction(
         types.intp,  # ldc
     ),
 )
+_XXGEMV = types.ExternalFunction(
+    "numba_xxgemv",
+    types.intc(
+        types.char,  # kind
+        types.char,  # trans
+        types.intp,  # m
+        types.intp,  # n
+        types.voidptr,  # alpha
+        types.voidptr,  # a
+        types.intp,  # lda
+        types.voidptr,  # x (unit stride)
+        types.voidptr,  # beta
+        types.voidptr,  # y (unit stride)
+    ),
+)
 _N, _T = np.int8(ord("n")), np.int8(ord("t"))  # BLAS flags: as it lies, transposed
 _S, _D = np.int8(ord("s")), np.int8(ord("d"))  # BLAS kinds: float32, float64
 
@@ -95,6 +110,24 @@ def gemm(a, b, c, accumulate):
     scalars[0] = like(scalars[0], 1.0)
     scalars[1] = like(scalars[0], 1.0 if accumulate else 0.0)
     kind = _S if a.itemsize == 4 else _D
+    if m == 1 and ta == _N:
+        # one contiguous row (a streaming step): y = bᵀ·x as a matrix-vector product, faster
+        # than a one-row matrix product (as numba's np.dot does); b read as it lies in
+        # column-major order is bᵀ (n, k) when row-major, b (k, n) when column-major
+        rows, cols = (n, k) if tb == _N else (k, n)
+        _XXGEMV(
+            kind,
+            tb,
+            rows,
+            cols,
+            scalars[0:].ctypes,
+            b.ctypes,
+            ldb,
+            a.ctypes,
+            scalars[1:].ctypes,
+            c.ctypes,
+        )
+        return
     # row-major c = a·b is column-major cᵀ = bᵀ·aᵀ
     _XXGEMM(
         kind,
