@@ -8,12 +8,9 @@ from netgraph import (
     All,
     DropoutLayer,
     ElementwiseLayer,
-    EmbeddingLayer,
     LinearLayer,
     LongShortTermMemoryLayer,
     NetChain,
-    NetDecoder,
-    NetEncoder,
     NetGraph,
     NetInitialize,
     NetPort,
@@ -22,6 +19,7 @@ from netgraph import (
     SequenceLastLayer,
     SoftmaxLayer,
 )
+from tests.test_coders import classifier
 
 STATES = NetPort(All, "States")
 SIZES = (1, 3, 7)  # 10 examples: chunks of 1, of 3 (3+3+3+1) and of 7 (7+3)
@@ -177,23 +175,6 @@ def test_a_graph_with_two_inputs_takes_a_dict(rng, precision, size):
     got = g(feed, specs, batch_size=size, **opts)
     assert got[NetPort("lstm", "Output")].shape == (10, max(map(len, xs)), 4)
     assert_same(got, g(feed, specs, **opts))
-
-
-def classifier():
-    return NetInitialize(
-        NetChain(
-            [
-                EmbeddingLayer(3),
-                LongShortTermMemoryLayer(4),
-                SequenceLastLayer(),
-                LinearLayer(3),
-                SoftmaxLayer(),
-            ],
-            input=NetEncoder("Characters", "xy"),
-            output=NetDecoder("Class", ["Less", "Equal", "Greater"]),
-        ),
-        random_seed=0,
-    )
 
 
 @pytest.mark.parametrize("size", SIZES)
