@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -359,19 +360,22 @@ def test_factors_act_in_nettrain_as_in_matlab(rng):
             lambda: from_matlab_lstm(
                 InputWeights=np.ones((7, K)), RecurrentWeights=np.ones((8, N)), Bias=np.ones(8)
             ),
-            r"InputWeights must be a matrix of shape \(4n, k\), 4 gate blocks of n units each; received shape \(7, 3\)",
+            r"InputWeights must be a matrix of shape \(4n, k\), 4 gate blocks of n units each; "
+            r"received shape \(7, 3\)",
         ),
         (
             lambda: from_matlab_lstm(
                 InputWeights=np.ones((8, K)), RecurrentWeights=np.ones((8, 3)), Bias=np.ones(8)
             ),
-            r"RecurrentWeights must have shape \(8, 2\) \(4n × n, n = 2 units from InputWeights\); received shape \(8, 3\)",
+            r"RecurrentWeights must have shape \(8, 2\) \(4n × n, n = 2 units from InputWeights\); "
+            r"received shape \(8, 3\)",
         ),
         (
             lambda: from_matlab_lstm(
                 InputWeights=np.ones((8, K)), RecurrentWeights=np.ones((8, 2)), Bias=np.ones((1, 8))
             ),
-            r"Bias must have shape \(8,\) \(8 × 1 or a vector, n = 2 units from InputWeights\); received shape \(1, 8\)",
+            r"Bias must have shape \(8,\) \(8 × 1 or a vector, n = 2 units from InputWeights\); "
+            r"received shape \(1, 8\)",
         ),
         (
             lambda: from_keras_lstm(np.ones((8, K)), np.ones((N, 8)), np.ones(8)),
@@ -422,7 +426,8 @@ def test_factors_act_in_nettrain_as_in_matlab(rng):
         ),
         (
             lambda: to_matlab_lstm(LongShortTermMemoryLayer(2, input=("Varying", 3))),
-            r"to_matlab_lstm: the LongShortTermMemoryLayer has no value for InputGateInputWeights.*NetInitialize",
+            r"to_matlab_lstm: the LongShortTermMemoryLayer has no value for "
+            r"InputGateInputWeights.*NetInitialize",
         ),
         (
             lambda: to_keras_lstm({"InputGateInputWeight": np.ones((2, 3))}),
@@ -432,13 +437,15 @@ def test_factors_act_in_nettrain_as_in_matlab(rng):
             lambda: to_matlab_lstm(
                 {**random_layer(LongShortTermMemoryLayer).arrays, "OutputGateBiases": np.ones(3)}
             ),
-            r"OutputGateBiases must have shape \(2,\) \(n = 2 units, k = 3 inputs\); received shape \(3,\)",
+            r"OutputGateBiases must have shape \(2,\) \(n = 2 units, k = 3 inputs\); "
+            r"received shape \(3,\)",
         ),
         (
             lambda: from_matlab_learn_rate_factors(
                 LongShortTermMemoryLayer, BiasLearnRateFactor=[1, 2, 3]
             ),
-            r"BiasLearnRateFactor must be a number ≥ 0 or a 1-by-4 vector.*i, f, g, o; received \[1, 2, 3\]",
+            r"BiasLearnRateFactor must be a number ≥ 0 or a 1-by-4 vector.*i, f, g, o; "
+            r"received \[1, 2, 3\]",
         ),
         (
             lambda: from_matlab_l2_factors(GatedRecurrentLayer, "g", InputWeightsL2Factor=-1),
@@ -454,7 +461,8 @@ def test_factors_act_in_nettrain_as_in_matlab(rng):
         ),
         (
             lambda: to_matlab_gru(random_layer(LongShortTermMemoryLayer)),
-            r"to_matlab_gru: takes a GatedRecurrentLayer or a dict of its arrays; received LongShortTermMemoryLayer",
+            r"to_matlab_gru: takes a GatedRecurrentLayer or a dict of its arrays; "
+            r"received LongShortTermMemoryLayer",
         ),
     ],
 )
@@ -466,12 +474,16 @@ def test_refusals(call, message):
 def test_netgraph_and_to_pytorch_state_dict_do_not_import_torch():
     code = (
         "import sys; from netgraph import *; "
-        "net = NetInitialize(NetChain({'l0': GatedRecurrentLayer(3), 'l1': GatedRecurrentLayer(3)}, "
-        "input=('Varying', 2)), random_seed=0); "
+        "net = NetChain({'l0': GatedRecurrentLayer(3), 'l1': GatedRecurrentLayer(3)}, "
+        "input=('Varying', 2)); "
+        "net = NetInitialize(net, random_seed=0); "
         "keys = sorted(to_pytorch_state_dict(net)); "
         "assert 'torch' not in sys.modules, 'torch was imported'; print(keys)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    root = Path(__file__).resolve().parents[2]  # this checkout's netgraph
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
+    )
     assert (
         out.stdout.split()
         == (
