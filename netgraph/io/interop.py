@@ -732,7 +732,7 @@ def from_pytorch(module, *, input=None) -> Net:
 
     Recurrent modules: netgraph is batch-first whatever ``batch_first`` says; the two biases
     are summed; ``bias=False`` gives zero biases with learning-rate multiplier 0, so NetTrain
-    keeps them at zero; ``num_layers`` > 1 gives a NetChain of layers "l0", "l1", … with a
+    keeps them at zero; ``num_layers`` > 1 gives a NetChain of layers "l0", "l1", … with
     DropoutLayers "dropout_l0", … between them when ``dropout`` > 0. A GRU converts only when
     its b_hn (``bias_hh_l*[2n:3n]``, inside the reset product) is zero; bidirectional modules
     and ``proj_size`` are refused. Inside an ``nn.Sequential`` a recurrent module stands for
