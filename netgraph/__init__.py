@@ -13,6 +13,8 @@ from .containers import NetChain, NetGraph
 from .editing import *
 from .information import *
 from .initialization import NetInitialize
+from .io import interop
+from .io.interop import *
 from .layers import *
 from .layers import __all__ as _layers
 from .measurements import NetMeasurements
@@ -34,6 +36,7 @@ __all__ = [  # noqa: PLE0604
     "NetStateObject",
     *information.__all__,
     *editing.__all__,
+    *interop.__all__,
     "All",
     "Automatic",
     "NetPort",

@@ -1,0 +1,1 @@
+"""Reading and writing nets, and exchanging their weights with other frameworks."""

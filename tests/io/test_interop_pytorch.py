@@ -1,0 +1,452 @@
+"""from_pytorch and to_pytorch_state_dict (netgraph/io/interop.py) against PyTorch itself:
+outputs and gradients (input and every array) of converted modules, on ragged and full
+batches, in float64 (to 1e-12) and float32 (to 1e-5); state dicts loaded into torch modules;
+the refusals. Skipped when torch is not installed."""
+
+from __future__ import annotations
+
+import copy
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+
+from netgraph import (
+    BasicRecurrentLayer,
+    DropoutLayer,
+    EmbeddingLayer,
+    GatedRecurrentLayer,
+    Information,
+    LinearLayer,
+    LongShortTermMemoryLayer,
+    NetChain,
+    NetInitialize,
+    NetPort,
+    NetPortGradient,
+    NetReplacePart,
+    from_pytorch,
+    to_pytorch_state_dict,
+)
+
+torch = pytest.importorskip("torch", reason="these tests compare with PyTorch (torch)")
+nn = torch.nn
+
+K, N = 3, 4
+LENGTHS = [5, 2, 4]
+PRECISION = {torch.float64: ("Real64", 1e-12), torch.float32: ("Real32", 1e-5)}
+
+
+def close(actual, expected, tol):
+    """Equal to ``tol`` times the larger of 1 and the largest magnitude of ``expected``."""
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.shape == expected.shape
+    scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
+    np.testing.assert_allclose(actual, expected, rtol=0, atol=tol * scale)
+
+
+def recurrent(kind: str, dtype, **kw):
+    """A torch recurrent module with random weights; a GRU's b_hn is zero."""
+    torch.manual_seed(0)
+    if kind.startswith("RNN"):
+        m = nn.RNN(K, N, nonlinearity=kind[4:], **kw)
+    else:
+        m = getattr(nn, kind)(K, N, **kw)
+    m = m.to(dtype).eval()
+    with torch.no_grad():
+        for name, p in m.named_parameters():
+            p.copy_(torch.randn_like(p) * 0.5)
+            if kind == "GRU" and name.startswith("bias_hh"):
+                p[2 * N :] = 0
+    return m
+
+
+def torch_run(m, xs: list, ogs: list, batch_first: bool, ragged: bool):
+    """The module's output sequences, the input gradients and the parameter gradients of
+    Σ output·og, on a packed (ragged) or plain batch."""
+    x = torch.nn.utils.rnn.pad_sequence([torch.from_numpy(v) for v in xs], batch_first=True)
+    x.requires_grad_(True)
+    xin = x if batch_first else x.transpose(0, 1)
+    m.zero_grad()
+    if ragged:
+        packed = nn.utils.rnn.pack_padded_sequence(
+            xin, [len(v) for v in xs], batch_first=batch_first, enforce_sorted=False
+        )
+        y, _ = nn.utils.rnn.pad_packed_sequence(m(packed)[0], batch_first=True)
+    else:
+        y = m(xin)[0]
+        y = y if batch_first else y.transpose(0, 1)
+    og = nn.utils.rnn.pad_sequence([torch.from_numpy(v) for v in ogs], batch_first=True)
+    (y * og).sum().backward()
+    grads = {k: p.grad.numpy().copy() for k, p in m.named_parameters()}
+    return y.detach().numpy(), x.grad.numpy(), grads
+
+
+def netgraph_run(net, xs, ogs, precision: str, ragged: bool):
+    """The net's outputs, input gradients and array gradients, the last as a PyTorch state
+    dict (to_pytorch_state_dict of the net holding its gradients as arrays)."""
+    xs_in = xs if ragged else np.stack(xs)
+    ogs_in = ogs if ragged else np.stack(ogs)
+    y = net(xs_in, working_precision=precision)
+    keys = list(Information(net, "Arrays"))
+    specs = [NetPortGradient("Input")] + [NetPortGradient(list(k)) for k in keys]
+    g = net({"Input": xs_in, NetPortGradient("Output"): ogs_in}, specs, working_precision=precision)
+    grads = {k if len(k) > 1 else k[0]: g[s] for k, s in zip(keys, specs[1:])}
+    return y, g[specs[0]], to_pytorch_state_dict(NetReplacePart(net, grads))
+
+
+def compare_grads(ours: dict, theirs: dict, tol) -> None:
+    """Every parameter gradient but bias_hh's (netgraph has one bias per gate: its gradient
+    is bias_ih's)."""
+    for k, v in theirs.items():
+        if "bias_hh" not in k:
+            close(ours[k], v, tol)
+
+
+def data(dtype, ragged: bool, k=K, n=N):
+    rng = np.random.default_rng(2)
+    lengths = LENGTHS if ragged else [max(LENGTHS)] * len(LENGTHS)
+    np_dt = np.float64 if dtype == torch.float64 else np.float32
+    xs = [rng.normal(size=(t, k)).astype(np_dt) for t in lengths]
+    ogs = [rng.normal(size=(t, n)).astype(np_dt) for t in lengths]
+    return xs, ogs
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("ragged", [True, False], ids=["ragged", "full"])
+@pytest.mark.parametrize("batch_first", [True, False], ids=["batch_first", "time_first"])
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN-tanh", "RNN-relu"])
+def test_recurrent_outputs_and_gradients_match_torch(kind, layers, batch_first, ragged, dtype):
+    m = recurrent(kind, dtype, num_layers=layers, batch_first=batch_first)
+    net = from_pytorch(m)
+    precision, tol = PRECISION[dtype]
+    xs, ogs = data(dtype, ragged)
+    y, dx, grads = netgraph_run(net, xs, ogs, precision, ragged)
+    ty, tdx, tgrads = torch_run(m, xs, ogs, batch_first, ragged)
+    for b, t in enumerate(LENGTHS if ragged else [max(LENGTHS)] * 3):
+        close(y[b], ty[b, :t], tol)
+        close(dx[b], tdx[b, :t], tol)
+        assert not np.any(ty[b, t:])  # torch pads with zeros too
+    compare_grads(grads, tgrads, tol)
+    assert set(grads) == set(tgrads)
+    assert y[0].dtype == (np.float64 if dtype == torch.float64 else np.float32)
+
+
+def test_final_states_match_torch():
+    m = recurrent("LSTM", torch.float64, batch_first=True)
+    xs, _ = data(torch.float64, ragged=True)
+    net = from_pytorch(m)
+    out = net(xs, [NetPort("State"), NetPort("CellState")], working_precision="Real64")
+    x = nn.utils.rnn.pad_sequence([torch.from_numpy(v) for v in xs], batch_first=True)
+    packed = nn.utils.rnn.pack_padded_sequence(x, LENGTHS, batch_first=True, enforce_sorted=False)
+    _, (h, c) = m(packed)
+    for b in range(len(xs)):
+        close(out[NetPort("State")][b], h[0, b].detach().numpy(), 1e-12)
+        close(out[NetPort("CellState")][b], c[0, b].detach().numpy(), 1e-12)
+
+
+def test_stacked_layers_and_dropout_between_them():
+    m = recurrent("GRU", torch.float32, num_layers=3, dropout=0.25)
+    net = from_pytorch(m)
+    assert list(net.layers) == ["l0", "dropout_l0", "l1", "dropout_l1", "l2"]
+    drop = net.layers["dropout_l1"]
+    assert isinstance(drop, DropoutLayer) and drop.options == {"p": 0.25, "method": "Dropout"}
+    assert net.ports["Input"].dims[1] == K and net.ports["Output"].dims[1] == N
+    assert list(from_pytorch(recurrent("GRU", torch.float32, num_layers=2)).layers) == ["l0", "l1"]
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN-tanh"])
+def test_without_biases(kind):
+    torch.manual_seed(0)
+    m = recurrent(kind, torch.float64, bias=False, num_layers=2, batch_first=True)
+    net = from_pytorch(m)
+    layer = net.layers["l1"]
+    biases = [a for a in layer.arrays if a.endswith("Biases")]
+    assert all(not np.any(layer.arrays[a]) for a in biases)
+    assert layer.options["learning_rate_multipliers"] == dict.fromkeys(biases, 0.0)
+    state = to_pytorch_state_dict(net)
+    assert sorted(state) == sorted(m.state_dict())  # no bias keys: loads into bias=False
+    xs, _ = data(torch.float64, ragged=False)
+    close(
+        net(np.stack(xs), working_precision="Real64"),
+        m(torch.from_numpy(np.stack(xs)))[0].detach(),
+        1e-12,
+    )
+
+
+# -- nn.Sequential and the other modules -----------------------------------------------------
+
+
+def sequential_run(s, x, og):
+    """Output and input gradient of Σ output·og, a recurrent module standing for its output
+    sequence (element 0 of what it returns)."""
+    x = torch.from_numpy(x).requires_grad_(x.dtype.kind == "f")
+    y = x
+    for m in s:
+        y = m(y)
+        y = y[0] if isinstance(y, tuple) else y
+    (y * torch.from_numpy(og)).sum().backward()
+    return y.detach().numpy(), None if x.grad is None else x.grad.numpy()
+
+
+@pytest.mark.parametrize(
+    "activation",
+    [
+        nn.ReLU(),
+        nn.Tanh(),
+        nn.Sigmoid(),
+        nn.Softsign(),
+        nn.ELU(),
+        nn.SELU(),
+        nn.GELU(),
+        nn.Identity(),
+        nn.Dropout(0.3),
+        nn.Softmax(dim=-1),
+    ],
+    ids=lambda m: type(m).__name__,
+)
+def test_mlp_with_each_activation(activation):
+    torch.manual_seed(1)
+    s = (
+        nn.Sequential(nn.Linear(K, 5), activation, nn.Linear(5, 2), nn.Softmax(dim=-1))
+        .double()
+        .eval()
+    )
+    net = from_pytorch(s)
+    assert net.ports["Input"].dims == (K,)
+    x = np.random.default_rng(3).normal(size=(6, K)) * 2
+    og = np.random.default_rng(4).normal(size=(6, 2))
+    ty, tdx = sequential_run(s, x, og)
+    close(net(x, working_precision="Real64"), ty, 1e-12)
+    dx = net(
+        {"Input": x, NetPortGradient("Output"): og},
+        NetPortGradient("Input"),
+        working_precision="Real64",
+    )
+    close(dx, tdx, 1e-12)
+    expected = ["0", "2", "3"] if isinstance(activation, nn.Identity) else ["0", "1", "2", "3"]
+    assert list(net.layers) == expected  # PyTorch's names; an Identity is left out
+    assert sorted(to_pytorch_state_dict(net)) == sorted(s.state_dict())
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["f64", "f32"])
+def test_embedding_stacked_lstm_linear(dtype):
+    """An Embedding, a two-layer LSTM (its output sequence) and a Linear, on a ragged batch of
+    index sequences: outputs and every array gradient."""
+    torch.manual_seed(2)
+    s = (
+        nn.Sequential(
+            OrderedDict(
+                emb=nn.Embedding(7, K),
+                lstm=nn.LSTM(K, N, num_layers=2, dropout=0.5, batch_first=True),
+                out=nn.Linear(N, 2),
+            )
+        )
+        .to(dtype)
+        .eval()
+    )
+    net = from_pytorch(s)
+    assert list(net.layers) == ["emb", "lstm", "out"]
+    assert list(net.layers["lstm"].layers) == ["l0", "dropout_l0", "l1"]
+    precision, tol = PRECISION[dtype]
+    rng = np.random.default_rng(5)
+    idx = [rng.integers(0, 7, size=t) for t in LENGTHS]
+    ogs = [
+        rng.normal(size=(t, 2)).astype(np.float64 if dtype == torch.float64 else np.float32)
+        for t in LENGTHS
+    ]
+    keys = list(Information(net, "Arrays"))
+    specs = [NetPortGradient(list(k)) for k in keys]
+    g = net({"Input": idx, NetPortGradient("Output"): ogs}, specs, working_precision=precision)
+    ours = to_pytorch_state_dict(NetReplacePart(net, {k: g[sp] for k, sp in zip(keys, specs)}))
+    y = net(idx, working_precision=precision)
+    for b in range(len(LENGTHS)):  # torch one sequence at a time: no padding to handle
+        s.zero_grad()
+        ty, _ = sequential_run(s, idx[b][None], ogs[b][None])
+        close(y[b], ty[0], tol)
+        if b == 0:
+            total = {k: p.grad.clone() for k, p in s.named_parameters()}
+        else:
+            for k, p in s.named_parameters():
+                total[k] += p.grad
+    compare_grads(ours, {k: v.numpy() for k, v in total.items()}, tol)
+
+
+@pytest.mark.parametrize(
+    "flatten, ours",
+    [((1, -1), (24,)), ((1, 2), (6, 4)), ((-2, -1), (2, 12)), ((1, 1), (2, 3, 4))],
+)
+def test_flatten(flatten, ours):
+    s = nn.Sequential(nn.Tanh(), nn.Flatten(*flatten)).double()
+    net = from_pytorch(s, input=(2, 3, 4))
+    assert net.ports["Output"].dims == ours
+    x = np.random.default_rng(6).normal(size=(5, 2, 3, 4))
+    close(net(x, working_precision="Real64"), s(torch.from_numpy(x)).numpy(), 1e-12)
+
+
+def test_input_shapes_taken_from_the_module():
+    assert from_pytorch(nn.Linear(K, 2)).ports["Input"].dims == (K,)
+    emb = from_pytorch(nn.Sequential(nn.Embedding(9, 2), nn.GRU(2, 3, bias=False)))
+    assert emb.ports["Input"].kind.n == 9 and len(emb.ports["Input"].dims) == 1
+    seq = from_pytorch(nn.Sequential(nn.Linear(K, 5), nn.ReLU(), nn.RNN(5, 2)))
+    assert seq.ports["Input"].dims[1:] == (K,)
+    assert from_pytorch(nn.Linear(K, 2), input=("Varying", K)).ports["Output"].dims[1:] == (2,)
+    emb = nn.Embedding(4, 2).double()  # alone: indices of any shape, as in PyTorch
+    idx = np.array([[1, 3], [0, 0]])
+    y = from_pytorch(emb)(idx, working_precision="Real64")
+    assert np.array_equal(y, emb(torch.from_numpy(idx)).detach().numpy())
+    assert from_pytorch(nn.Linear(K, 2, bias=False)).arrays.keys() == {"Weights"}
+
+
+# -- to_pytorch_state_dict: netgraph nets into torch modules ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "layer, module",
+    [
+        (LongShortTermMemoryLayer(N), lambda: nn.LSTM(K, N, batch_first=True)),
+        (GatedRecurrentLayer(N), lambda: nn.GRU(K, N, batch_first=True)),
+        (
+            BasicRecurrentLayer(N, activation="Ramp"),
+            lambda: nn.RNN(K, N, nonlinearity="relu", batch_first=True),
+        ),
+        (
+            NetChain(
+                {
+                    "l0": GatedRecurrentLayer(N),
+                    "drop": DropoutLayer(0.1),
+                    "l1": GatedRecurrentLayer(N),
+                }
+            ),
+            lambda: nn.GRU(K, N, num_layers=2, batch_first=True),
+        ),
+    ],
+    ids=["LSTM", "GRU", "RNN-relu", "GRU-2-layers"],
+)
+def test_state_dict_loads_into_torch_and_reproduces_the_net(layer, module):
+    net = NetInitialize(NetReplacePart(layer, {"Input": ("Varying", K)}), random_seed=3)
+    m = module().eval()
+    m.load_state_dict({k: torch.from_numpy(v) for k, v in to_pytorch_state_dict(net).items()})
+    xs, _ = data(torch.float32, ragged=False)
+    x = np.stack(xs)
+    close(net(x), m(torch.from_numpy(x))[0].detach().numpy(), 1e-5)
+
+
+def test_state_dict_of_a_chain_uses_layer_names():
+    net = NetChain(
+        {
+            "emb": EmbeddingLayer(K, 6),
+            "rnn": NetChain({"l0": LongShortTermMemoryLayer(N), "l1": LongShortTermMemoryLayer(N)}),
+            "head": NetChain([LinearLayer(5), LinearLayer(2)]),
+        },
+        input="Varying",
+    )
+    net = NetInitialize(net, random_seed=0)
+    mods = nn.ModuleDict(
+        {
+            "emb": nn.Embedding(6, K),
+            "rnn": nn.LSTM(K, N, num_layers=2, batch_first=True),
+            "head": nn.Sequential(OrderedDict([("1", nn.Linear(N, 5)), ("2", nn.Linear(5, 2))])),
+        }
+    )
+    mods.load_state_dict({k: torch.from_numpy(v) for k, v in to_pytorch_state_dict(net).items()})
+    idx = np.array([[1, 5, 0, 2]])
+    ty = mods["head"](mods["rnn"](mods["emb"](torch.from_numpy(idx)))[0])
+    close(net(idx)[0], ty[0].detach().numpy(), 1e-5)
+
+
+def test_from_pytorch_then_state_dict_is_the_modules():
+    s = nn.Sequential(nn.Linear(K, N), nn.Tanh(), nn.GRU(N, N, num_layers=2), nn.Linear(N, 1))
+    with torch.no_grad():
+        s[2].bias_hh_l0[2 * N :] = 0
+        s[2].bias_hh_l1[2 * N :] = 0
+    state = to_pytorch_state_dict(from_pytorch(s))
+    assert sorted(state) == sorted(s.state_dict())
+    copy.deepcopy(s).load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+    for k, v in s.state_dict().items():
+        if "bias" not in k:
+            assert np.array_equal(state[k], v.numpy()), k
+    np.testing.assert_allclose(
+        state["2.bias_ih_l1"], (s[2].bias_ih_l1 + s[2].bias_hh_l1).detach().numpy()
+    )
+
+
+# -- refusals --------------------------------------------------------------------------------
+
+
+class MyLinear(nn.Linear):
+    pass
+
+
+@pytest.mark.parametrize(
+    "module, message",
+    [
+        (
+            lambda: nn.GRU(K, N),
+            r"bias_hh_l0\[8:12\] \(b_hn\) of the module is nonzero.*reset product",
+        ),
+        (
+            lambda: nn.Sequential(nn.Linear(K, K), nn.GRU(K, N, num_layers=2)),
+            r'bias_hh_l0\[8:12\] \(b_hn\) of module "1" is nonzero',
+        ),
+        (
+            lambda: nn.LSTM(K, N, bidirectional=True),
+            r"bidirectional nn.LSTM; netgraph has no NetBidirectionalOperator",
+        ),
+        (lambda: nn.LSTM(K, N, proj_size=2), r"proj_size=2.*no projection"),
+        (
+            lambda: nn.Sequential(nn.Linear(K, 2), nn.Conv1d(1, 1, 1)),
+            r'module "1" is a torch.nn.modules.conv.Conv1d, which does not convert.*LSTM, GRU, RNN',
+        ),
+        (lambda: MyLinear(K, 2), r"is a .*MyLinear, which does not convert.*not subclasses"),
+        (lambda: nn.Softmax(dim=0), r"nn.Softmax with dim=0.*only nn.Softmax\(dim=-1\)"),
+        (lambda: nn.GELU(approximate="tanh"), r"approximate='tanh'"),
+        (lambda: nn.ELU(alpha=0.5), r"alpha=0.5"),
+        (lambda: nn.Embedding(4, 2, max_norm=1.0), r"max_norm=1.0"),
+        (
+            lambda: nn.Linear(K, 2).half(),
+            r"weight of the module has dtype torch.float16.*\.float\(\)",
+        ),
+        (lambda: nn.Sequential(nn.Identity()), r"computes the identity"),
+        (lambda: nn.Flatten(0, -1), r"nn.Flatten\(start_dim=0, end_dim=-1\)"),
+        (lambda: nn.ModuleList([nn.ReLU()]), r"ModuleList, which does not convert"),
+    ],
+)
+def test_from_pytorch_refusals(module, message):
+    with pytest.raises(ValueError, match=message):
+        from_pytorch(module())
+
+
+def test_from_pytorch_takes_a_module():
+    with pytest.raises(TypeError, match=r"takes a torch.nn.Module; received ndarray"):
+        from_pytorch(np.ones(3))
+
+
+@pytest.mark.parametrize(
+    "net, message",
+    [
+        (
+            LongShortTermMemoryLayer(N, gate_activation="HardSigmoid", input=("Varying", K)),
+            r'the net has gate_activation "HardSigmoid".*nn.LSTM computes only',
+        ),
+        (
+            NetChain({"a": BasicRecurrentLayer(N, activation="SoftSign")}, input=("Varying", K)),
+            r'layer "a" has activation "SoftSign"; nn.RNN computes only',
+        ),
+        (
+            LinearLayer((2, 3), input=K),
+            r"a LinearLayer with arrays of shapes .*'Weights': \(2, 3, 3\)",
+        ),
+    ],
+)
+def test_to_pytorch_state_dict_refusals(net, message):
+    with pytest.raises(ValueError, match=message):
+        to_pytorch_state_dict(NetInitialize(net, random_seed=0))
+
+
+def test_to_pytorch_state_dict_needs_initialized_arrays():
+    net = NetChain({"x": LinearLayer(2)}, input=K)
+    with pytest.raises(ValueError, match=r'layer "x" has no value for Weights, Biases; initialize'):
+        to_pytorch_state_dict(net)
+    with pytest.raises(TypeError, match=r"takes a netgraph net; received dict"):
+        to_pytorch_state_dict({})
