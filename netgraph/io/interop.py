@@ -23,8 +23,10 @@ applies the reset gate after the state product, r∘(W·s), in the forms used he
 ResetGateMode "after-multiplication", Keras's reset_after=True, PyTorch's only form); a
 recurrent bias of the candidate inside that product (MATLAB's
 "recurrent-bias-after-multiplication", Keras's second bias row, PyTorch's b_hn), which
-Wolfram's GRU does not have, converts only when it is zero. Biases that are simply added
-(PyTorch's b_ih + b_hh, the recurrent biases of the r and z gates) are summed.
+Wolfram's GRU does not have, becomes the array "MemoryGateStateBiases" of a
+GatedRecurrentLayer with ``reset_gate_mode="recurrent-bias-after-multiplication"`` when it
+is nonzero (a zero one is left out: the plain layer computes the same). Biases that are
+simply added (PyTorch's b_ih + b_hh, the recurrent biases of the r and z gates) are summed.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from ..layers import (
     LongShortTermMemoryLayer,
     SoftmaxLayer,
 )
+from ..layers.recurrent import STATE_BIAS
 from ..net import Net
 from ..text import closest
 
@@ -125,24 +128,45 @@ def _stack(arrays: dict, gates: tuple) -> tuple:
     )
 
 
-def _fold_recurrent_bias(owner: str, b_in, b_rec, gates: tuple, what: str) -> np.ndarray:
-    """One bias per gate from a GRU's input and recurrent biases (both (3n,), in the order
-    ``gates``): summed for the gates, whose two biases are simply added; the candidate's
-    recurrent bias lies inside the reset product r∘(R·s + b), which Wolfram's GRU lacks, so
-    it must be zero."""
+def _fold_recurrent_bias(b_in, b_rec, gates: tuple) -> tuple:
+    """(one bias per gate, the candidate's state bias or None) from a GRU's input and
+    recurrent biases (both (3n,), in the order ``gates``): summed for the gates, whose two
+    biases are simply added; the candidate's recurrent bias lies inside the reset product
+    r∘(R·s + b), where it is kept apart ("MemoryGateStateBiases"), or left out when zero."""
     n = len(b_in) // 3
+    rows = slice(gates.index("Memory") * n, (gates.index("Memory") + 1) * n)
+    inside = np.array(b_rec[rows])
+    b = b_in + b_rec
+    if not np.any(inside != 0):
+        return b, None
+    b[rows] = b_in[rows]
+    return b, inside
+
+
+def _gru_arrays(W, R, b_in, b_rec, gates: tuple) -> dict:
+    """The arrays of a GatedRecurrentLayer from a GRU's weights and its two biases, with
+    "MemoryGateStateBiases" when the candidate's recurrent bias is nonzero."""
+    b, inside = _fold_recurrent_bias(b_in, b_rec, gates)
+    arrays = _unstack(W, R, b, gates, GatedRecurrentLayer)
+    if inside is not None:
+        arrays[STATE_BIAS] = inside
+    return arrays
+
+
+def _state_bias(arrays: dict, n: int, dtype) -> np.ndarray:
+    """A GRU layer's "MemoryGateStateBiases", zero when it has none."""
+    bs = arrays.get(STATE_BIAS)
+    return np.zeros(n, dtype) if bs is None else np.asarray(bs)
+
+
+def _recurrent_bias(arrays: dict, gates: tuple, b) -> np.ndarray:
+    """A GRU's recurrent biases in the order ``gates``: zero but the candidate's block,
+    which is the layer's state bias."""
+    n = len(b) // 3
+    out = np.zeros_like(b)
     m = gates.index("Memory")
-    inside = b_rec[m * n : (m + 1) * n]
-    if np.any(inside != 0):
-        raise ValueError(
-            f"{owner}: {what} is nonzero (largest |value| {np.max(np.abs(inside)):.3g}). It is "
-            "the candidate's recurrent bias, inside the reset product r∘(R·s + b); netgraph's "
-            "GatedRecurrentLayer computes Wolfram's m = tanh(Wmx·x + r∘(Wms·s) + bm), which has "
-            "no bias there, so no arrays give the same outputs, and dropping the bias would "
-            "change them. A GRU converts exactly when that bias is zero (for instance one "
-            "trained with it fixed at zero)."
-        )
-    return b_in + b_rec  # exact for the candidate's block, where b_rec is zero
+    out[m * n : (m + 1) * n] = _state_bias(arrays, n, b.dtype)
+    return out
 
 
 def _arrays_of(owner: str, layer, cls) -> dict:
@@ -156,7 +180,8 @@ def _arrays_of(owner: str, layer, cls) -> dict:
             f"{owner}: takes a {cls.__name__} or a dict of its arrays; "
             f"received {type(layer).__name__}."
         )
-    names = cls.array_names()
+    mode = "recurrent-bias-after-multiplication" if STATE_BIAS in arrays else None
+    names = cls.array_names({"reset_gate_mode": mode})
     unknown = [a for a in arrays if a not in names]
     if unknown:
         raise ValueError(
@@ -265,7 +290,9 @@ def from_matlab_gru(
     (3n, 1) for ResetGateMode "after-multiplication" (the default, Wolfram's GRU exactly) and
     (6n, 1) for "recurrent-bias-after-multiplication" (input biases, then recurrent biases):
     the recurrent biases of r and z are added to their input biases, and the candidate's, in
-    rows 5n+1 … 6n, must be zero (Wolfram's GRU has no bias inside the reset product).
+    rows 5n+1 … 6n, inside the reset product, is returned as "MemoryGateStateBiases" when it
+    is nonzero: build the layer with that mode then,
+    ``GatedRecurrentLayer(reset_gate_mode="recurrent-bias-after-multiplication", arrays=…)``.
     "before-multiplication" is refused: it applies the reset gate before the state product.
     MATLAB's default activations (tanh, sigmoid) are the only ones netgraph's GRU has.
 
@@ -284,8 +311,7 @@ def from_matlab_gru(
     W, R, b = _matlab_arrays(owner, InputWeights, RecurrentWeights, Bias, 3, bias_blocks=blocks)
     if blocks == 2:
         n3 = W.shape[0]
-        what = f"Bias({5 * n3 // 3 + 1}:{2 * n3}), the candidate's recurrent bias,"
-        b = _fold_recurrent_bias(owner, b[:n3], b[n3:], MATLAB_GRU, what)
+        return _gru_arrays(W, R, b[:n3], b[n3:], MATLAB_GRU)
     return _unstack(W, R, b, MATLAB_GRU, GatedRecurrentLayer)
 
 
@@ -293,17 +319,27 @@ def to_matlab_gru(layer, *, ResetGateMode="after-multiplication") -> dict:
     """MATLAB's gruLayer arrays from a GatedRecurrentLayer (or a dict of its arrays): a dict
     of "InputWeights" (3n, k), "RecurrentWeights" (3n, n) and "Bias", gate blocks in MATLAB's
     order r, z, h̃. Bias is (3n, 1) for ResetGateMode "after-multiplication" (the default)
-    and (6n, 1), with zero recurrent biases, for "recurrent-bias-after-multiplication".
+    and (6n, 1) for "recurrent-bias-after-multiplication": recurrent biases zero but the
+    candidate's, which is the layer's "MemoryGateStateBiases" (a layer that has a nonzero
+    one needs that mode).
 
     >>> from netgraph import GatedRecurrentLayer, NetInitialize, to_matlab_gru
     >>> gru = NetInitialize(GatedRecurrentLayer(2, input=("Varying", 3)), random_seed=0)
     >>> to_matlab_gru(gru, ResetGateMode="recurrent-bias-after-multiplication")["Bias"].shape
     (12, 1)
     """
-    blocks = _reset_gate_mode("to_matlab_gru", ResetGateMode)
-    arrays = _arrays_of("to_matlab_gru", layer, GatedRecurrentLayer)
+    owner = "to_matlab_gru"
+    blocks = _reset_gate_mode(owner, ResetGateMode)
+    arrays = _arrays_of(owner, layer, GatedRecurrentLayer)
     W, R, b = _stack(arrays, MATLAB_GRU)
-    b = np.concatenate([b, np.zeros_like(b)]) if blocks == 2 else b
+    rec = _recurrent_bias(arrays, MATLAB_GRU, b)
+    if blocks == 1 and np.any(rec != 0):
+        raise ValueError(
+            f'{owner}: the layer has a nonzero "{STATE_BIAS}", a bias inside the reset '
+            "product, which MATLAB holds only with ResetGateMode "
+            '"recurrent-bias-after-multiplication": pass that mode.'
+        )
+    b = np.concatenate([b, rec]) if blocks == 2 else b
     return {"InputWeights": W, "RecurrentWeights": R, "Bias": b[:, None]}
 
 
@@ -489,7 +525,8 @@ def from_keras_gru(kernel, recurrent_kernel, bias=None, *, reset_after=True) -> 
     order z (update, Wolfram's input gate), r, h; with ``reset_after=True`` (Keras's
     default) bias is (2, 3n): input biases, then recurrent biases. The recurrent biases of
     z and r are added to their input biases; the candidate's, ``bias[1, 2n:3n]``, lies
-    inside the reset product and must be zero (Wolfram's GRU has no bias there).
+    inside the reset product and is returned as "MemoryGateStateBiases" when it is nonzero
+    (build the layer with ``reset_gate_mode="recurrent-bias-after-multiplication"`` then).
     ``reset_after=False`` is refused: it applies the reset gate before the state product.
     bias None: ``use_bias=False``.
 
@@ -509,15 +546,14 @@ def from_keras_gru(kernel, recurrent_kernel, bias=None, *, reset_after=True) -> 
             )
         )
     W, R, b = _keras_arrays(owner, kernel, recurrent_kernel, bias, 3, rows=2)
-    n = R.shape[1]
-    b = _fold_recurrent_bias(owner, b[0], b[1], KERAS_GRU, f"bias[1, {2 * n}:{3 * n}]")
-    return _unstack(W, R, b, KERAS_GRU, GatedRecurrentLayer)
+    return _gru_arrays(W, R, b[0], b[1], KERAS_GRU)
 
 
 def to_keras_gru(layer) -> dict:
     """A Keras GRU's weights (``reset_after=True``) from a GatedRecurrentLayer (or a dict of
     its arrays): a dict of "kernel" (k, 3n), "recurrent_kernel" (n, 3n) and "bias" (2, 3n)
-    (input biases; recurrent biases zero), gate blocks as columns in Keras's order z, r, h.
+    (input biases; recurrent biases zero but the candidate's, the layer's
+    "MemoryGateStateBiases"), gate blocks as columns in Keras's order z, r, h.
 
     >>> from netgraph import GatedRecurrentLayer, NetInitialize, to_keras_gru
     >>> gru = NetInitialize(GatedRecurrentLayer(2, input=("Varying", 3)), random_seed=0)
@@ -526,7 +562,7 @@ def to_keras_gru(layer) -> dict:
     """
     arrays = _arrays_of("to_keras_gru", layer, GatedRecurrentLayer)
     W, R, b = _stack(arrays, KERAS_GRU)
-    bias = np.stack([b, np.zeros_like(b)])
+    bias = np.stack([b, _recurrent_bias(arrays, KERAS_GRU, b)])
     return {"kernel": W.T.copy(), "recurrent_kernel": R.T.copy(), "bias": bias}
 
 
@@ -574,10 +610,11 @@ def _recurrent_layer(m, i: int, where: str):
         b = np.zeros(W.shape[0], W.dtype)
         lrm = {_name(g, "Biases"): 0.0 for g in gates}
     elif kind == "GRU":
-        n = R.shape[1]
-        what = f"bias_hh_l{i}[{2 * n}:{3 * n}] (b_hn) of {_at(where)}"
         b_ih, b_hh = _tensor(m, f"bias_ih_l{i}", where), _tensor(m, f"bias_hh_l{i}", where)
-        b = _fold_recurrent_bias("from_pytorch", b_ih, b_hh, gates, what)
+        arrays = _gru_arrays(W, R, b_ih, b_hh, gates)
+        mode = "recurrent-bias-after-multiplication" if STATE_BIAS in arrays else None
+        options = {"reset_gate_mode": mode} if mode else {}
+        return cls(R.shape[1], arrays=arrays, learning_rate_multipliers=lrm, **options)
     else:
         b = _tensor(m, f"bias_ih_l{i}", where) + _tensor(m, f"bias_hh_l{i}", where)
     arrays = _unstack(W, R, b, gates, cls)
@@ -733,8 +770,10 @@ def from_pytorch(module, *, input=None) -> Net:
     Recurrent modules: netgraph is batch-first whatever ``batch_first`` says; the two biases
     are summed; ``bias=False`` gives zero biases with learning-rate multiplier 0, so NetTrain
     keeps them at zero; ``num_layers`` > 1 gives a NetChain of layers "l0", "l1", … with
-    DropoutLayers "dropout_l0", … between them when ``dropout`` > 0. A GRU converts only when
-    its b_hn (``bias_hh_l*[2n:3n]``, inside the reset product) is zero; bidirectional modules
+    DropoutLayers "dropout_l0", … between them when ``dropout`` > 0. A GRU whose b_hn
+    (``bias_hh_l*[2n:3n]``, inside the reset product) is nonzero becomes a GatedRecurrentLayer
+    with ``reset_gate_mode="recurrent-bias-after-multiplication"`` holding it as
+    "MemoryGateStateBiases" (exact); bidirectional modules
     and ``proj_size`` are refused. Inside an ``nn.Sequential`` a recurrent module stands for
     its output sequence, what ``out, _ = lstm(x)`` gives (PyTorch itself would pass the tuple
     on); the final states are its "State" (and "CellState") ports.
@@ -818,7 +857,9 @@ def _recurrent_state(layers: list, prefix: str) -> dict:
         out[f"{prefix}weight_hh_l{i}"] = R
         if with_bias:
             out[f"{prefix}bias_ih_l{i}"] = b
-            out[f"{prefix}bias_hh_l{i}"] = np.zeros_like(b)
+            gru = isinstance(layer, GatedRecurrentLayer)
+            rec = _recurrent_bias(layer.arrays, g, b) if gru else np.zeros_like(b)
+            out[f"{prefix}bias_hh_l{i}"] = rec
     return out
 
 
@@ -887,7 +928,8 @@ def to_pytorch_state_dict(net) -> dict:
 
     Keys: a LongShortTermMemoryLayer, GatedRecurrentLayer or BasicRecurrentLayer is one
     ``nn.LSTM``/``nn.GRU``/``nn.RNN`` layer (``batch_first=True``): "weight_ih_l0",
-    "weight_hh_l0" and "bias_ih_l0" in PyTorch's gate order, with "bias_hh_l0" zero (no bias
+    "weight_hh_l0" and "bias_ih_l0" in PyTorch's gate order, with "bias_hh_l0" zero but a
+    GRU's b_hn block, its "MemoryGateStateBiases" (no bias
     keys when every bias is frozen at zero, as from_pytorch imports ``bias=False``); a
     NetChain of recurrent layers of one type and size named "l0", "l1", … (and
     DropoutLayers) is one module with ``num_layers`` layers, keys "…_l0", "…_l1", …; a

@@ -7,6 +7,10 @@ import numpy as np
 from .gru_kernels import GATES, gru_backward, gru_forward
 from .rnn import RecurrentOp
 
+# The memory block's state bias, inside the reset product (MATLAB's reset gate mode
+# "recurrent-bias-after-multiplication", PyTorch's b_hn): an array of the layer in that mode.
+STATE_BIAS = "MemoryGateStateBiases"
+
 
 class GRUOp(RecurrentOp):
     """Forward and backward of GatedRecurrentLayer on a padded batch; its arrays are fused in
@@ -22,7 +26,9 @@ class GRUOp(RecurrentOp):
         Y = np.zeros((B, T, n), dt)
         A = np.empty((B, T, n3) if store else (0, 0, n3), dt)
         GM = np.empty((B, T, n) if store else (0, 0, n), dt)
-        sT = gru_forward(Z=Z, Y=Y, A=A, GM=GM, store=store, **run.forward_args())
+        bs = P["named"].get(STATE_BIAS)
+        bs = np.zeros(n, dt) if bs is None else np.ascontiguousarray(bs, dt)
+        sT = gru_forward(Z=Z, bs=bs, Y=Y, A=A, GM=GM, store=store, **run.forward_args())
         return [Y, sT], ((run, Y, A, GM) if store else None)
 
     def backward(self, saved, dys, P, ctx):
@@ -35,4 +41,6 @@ class GRUOp(RecurrentOp):
             dY=dY, dsT=dsT, A=A, GM=GM, Y=Y, s0=run.s0, dZ=dZ, dG=dG, **run.backward_args()
         )
         dx, grads = self.finish(run, dZ, dG, Y)
+        if STATE_BIAS in P["named"]:
+            grads[STATE_BIAS] = dG[:, :, 2 * n :].sum((0, 1))
         return [dx, ds0], grads

@@ -7,12 +7,16 @@ hoisted input projection. Forward, one step:
 
     i = σ(zi + gi)     r = σ(zr + gr)     m = tanh(zm + r*gm)     s' = (1−i)*m + i*s
 
+where gm includes the memory block's state bias bs (zero but for MATLAB's reset gate mode
+"recurrent-bias-after-multiplication", PyTorch's b_hn): gm = Wms·s + bs, inside the reset
+product.
+
 Backward (BPTT), the same step from the end: ds'₊ is the gradient of s' from the next step,
 dy that of the output y = s'; ds goes to the previous step:
 
     ds' = ds'₊ + dy
     dzm = ds'*(1−i)*(1−m²)    dzi = ds'*(s−m)*i*(1−i)    dzr = dzm*gm*r*(1−r)
-    dgi = dzi                 dgr = dzr                  dgm = dzm*r
+    dgi = dzi                 dgr = dzr                  dgm = dzm*r    (dbs = Σ dgm)
     ds  = ds'*i + Wsᵀ·dg      (with state masks ms: ds'*i + Σ_g ms_g∘(Ws_gᵀ·dg_g))
 
 ``dZ`` holds dz and ``dG`` holds dg (equal to dz but for the memory block); the weight gradients
@@ -40,16 +44,16 @@ assert MG == 2, "the memory block must be the last (tanh after two σ blocks)"
 
 
 @njit(**FAST)
-def gru_forward(Z, Ws, Wsg, s0, order, batch_sizes, ms, Y, A, GM, store):
+def gru_forward(Z, Ws, Wsg, s0, order, batch_sizes, ms, bs, Y, A, GM, store):
     """Run the recurrence over Z (B, T, 3n) = x·Wx + b.
 
     Ws (n, 3n): the stacked state weights transposed, so that a step's product is s·Ws; Wsg
     (3, n, n): its blocks per gate. s0 (B, n): the initial state. order, batch_sizes: the rows
     by decreasing length and how many run at each step. ms (B, 3, n): state masks, rows in
-    ``order``, or None.
+    ``order``, or None. bs (n,): the memory block's state bias, inside the reset product.
 
     Fills Y (the states s) and, when ``store``, A (i, r, m) and GM (the memory block gm of the
-    state product) for the backward pass; returns the final state (B, n), taken at each
+    state product, bias included) for the backward pass; returns the final state (B, n), taken at each
     sequence's last step."""
     B, T, n3 = Z.shape
     n = n3 // 3
@@ -68,6 +72,8 @@ def gru_forward(Z, Ws, Wsg, s0, order, batch_sizes, ms, Y, A, GM, store):
             a = A[b, t] if store else scratch
             for j in range(MG * n):  # i, r
                 a[j] = sigmoid(z[j] + g[j])
+            for j in range(n):
+                g[MG * n + j] += bs[j]
             for j in range(n):
                 r = a[RG * n + j]
                 a[MG * n + j] = tanh(z[MG * n + j] + r * g[MG * n + j])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .gru import STATE_BIAS
 from .rnn_reference import ACTIVATIONS, gate_grads, gate_masks_at, masked, recurrence
 
 # Each gate's array-name prefix, by its letter; the reference takes no fused order.
@@ -21,6 +22,8 @@ def gru_step(arrays, x, s, masks=None):
         z_g = W_gx·(x∘mx_g) + b_g    p_g = W_gs·(s∘ms_g)             for g = i, r, m
         i = σ(z_i + p_i)    r = σ(z_r + p_r)    m = tanh(z_m + r*p_m)    s' = (1−i)*m + i*s
 
+    with b_ms ("MemoryGateStateBiases", when the arrays have it) added to p_m.
+
     masks (all optional, 1 when absent): "w" {array name: mask} (VariationalWeights), "x"
     {gate letter: (k,)} (VariationalInput), "s" {gate letter: (n,)} (VariationalState)."""
     masks = masks or {}
@@ -30,6 +33,7 @@ def gru_step(arrays, x, s, masks=None):
     sm = {g: s * ms.get(g, 1.0) for g in NAMES}
     z = {g: W[f"{G}GateInputWeights"] @ xm[g] + W[f"{G}GateBiases"] for g, G in NAMES.items()}
     p = {g: W[f"{G}GateStateWeights"] @ sm[g] for g, G in NAMES.items()}
+    p["m"] = p["m"] + W.get(STATE_BIAS, 0.0)
     i = sigmoid(z["i"] + p["i"])
     r = sigmoid(z["r"] + p["r"])
     m = tanh(z["m"] + r * p["m"])
@@ -43,7 +47,7 @@ def gru_step_back(ds1, cache):
         dz_m = ds'*(1−i)*(1−m²)       dz_i = ds'*(s−m)*i*(1−i)     dz_r = dz_m*p_m*r*(1−r)
         dp_i = dz_i    dp_r = dz_r    dp_m = dz_m*r
         ds = ds'*i + Σ_g ms_g∘(W_gsᵀ·dp_g)        dx = Σ_g mx_g∘(W_gxᵀ·dz_g)
-        dW_gx = dz_g·(x∘mx_g)ᵀ    dW_gs = dp_g·(s∘ms_g)ᵀ    db_g = dz_g
+        dW_gx = dz_g·(x∘mx_g)ᵀ    dW_gs = dp_g·(s∘ms_g)ᵀ    db_g = dz_g    db_ms = dp_m
 
     (a masked weight's gradient ∘ its mask). Returns dx, ds and the array gradients."""
     W, xm, sm, s, i, r, m, p_m, masks = cache
@@ -55,7 +59,10 @@ def gru_step_back(ds1, cache):
     ds = ds1 * i + sum(
         ms.get(g, 1.0) * (W[f"{G}GateStateWeights"].T @ dp[g]) for g, G in NAMES.items()
     )
-    return dx, ds, masked(gate_grads(NAMES, dz, dp, xm, sm), masks.get("w"))
+    grads = gate_grads(NAMES, dz, dp, xm, sm)
+    if STATE_BIAS in W:
+        grads[STATE_BIAS] = dp["m"]
+    return dx, ds, masked(grads, masks.get("w"))
 
 
 def gru_reference(arrays, x, lengths, s0, dy, dsT, masks=None):

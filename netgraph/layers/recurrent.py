@@ -3,7 +3,7 @@ their base RecurrentLayer (the ports, options and arrays the family shares)."""
 
 from __future__ import annotations
 
-from ..kernels.gru import GRUOp
+from ..kernels.gru import STATE_BIAS, GRUOp
 from ..kernels.lstm import GATE_KINDS, STATE_KINDS, LSTMOp
 from ..kernels.rnn import ACTIVATIONS, BasicRecurrentOp
 from ..text import closest
@@ -12,6 +12,10 @@ from .base import Layer, meet
 
 DROPOUT_METHODS = ("VariationalWeights", "VariationalInput", "VariationalState", "StateUpdate")
 VARIATIONAL_METHODS = DROPOUT_METHODS[:3]
+# MATLAB's gruLayer ResetGateMode values that netgraph computes; the second adds a state bias
+# inside the reset product (its "before-multiplication", Keras's reset_after=False, is not
+# one of them: there the reset gate scales the state before the product)
+RESET_GATE_MODES = ("after-multiplication", "recurrent-bias-after-multiplication")
 
 
 def parse_dropout(owner: str, dropout, methods=DROPOUT_METHODS) -> dict:
@@ -75,20 +79,22 @@ class RecurrentLayer(Layer):
             raise ValueError(
                 f"{owner}: the number of units n must be a positive int; received {n!r}."
             )
-        lrm = dict(lrm or {})
-        for a in lrm:
-            if a not in self.array_names():
-                raise ValueError(
-                    f'{owner}: learning_rate_multipliers names an unknown array "{a}"'
-                    f"{closest(a, self.array_names())}."
-                )
         options = {"n": n, "dropout": parse_dropout(owner, dropout, self.dropout_methods)}
         options.update({k: _choice(owner, k, v, self.choices[k]) for k, v in own.items()})
+        names = self.array_names(options)
+        lrm = dict(lrm or {})
+        for a in lrm:
+            if a not in names:
+                raise ValueError(
+                    f'{owner}: learning_rate_multipliers names an unknown array "{a}"'
+                    f"{closest(a, names)}."
+                )
         options["learning_rate_multipliers"] = lrm
-        self._init(options, {"Input": input, "Output": output}, arrays, self.array_names())
+        self._init(options, {"Input": input, "Output": output}, arrays, names)
 
     @classmethod
-    def array_names(cls) -> tuple[str, ...]:
+    def array_names(cls, options=None) -> tuple[str, ...]:
+        """The layer's arrays (with ``options``, those of a layer built with them)."""
         return tuple(a for gate in cls.op_class.names for a in gate)
 
     @property
@@ -159,6 +165,8 @@ class RecurrentLayer(Layer):
             shapes[wx] = None if n is None or k is None else (n, k)
             shapes[ws] = None if n is None else (n, n)
             shapes[b] = None if n is None else (n,)
+        for a in self.array_names(self.options)[len(shapes) :]:  # a mode's extra biases
+            shapes[a] = None if n is None else (n,)
         return shapes
 
     def fans(self, name, shape):
@@ -239,8 +247,12 @@ class GatedRecurrentLayer(RecurrentLayer):
 
     Options: ``n`` units; ``dropout`` (a probability for "VariationalWeights", or a dict of
     "VariationalWeights", "VariationalInput", "VariationalState"; active only in training;
-    default None); ``arrays``, ``learning_rate_multipliers``, ``input``, ``output`` as for
-    every ``RecurrentLayer``.
+    default None); ``reset_gate_mode`` (MATLAB's gruLayer ResetGateMode):
+    "after-multiplication" (default, Wolfram's equations above) or
+    "recurrent-bias-after-multiplication", which adds the array "MemoryGateStateBiases"
+    ``(n,)`` inside the reset product, m = tanh(Wmx·x + r*(Wms·s + bms) + bm), as MATLAB's
+    mode and PyTorch's ``nn.GRU`` (its b_hn) have it; ``arrays``,
+    ``learning_rate_multipliers``, ``input``, ``output`` as for every ``RecurrentLayer``.
 
     >>> import numpy as np
     >>> from netgraph import GatedRecurrentLayer, NetInitialize
@@ -250,18 +262,33 @@ class GatedRecurrentLayer(RecurrentLayer):
     """
 
     op_class = GRUOp
+    choices = {"reset_gate_mode": RESET_GATE_MODES}
 
     def __init__(
         self,
         n=None,
         *,
         dropout=None,
+        reset_gate_mode="after-multiplication",
         arrays=None,
         learning_rate_multipliers=None,
         input=None,
         output=None,
         **unknown,
     ):
+        if reset_gate_mode == "before-multiplication":
+            raise ValueError(
+                'GatedRecurrentLayer: reset_gate_mode "before-multiplication" (MATLAB\'s mode in '
+                "which the reset gate scales the state before the product, Keras's "
+                "reset_after=False) is not computed by netgraph; its modes are "
+                f"{', '.join(RESET_GATE_MODES)}."
+            )
+        if reset_gate_mode == RESET_GATE_MODES[0] and STATE_BIAS in (arrays or {}):
+            raise ValueError(
+                f'GatedRecurrentLayer: the array "{STATE_BIAS}" (a state bias inside the reset '
+                "product) belongs to the reset_gate_mode "
+                f'"{RESET_GATE_MODES[1]}"; give that mode, or leave the array out.'
+            )
         self._construct(
             n,
             dropout=dropout,
@@ -270,7 +297,15 @@ class GatedRecurrentLayer(RecurrentLayer):
             input=input,
             output=output,
             unknown=unknown,
+            reset_gate_mode=reset_gate_mode,
         )
+
+    @classmethod
+    def array_names(cls, options=None) -> tuple[str, ...]:
+        names = super().array_names()
+        if options and options.get("reset_gate_mode") == RESET_GATE_MODES[1]:
+            return names + (STATE_BIAS,)
+        return names
 
 
 class BasicRecurrentLayer(RecurrentLayer):

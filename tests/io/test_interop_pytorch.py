@@ -45,17 +45,18 @@ def close(actual, expected, tol):
 
 
 def recurrent(kind: str, dtype, **kw):
-    """A torch recurrent module with random weights; a GRU's b_hn is zero."""
+    """A torch recurrent module with random weights; "GRU-no-b_hn": a GRU whose b_hn (inside
+    the reset product) is zero, which converts to Wolfram's plain GRU."""
     torch.manual_seed(0)
     if kind.startswith("RNN"):
         m = nn.RNN(K, N, nonlinearity=kind[4:], **kw)
     else:
-        m = getattr(nn, kind)(K, N, **kw)
+        m = getattr(nn, kind[:3] if kind.startswith("GRU") else kind)(K, N, **kw)
     m = m.to(dtype).eval()
     with torch.no_grad():
         for name, p in m.named_parameters():
             p.copy_(torch.randn_like(p) * 0.5)
-            if kind == "GRU" and name.startswith("bias_hh"):
+            if kind == "GRU-no-b_hn" and name.startswith("bias_hh"):
                 p[2 * N :] = 0
     return m
 
@@ -94,12 +95,14 @@ def netgraph_run(net, xs, ogs, precision: str, ragged: bool):
     return y, g[specs[0]], to_pytorch_state_dict(NetReplacePart(net, grads))
 
 
-def compare_grads(ours: dict, theirs: dict, tol) -> None:
+def compare_grads(ours: dict, theirs: dict, tol, gru: bool = False) -> None:
     """Every parameter gradient but bias_hh's (netgraph has one bias per gate: its gradient
-    is bias_ih's)."""
+    is bias_ih's), and a GRU's b_hn block of bias_hh (its "MemoryGateStateBiases")."""
     for k, v in theirs.items():
         if "bias_hh" not in k:
             close(ours[k], v, tol)
+        elif gru:
+            close(ours[k][2 * N :], v[2 * N :], tol)
 
 
 def data(dtype, ragged: bool, k=K, n=N):
@@ -115,7 +118,7 @@ def data(dtype, ragged: bool, k=K, n=N):
 @pytest.mark.parametrize("ragged", [True, False], ids=["ragged", "full"])
 @pytest.mark.parametrize("batch_first", [True, False], ids=["batch_first", "time_first"])
 @pytest.mark.parametrize("layers", [1, 2])
-@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN-tanh", "RNN-relu"])
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "GRU-no-b_hn", "RNN-tanh", "RNN-relu"])
 def test_recurrent_outputs_and_gradients_match_torch(kind, layers, batch_first, ragged, dtype):
     m = recurrent(kind, dtype, num_layers=layers, batch_first=batch_first)
     net = from_pytorch(m)
@@ -127,8 +130,12 @@ def test_recurrent_outputs_and_gradients_match_torch(kind, layers, batch_first, 
         close(y[b], ty[b, :t], tol)
         close(dx[b], tdx[b, :t], tol)
         assert not np.any(ty[b, t:])  # torch pads with zeros too
-    compare_grads(grads, tgrads, tol)
+    compare_grads(grads, tgrads, tol, gru=kind == "GRU")
     assert set(grads) == set(tgrads)
+    if kind.startswith("GRU"):  # b_hn nonzero: the mode that holds it; zero: the plain GRU
+        mode = "recurrent-bias-after-multiplication" if kind == "GRU" else "after-multiplication"
+        grus = [v for v in Information(net, "Layers").values() if "reset_gate_mode" in v.options]
+        assert {g.options["reset_gate_mode"] for g in grus} == {mode}
     assert y[0].dtype == (np.float64 if dtype == torch.float64 else np.float32)
 
 
@@ -381,14 +388,6 @@ class MyLinear(nn.Linear):
 @pytest.mark.parametrize(
     "module, message",
     [
-        (
-            lambda: nn.GRU(K, N),
-            r"bias_hh_l0\[8:12\] \(b_hn\) of the module is nonzero.*reset product",
-        ),
-        (
-            lambda: nn.Sequential(nn.Linear(K, K), nn.GRU(K, N, num_layers=2)),
-            r'bias_hh_l0\[8:12\] \(b_hn\) of module "1" is nonzero',
-        ),
         (
             lambda: nn.LSTM(K, N, bidirectional=True),
             r"bidirectional nn.LSTM; netgraph has no NetBidirectionalOperator",

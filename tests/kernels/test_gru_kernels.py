@@ -27,14 +27,20 @@ from tests.kernels.ops import (
 DROPOUT = VARIATIONAL
 
 
+MODES = ("after-multiplication", "recurrent-bias-after-multiplication")
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("lengths", [RAGGED, FULL], ids=["ragged", "full"])
 @pytest.mark.parametrize("method", list(DROPOUT), ids=str)
-def test_kernels_match_the_reference_with_each_dropout_method(method, lengths, dtype):
+@pytest.mark.parametrize("mode", MODES)
+def test_kernels_match_the_reference_with_each_dropout_method(mode, method, lengths, dtype):
     rng = np.random.default_rng(0)
     dropout = DROPOUT[method]
-    layer = GatedRecurrentLayer(N, input=("Varying", K), dropout=dropout)
+    layer = GatedRecurrentLayer(N, input=("Varying", K), dropout=dropout, reset_gate_mode=mode)
     arrays = random_arrays(rng, GatedRecurrentLayer, N, K)
+    if mode == MODES[1]:  # the state bias inside the reset product
+        arrays["MemoryGateStateBiases"] = 0.5 * rng.normal(size=N)
     x, states, dy, dstates = batch(rng, lengths, T, K, N, states=1)
     got = run_op(layer, arrays, x, lengths, states, dy, dstates, dtype)
     masks = got[3]
@@ -48,6 +54,7 @@ def test_reference_backward_equals_finite_differences():
     rng = np.random.default_rng(2)
     n, k, T, lengths = 3, 2, 4, [4, 2]
     arrays = random_arrays(rng, GatedRecurrentLayer, n, k)
+    arrays["MemoryGateStateBiases"] = rng.normal(size=n)
     x, (s0,), dy, (dsT,) = batch(rng, lengths, T, k, n, states=1)
     masks = {
         "w": {a: rng.uniform(0.5, 1.5, v.shape) for a, v in arrays.items() if "Weights" in a},

@@ -52,7 +52,7 @@ def gru_reference(x, a, s=None, mx=None, ms=None):
         )
         m = np.tanh(
             a["MemoryGateInputWeights"] @ xi[2]
-            + r * (a["MemoryGateStateWeights"] @ si[2])
+            + r * (a["MemoryGateStateWeights"] @ si[2] + a.get("MemoryGateStateBiases", 0.0))
             + a["MemoryGateBiases"]
         )
         s = (1 - i) * m + i * s
@@ -90,6 +90,33 @@ def test_gru_matches_reference_and_finite_differences(rng):
         lambda ex, a: gru_reference(ex["Input"], a),
         seed=1,
     )
+
+
+def test_gru_with_a_state_bias_inside_the_reset_product(rng):
+    """reset_gate_mode="recurrent-bias-after-multiplication" (MATLAB's, PyTorch's b_hn):
+    m = tanh(Wmx·x + r*(Wms·s + bms) + bm); the bias and its gradient, against the reference."""
+    data = {"Input": ragged(rng, [4, 1, 3], 2)}
+    layer = GatedRecurrentLayer(
+        3,
+        input=("Varying", 2),
+        reset_gate_mode="recurrent-bias-after-multiplication",
+        arrays={"MemoryGateStateBiases": rng.normal(size=3)},
+    )
+    net = check_layer(layer, data, lambda ex, a: gru_reference(ex["Input"], a), seed=1)
+    plain = net._replace(
+        options={**net.options, "reset_gate_mode": "after-multiplication"},
+        arrays={k: v for k, v in net.arrays.items() if k != "MemoryGateStateBiases"},
+    )
+    assert not np.allclose(net(data["Input"])[0], plain(data["Input"])[0])  # the bias acts
+
+
+def test_gru_reset_gate_modes_are_checked():
+    with pytest.raises(ValueError, match="before-multiplication.*not computed"):
+        GatedRecurrentLayer(3, reset_gate_mode="before-multiplication")
+    with pytest.raises(ValueError, match='"MemoryGateStateBiases".*belongs to the reset_gate_mode'):
+        GatedRecurrentLayer(3, arrays={"MemoryGateStateBiases": np.ones(3)})
+    gru = GatedRecurrentLayer(3, reset_gate_mode="recurrent-bias-after-multiplication")
+    assert gru.arrays["MemoryGateStateBiases"] is None
 
 
 def test_gru_initial_state_and_its_gradient(rng):
