@@ -1,4 +1,4 @@
-"""MATLAB's and Keras's recurrent layouts (netgraph/io/interop.py), without PyTorch: gate
+"""MATLAB's and Keras's recurrent layouts (netgraph/io/layouts.py), without PyTorch: gate
 blocks filled with distinct constants, so that a wrong order is caught; each framework's own
 equations, written here from its layout, against netgraph's outputs; round trips; the
 per-gate MATLAB factors through NetTrain; and every refusal."""

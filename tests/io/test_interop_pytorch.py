@@ -1,4 +1,4 @@
-"""from_pytorch and to_pytorch_state_dict (netgraph/io/interop.py) against PyTorch itself:
+"""from_pytorch and to_pytorch_state_dict (netgraph/io/pytorch.py) against PyTorch itself:
 outputs and gradients (input and every array) of converted modules, on ragged and full
 batches, in float64 (to 1e-12) and float32 (to 1e-5); state dicts loaded into torch modules;
 the refusals. Skipped when torch is not installed."""
