@@ -82,9 +82,13 @@ class NetEncoder:
         setup[kind](args, params, owner)
         if params:
             raise TypeError(f'{owner}: unknown parameter "{next(iter(params))}".')
-        fold = (lambda s: s.lower()) if getattr(self, "ignore_case", False) else (lambda s: s)
-        self._fold = fold
-        self.codes = {fold(x) if isinstance(x, str) else x: i for i, x in enumerate(self.items)}
+        self.codes = {
+            self._fold(x) if isinstance(x, str) else x: i for i, x in enumerate(self.items)
+        }
+
+    def _fold(self, s: str) -> str:
+        """A string as the encoder matches it (lower case when it ignores case)."""
+        return s.lower() if getattr(self, "ignore_case", False) else s
 
     def _characters(self, args, params: dict, owner: str) -> None:
         table = args[0] if args else None
