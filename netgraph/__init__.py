@@ -13,6 +13,7 @@ from .containers import NetChain, NetGraph
 from .editing import *
 from .information import *
 from .initialization import NetInitialize
+from .io import Export, Import
 from .layers import *
 from .layers import __all__ as _layers
 from .measurements import NetMeasurements
@@ -40,4 +41,6 @@ __all__ = [  # noqa: PLE0604
     "NetPortGradient",
     "Restricted",
     "Scaled",
+    "Export",
+    "Import",
 ]

@@ -122,6 +122,18 @@ class NetEncoder:
     def _boolean(self, args, params: dict, owner: str) -> None:
         self.items, self.form = [False, True], "Boolean"
 
+    def arguments(self) -> tuple[tuple, dict]:
+        """``(args, options)`` such that ``NetEncoder(*args, **options)`` is this encoder again."""
+        if self.kind == "Characters":
+            args = ("Characters", "".join(self.items), self.form)
+            return args, {"ignore_case": self.ignore_case}
+        if self.kind == "Tokens":
+            options = {"ignore_case": self.ignore_case, "split_pattern": self.pattern.pattern}
+            return ("Tokens", list(self.items)), options
+        if self.kind == "Class":
+            return ("Class", list(self.items), self.form), {}
+        return ("Boolean",), {}
+
     @property
     def size(self) -> int:
         """The number of codes (Tokens: the vocabulary and one code for unknown words)."""
@@ -265,6 +277,11 @@ class NetDecoder:
             )
         self.input_depth = input_depth
         self.index = {x: i for i, x in enumerate(self.labels)}
+
+    def arguments(self) -> tuple[tuple, dict]:
+        """``(args, options)`` such that ``NetDecoder(*args, **options)`` is this decoder again."""
+        args = ("Class", list(self.labels)) if self.kind == "Class" else ("Boolean",)
+        return args, {"input_depth": self.input_depth}
 
     def port_type(self) -> TensorType:
         if self.kind == "Boolean":
