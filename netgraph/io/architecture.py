@@ -86,7 +86,13 @@ def build(node, arrays) -> Net:
     """The net a JSON node describes; ``arrays(key, where)`` gives the array stored under a
     tensor key. Raises ValueError, saying where, for anything the node does not allow."""
     net = _build(node, arrays, ())
-    _compare(architecture(net), node, ())
+    diff = first_difference(node, architecture(net))
+    if diff is not None:
+        where, field, theirs, built = diff
+        raise ValueError(
+            f'{where}: the file\'s "{field}" do not describe the net netgraph builds from '
+            f"it: {theirs} in the file, {built} built."
+        )
     return net
 
 
@@ -212,18 +218,21 @@ def _edges(edges, where: str) -> list:
 # -- the net built against its node ------------------------------------------------------------
 
 
-def _compare(mine: dict, node: dict, path: tuple) -> None:
-    """Refuse a file whose node is not what netgraph writes for the net built from it
-    (``mine``), naming the first field that differs."""
+def first_difference(a: dict, b: dict, path: tuple = ()) -> tuple | None:
+    """Where two architectures first differ: (the layer in words, the field, its value in
+    ``a``, its value in ``b``, both shortened for a message), or None when they are equal."""
     for k in sorted((CONTAINER_KEYS | LAYER_KEYS) - {"layers"}):
-        if mine.get(k) != node.get(k):
-            raise ValueError(
-                f'{_where(path)} ({mine["type"]}): the file\'s "{k}" do not describe the net '
-                f"netgraph builds from it: {_short(node.get(k))} in the file, "
-                f"{_short(mine.get(k))} built."
-            )
-    for (name, child), (_, stored) in zip(mine.get("layers", ()), node.get("layers", ())):
-        _compare(child, stored, path + (name,))
+        if a.get(k) != b.get(k):
+            return f"{_where(path)} ({a.get('type')!s:.60})", k, _short(a.get(k)), _short(b.get(k))
+    layers_a, layers_b = a.get("layers") or [], b.get("layers") or []
+    if [n for n, _ in layers_a] != [n for n, _ in layers_b]:
+        names = [[n for n, _ in x] for x in (layers_a, layers_b)]
+        return f"{_where(path)} ({a.get('type')})", "layers", _short(names[0]), _short(names[1])
+    for (name, x), (_, y) in zip(layers_a, layers_b):
+        found = first_difference(x, y, path + (name,))
+        if found is not None:
+            return found
+    return None
 
 
 def _short(v) -> str:
