@@ -23,7 +23,7 @@ import numpy as np
 from ..net import Net
 from ..walk import flatten
 from .architecture import architecture, array_key, build
-from .tensorfile import FileError, TensorFile, parse_json, write
+from .tensorfile import TensorFile, parse_json, write
 
 FORMAT = "ngnet"
 VERSION = 1
@@ -95,14 +95,15 @@ class NgnetFile(TensorFile):
         dtype, _ = self.entries[key]
         if dtype not in ARRAY_DTYPES:
             raise ValueError(f'{where}: tensor "{key}" has dtype {dtype}; arrays are F32 or F64')
-        return self.read(key)
+        try:
+            return self.read(key)
+        except ValueError as e:
+            raise ValueError(f"{where}: {e}") from None
 
     def net(self) -> Net:
         """The net the file holds, built and checked (see ``architecture.build``)."""
         try:
             return build(self.architecture, self.array)
-        except FileError:
-            raise
         except ValueError as e:
             raise self.error(f"holds a net that cannot be read: {e}") from None
 

@@ -6,7 +6,7 @@ data that follows), then the data. ``TensorFile`` reads the header itself, bound
 checked (the header fits in the file and in ``MAX_HEADER``; every tensor's byte range matches
 its dtype and shape, lies in the file, and the ranges tile the data without gaps or
 overlaps), and only then lets safetensors read tensors, one at a time, when asked. Every
-problem is a ValueError that names the file; safetensors' own errors become one too.
+problem is a ValueError; safetensors' own errors become one too.
 """
 
 from __future__ import annotations
@@ -24,10 +24,6 @@ MAX_HEADER = 16 * 2**20  # bytes of JSON header: a net's architecture, never its
 MAX_RANK = 32
 DTYPES = {"F32": np.float32, "F64": np.float64, "U8": np.uint8}
 ENTRY = {"dtype", "shape", "data_offsets"}
-
-
-class FileError(ValueError):
-    """A file that cannot be read, with the file named in the message."""
 
 
 def _unique_keys(pairs: list) -> dict:
@@ -110,8 +106,9 @@ class TensorFile:
             raise self.error(f"cannot be read ({e.strerror or e})") from None
         self._handle = None
 
-    def error(self, why: str) -> FileError:
-        return FileError(f"{self.owner}: the file {self.path!r} {why.rstrip('.')}.")
+    def error(self, why: str) -> ValueError:
+        """A ValueError that names the owner (the function reading) and the file."""
+        return ValueError(f"{self.owner}: the file {self.path!r} {why.rstrip('.')}.")
 
     def _check(self) -> None:
         if not os.path.isfile(self.path):
@@ -167,11 +164,12 @@ class TensorFile:
         self._opened.__exit__(*exc)
 
     def read(self, name: str) -> np.ndarray:
-        """The tensor ``name`` (its size already checked against the file)."""
+        """The tensor ``name`` (its size already checked against the file); a ValueError
+        that says why (callers name the file) when safetensors cannot read it."""
         try:
             return self._handle.get_tensor(name)
         except (safetensors.SafetensorError, OSError) as e:
-            raise self.error(f'is damaged: tensor "{name}" cannot be read ({e})') from None
+            raise ValueError(f'tensor "{name}" cannot be read ({e})') from None
 
 
 def write(path, tensors: dict, metadata: dict) -> None:

@@ -346,7 +346,10 @@ class Checkpoints:
 
     @staticmethod
     def _finite(f: NgnetFile, name: str) -> np.ndarray:
-        a = f.read(name)
+        try:
+            a = f.read(name)
+        except ValueError as e:
+            raise f.error(f"is damaged: {e}") from None
         if not np.all(np.isfinite(a)):
             raise f.error(
                 f'is damaged: tensor "{name}" holds NaN or infinite values (NetTrain writes '
