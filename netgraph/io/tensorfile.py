@@ -111,6 +111,8 @@ class TensorFile:
         return ValueError(f"{self.owner}: the file {self.path!r} {why.rstrip('.')}.")
 
     def _check(self) -> None:
+        if not os.path.exists(self.path):
+            raise self.error("does not exist")
         if not os.path.isfile(self.path):
             raise self.error("is not a file")
         size = os.path.getsize(self.path)
@@ -181,6 +183,8 @@ def write(path, tensors: dict, metadata: dict) -> None:
     try:
         safetensors.numpy.save_file(arrays, tmp, metadata=metadata)
         os.replace(tmp, path)
+    except safetensors.SafetensorError as e:  # an I/O error, in safetensors' words
+        raise OSError(f"cannot write the file {path!r}: {e}") from None
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)

@@ -13,7 +13,9 @@ import tempfile
 import time
 
 import numpy as np
+import numpy.lib.format
 import pytest
+import safetensors.numpy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -158,8 +160,6 @@ def test_headers_that_are_not_json_objects(tmp_path, good):
 
 
 def test_a_safetensors_file_of_another_program(tmp_path):
-    import safetensors.numpy
-
     safetensors.numpy.save_file({"weight": np.ones((2, 2), np.float32)}, tmp_path / "t.ngnet")
     with pytest.raises(ValueError, match="a safetensors file but not a .ngnet file"):
         Import(tmp_path / "t.ngnet")
@@ -336,8 +336,7 @@ def test_a_pickle_payload_is_never_unpickled(tmp_path, good, marker):
     path.write_bytes(join(extra, data + payload))
     assert Import(path) == classifier()
     refused(tmp_path, with_meta(good, net=payload.decode("latin-1")), "not valid JSON")
-    import numpy.lib.format  # an .npy pickle, as np.load(allow_pickle=True) would run
-
+    # an .npy file holding a pickle, as np.load(allow_pickle=True) would run it
     with open(tmp_path / "p.npy", "wb") as f:
         numpy.lib.format.write_array(f, np.array([Payload()], dtype=object), allow_pickle=True)
     refused(tmp_path, (tmp_path / "p.npy").read_bytes(), "declares a header")

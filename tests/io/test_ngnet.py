@@ -275,6 +275,13 @@ def test_the_suffix_picks_the_format(tmp_path):
             Export(tmp_path / bad, net)
         with pytest.raises(ValueError, match=r"Supported suffixes: \.ngnet, \.onnx"):
             Import(tmp_path / bad)
+    with pytest.raises(OSError, match="cannot write the file"):
+        Export(tmp_path / "no such folder" / "net.ngnet", net)
+    with pytest.raises(ValueError, match="net.ngnet' does not exist"):
+        Import(tmp_path / "net.ngnet")
+    (tmp_path / "folder.ngnet").mkdir()
+    with pytest.raises(ValueError, match="is not a file"):
+        Import(tmp_path / "folder.ngnet")
     Export(tmp_path / "NET.NGNET", net)  # suffixes are case-insensitive, as in Wolfram
     assert Import(tmp_path / "NET.NGNET") == net
     with pytest.raises(TypeError, match="must be a net"):
