@@ -13,7 +13,7 @@ from .containers import NetChain, NetGraph
 from .editing import *
 from .information import *
 from .initialization import NetInitialize
-from .io import interop
+from .io import Export, Import, interop
 from .io.interop import *
 from .layers import *
 from .layers import __all__ as _layers
@@ -43,4 +43,6 @@ __all__ = [  # noqa: PLE0604
     "NetPortGradient",
     "Restricted",
     "Scaled",
+    "Export",
+    "Import",
 ]

@@ -82,9 +82,13 @@ class NetEncoder:
         setup[kind](args, params, owner)
         if params:
             raise TypeError(f'{owner}: unknown parameter "{next(iter(params))}".')
-        fold = (lambda s: s.lower()) if getattr(self, "ignore_case", False) else (lambda s: s)
-        self._fold = fold
-        self.codes = {fold(x) if isinstance(x, str) else x: i for i, x in enumerate(self.items)}
+        self.codes = {
+            self._fold(x) if isinstance(x, str) else x: i for i, x in enumerate(self.items)
+        }
+
+    def _fold(self, s: str) -> str:
+        """A string as the encoder matches it (lower case when it ignores case)."""
+        return s.lower() if getattr(self, "ignore_case", False) else s
 
     def _characters(self, args, params: dict, owner: str) -> None:
         table = args[0] if args else None
@@ -117,6 +121,18 @@ class NetEncoder:
 
     def _boolean(self, args, params: dict, owner: str) -> None:
         self.items, self.form = [False, True], "Boolean"
+
+    def arguments(self) -> tuple[tuple, dict]:
+        """``(args, options)`` such that ``NetEncoder(*args, **options)`` is this encoder again."""
+        if self.kind == "Characters":
+            args = ("Characters", "".join(self.items), self.form)
+            return args, {"ignore_case": self.ignore_case}
+        if self.kind == "Tokens":
+            options = {"ignore_case": self.ignore_case, "split_pattern": self.pattern.pattern}
+            return ("Tokens", list(self.items)), options
+        if self.kind == "Class":
+            return ("Class", list(self.items), self.form), {}
+        return ("Boolean",), {}
 
     @property
     def size(self) -> int:
@@ -261,6 +277,11 @@ class NetDecoder:
             )
         self.input_depth = input_depth
         self.index = {x: i for i, x in enumerate(self.labels)}
+
+    def arguments(self) -> tuple[tuple, dict]:
+        """``(args, options)`` such that ``NetDecoder(*args, **options)`` is this decoder again."""
+        args = ("Class", list(self.labels)) if self.kind == "Class" else ("Boolean",)
+        return args, {"input_depth": self.input_depth}
 
     def port_type(self) -> TensorType:
         if self.kind == "Boolean":

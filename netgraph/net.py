@@ -86,6 +86,19 @@ class Net:
                 coders[p] = c
         object.__setattr__(self, "coders", FrozenDict(coders))
 
+    def __getstate__(self) -> dict:
+        """What pickle and deepcopy keep: every field but the cache of plans (rebuilt on use)."""
+        return {k: v for k, v in self.__dict__.items() if k != "_cache"}
+
+    def __setstate__(self, state: dict) -> None:
+        arrays = state.get("arrays")
+        if arrays:  # pickled arrays come back writable: freeze them again
+            arrays = {
+                k: a if a is None or not a.flags.writeable else frozen(a) for k, a in arrays.items()
+            }
+            state = {**state, "arrays": arrays}
+        self._set(**state)
+
     def _replace(self, **fields):
         new = copy.copy(self)
         new._set(**fields)

@@ -15,7 +15,10 @@
   give what the list gives;
 - ``check_train_mode``: ``evaluation_mode="Train"`` with a ``random_seed`` is reproducible;
   without dropout it equals "Test" mode; with dropout it differs from "Test" mode and from
-  another seed, and its gradients (the forward's masks reused) equal finite differences.
+  another seed, and its gradients (the forward's masks reused) equal finite differences;
+- ``check_export``: the net written to a .ngnet file and read back is ``==`` to it, with the
+  same architecture (options, port types, coders) and bit-identical outputs in float64 and
+  float32.
 
 Data is a dict ``port -> list of examples`` (numpy arrays; sequences may differ in length).
 Every check raises when it is given nothing to check.
@@ -23,9 +26,13 @@ Every check raises when it is given nothing to check.
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import numpy as np
 
-from netgraph import DropoutLayer, NetInitialize, NetPortGradient
+from netgraph import DropoutLayer, Export, Import, NetInitialize, NetPortGradient
+from netgraph.io.architecture import architecture
 from netgraph.walk import flatten, replace_leaves
 
 # float32 results are held to the float64 ones within F32_TOL times the largest magnitude of
@@ -351,14 +358,31 @@ def _reproducible_train(net, data: dict, precision: str) -> dict:
     return a
 
 
+def check_export(net, data: dict) -> None:
+    """Export to .ngnet and Import: an equal net, described alike, with the same outputs to
+    the bit (float64 and float32)."""
+    _size(data)
+    with tempfile.TemporaryDirectory() as d:
+        back = Import(Export(os.path.join(d, "net.ngnet"), net))
+    assert back == net, "Import(Export(net)) != net"
+    assert architecture(back) == architecture(net), "the architecture changed on the way"
+    for precision in PRECISIONS:
+        want, got = outputs_of(net, data, precision), outputs_of(back, data, precision)
+        for p, ys in want.items():
+            for i, y in enumerate(ys):
+                what = f"{precision} output {p}, example {i}, after Export and Import"
+                assert np.asarray(got[p][i]).tobytes() == np.asarray(y).tobytes(), what
+
+
 def check_layer(net, data: dict, reference, *, seed=0, lengths=None, **tol):
     """Every harness check on one layer or net: reference (float64 and float32) and port
-    shapes, list and stacked batches, Train mode, gradients (float64 and float32). ``tol``
-    goes to ``check_gradients``."""
+    shapes, list and stacked batches, Train mode, gradients (float64 and float32), and the
+    round trip through a .ngnet file. ``tol`` goes to ``check_gradients``."""
     net = as64(net, seed)
     check_reference(net, data, reference, lengths=lengths)
     check_padding(net, data)
     check_stacked(net, data)
     check_train_mode(net, data, **tol)
     check_gradients(net, data, **tol)
+    check_export(net, data)
     return net

@@ -60,3 +60,17 @@ def test_a_wrong_reference_fails():
             {"Input": [np.ones(3)]},
             lambda ex, a: {"Output": np.sin(ex["Input"])},
         )
+
+
+def test_a_net_that_does_not_come_back_whole_fails(monkeypatch):
+    import tests.harness as harness
+
+    net = as64(LinearLayer(2, input=3))
+    data = {"Input": [np.ones(3)]}
+    harness.check_export(net, data)
+    other = as64(LinearLayer(2, input=3), seed=1)  # other arrays
+    monkeypatch.setattr(harness, "Import", lambda path: other)
+    with pytest.raises(AssertionError, match=r"Import\(Export\(net\)\) != net"):
+        harness.check_export(net, data)
+    with pytest.raises(ValueError, match="no data"):
+        harness.check_export(net, {})

@@ -74,6 +74,11 @@ class AggregationLayer(Layer):
             {"function": function, "levels": _levels(levels)}, {"Input": input, "Output": output}
         )
 
+    def construction_options(self) -> dict:
+        """A list of levels goes back as a list (the constructor reads a pair as a span)."""
+        levels = self.options["levels"]
+        return {**self.options, "levels": list(levels) if isinstance(levels, tuple) else levels}
+
     def axes(self, x: TensorType) -> tuple:
         """The aggregated levels of an input of known rank, as 0-based dimensions."""
         levels, r = self.options["levels"], x.rank

@@ -71,6 +71,12 @@ class Layer(Net):
     def output_ports(self, options=None) -> tuple[str, ...]:
         return self.outputs
 
+    def construction_options(self) -> dict:
+        """The keyword arguments that build this layer again with its constructor, beside its
+        ports and arrays: its options, unless the constructor takes them in another form.
+        ``Export`` writes them and ``Import`` passes them back."""
+        return dict(self.options)
+
     @classmethod
     def check_unknown(cls, unknown: dict) -> None:
         check_keywords(cls.__name__, unknown, cls.option_defaults())

@@ -65,6 +65,10 @@ class LinearLayer(Layer):
             {"n": shape, "biases": with_biases}, {"Input": input, "Output": output}, arrays, names
         )
 
+    def construction_options(self) -> dict:
+        """``biases`` is Automatic (biases to learn) or None (none), as the constructor takes it."""
+        return {"n": self.options["n"], "biases": Automatic if self.options["biases"] else None}
+
     def _n(self) -> tuple | None:
         w = self.arrays["Weights"]
         if w is not None:

@@ -18,19 +18,8 @@ import numpy as np
 from ..batching import read_inputs
 from ..kernels.base import Ctx
 from ..measurements.measures import Measures, Tally, measure
-from . import checkpoint
+from .checkpoint import CARRIED, MEASURED, Checkpoints
 from .data import Examples
-
-# Results that a checkpoint carries over, so that a resumed run reports the whole run.
-MEASURED = ("RoundMeasurementsLists", "ValidationMeasurementsLists")  # a dict per round
-CARRIED = (
-    "BatchLossList",
-    "RoundLossList",
-    "ValidationLossList",
-    *MEASURED,
-    "BestValidationRound",
-    "ExamplesProcessed",
-)
 
 
 class NetTrainDivergenceWarning(RuntimeWarning):
@@ -122,9 +111,11 @@ class Trainer:
         )
 
     # -- rounds -------------------------------------------------------------------------------
-    def train(self, data, state: RunState) -> str:
-        """Run the rounds; returns why training stopped (Wolfram's ReasonTrainingStopped)."""
+    def train(self, data, state: RunState, checkpoints: Checkpoints | None = None) -> str:
+        """Run the rounds, writing a checkpoint after each with ``checkpoints``; returns why
+        training stopped (Wolfram's ReasonTrainingStopped)."""
         self.state, rounds = state, self.options.rounds
+        self.checkpoints = checkpoints
         self.total = rounds * -(-data.round_length // self.options.batch_size)
         self.keep_round(state.first_round - 1)
         state.net_round = state.first_round - 1
@@ -168,15 +159,8 @@ class Trainer:
         self.keep_round(rnd)
         monitor = self.end_of_round(rnd, data.valid)
         stop = self.stalled(monitor)
-        if opts.save_dir is not None:
-            checkpoint.save(
-                opts.save_dir,
-                rnd,
-                params=self.params,
-                opt=self.opt,
-                rng=self.rng,
-                state=self.saved(),
-            )
+        if self.checkpoints is not None and self.checkpoints.directory is not None:
+            self.checkpoints.save(rnd, self)
         return "StoppingCriterion" if stop else None
 
     def round_measured(self, loss: float, tally: Tally | None) -> None:
@@ -241,22 +225,6 @@ class Trainer:
             "best_monitor": float(s.best_monitor) if np.isfinite(s.best_monitor) else 1e308,
             "results": results,
         }
-
-    def resume(self, where, state: RunState) -> None:
-        """Continue the run saved in the checkpoint ``where``."""
-        saved = checkpoint.load(where, self.params, self.opt, self.rng)
-        self.load()
-        state.first_round, state.batch_no = saved["round"] + 1, saved["batch_no"]
-        state.best, state.stall, state.best_monitor = (
-            saved["best"],
-            saved["stall"],
-            saved["best_monitor"],
-        )
-        results = saved["results"]
-        state.results.update({k: results[k] for k in CARRIED if k not in MEASURED})
-        for k, losses in zip(MEASURED, ("RoundLossList", "ValidationLossList")):
-            kept = results.get(k) or [{"Loss": v} for v in results[losses]]  # (older files)
-            state.results[k] = [self.measures.from_json(v) for v in kept]
 
 
 def _interrupted(e: BaseException) -> bool:

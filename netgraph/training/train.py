@@ -18,8 +18,9 @@ from ..net import Net, frozen
 from ..plan import plan_of
 from ..text import check_keywords
 from ..walk import flatten, replace_leaves
+from .checkpoint import CARRIED, Checkpoints, run_options
 from .data import TrainingData
-from .loop import CARRIED, NetTrainDivergenceWarning, RunState, Trainer
+from .loop import NetTrainDivergenceWarning, RunState, Trainer
 from .losses import training_net
 from .optimizers import Optimizer
 from .options import NAMES, TrainingOptions, training_options
@@ -83,13 +84,17 @@ def NetTrain(  # noqa: PLR0913 (Wolfram's options, each keyword-only)
     measured = measures_for(("Loss", *options.measurements), net, tn, "NetTrain")
     data = TrainingData(net, tn, data, options, rng)
     trainer = _trainer(tn, data, options, measured, report=report, rng=rng)
-    if options.save_dir is not None:
-        os.makedirs(options.save_dir, exist_ok=True)
     state = RunState(results={k: [] for k in CARRIED if k.endswith(("List", "Lists"))})
     state.results.update(BestValidationRound=None, ExamplesProcessed=0)
+    checkpoints = None
+    if options.save_dir is not None or options.resume_from is not None:
+        user_net = _inner(trainer.run, tn.prefix)
+        checkpoints = Checkpoints(options.save_dir, user_net, tn.prefix, run_options(options, tn))
     if options.resume_from is not None:
-        trainer.resume(options.resume_from, state)
-    reason = trainer.train(data, state)
+        checkpoints.resume(options.resume_from, trainer, state)
+    if options.save_dir is not None:
+        os.makedirs(options.save_dir, exist_ok=True)
+    reason = trainer.train(data, state, checkpoints)
     return _results(trainer, state, reason, tn.prefix, options)
 
 
@@ -160,10 +165,14 @@ def _net_with(run, params: dict, prefix: tuple):
         for k, a in leaf.arrays.items():
             arrays[k] = frozen(params.get((path, k), a))  # in the working precision
         new[path[len(prefix) :]] = leaf._replace(arrays=arrays)
-    inner = run
+    return replace_leaves(_inner(run, prefix), new)
+
+
+def _inner(net, prefix: tuple):
+    """The net at the path ``prefix`` inside ``net`` (the user's net in the training net)."""
     for name in prefix:
-        inner = inner.layers[name]
-    return replace_leaves(inner, new)
+        net = net.layers[name]
+    return net
 
 
 __all__ = ["NetTrain", "NetTrainDivergenceWarning"]

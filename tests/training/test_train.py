@@ -400,8 +400,8 @@ def test_checkpoints_resume_exactly(rng, tmp_path):
         **kw,
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "checkpoint-round0001.npz",
-        "checkpoint-round0002.npz",
+        "checkpoint-round0001.ngnet",
+        "checkpoint-round0002.ngnet",
     ]
     resumed = NetTrain(net, (X, Y), "All", max_training_rounds=4, resume_from=tmp_path, **kw)
     for which in ("TrainedNet", "FinalNet"):
