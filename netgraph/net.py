@@ -223,13 +223,15 @@ class Net:
 
 
 def structure_key(net: Net) -> tuple:
-    """Everything that defines a net except its arrays: types, options, layers and edges."""
+    """Everything that defines a net except its arrays: types, options, coders, layers and
+    edges."""
     ports = tuple((p, describe_shape(t)) for p, t in net.ports.items())
+    coders = tuple((p, type(c).__name__, repr(c.arguments())) for p, c in net.coders.items())
     if net.is_container:
         layers = tuple((k, structure_key(c)) for k, c in net.layers.items())
-        return (type(net).__name__, layers, tuple(net.edges), ports)
+        return (type(net).__name__, layers, tuple(net.edges), ports, coders)
     options = tuple((k, repr(v)) for k, v in net.options.items())
-    return (type(net).__name__, options, ports)
+    return (type(net).__name__, options, ports, coders)
 
 
 def _arrays_equal(a: Net, b: Net) -> bool:

@@ -201,3 +201,21 @@ def test_netTrain_with_per_step_labels(rng):
     assert np.mean(np.array(trained(X)) == np.array([argmax_labels(x) for x in X])) > 0.95
     with pytest.raises(ValueError, match="a target is a list of labels, one per step"):
         NetTrain(per_step_classifier(), (xs, [w[0] for w in labels]), **kw)
+
+
+def test_nets_that_differ_only_in_their_coders_are_not_equal():
+    def net(labels, letters="xy"):
+        return NetChain(
+            [EmbeddingLayer(3), SequenceLastLayer(), LinearLayer(2), SoftmaxLayer()],
+            input=NetEncoder("Characters", letters),
+            output=NetDecoder("Class", labels),
+        )
+
+    assert net(["a", "b"]) == net(["a", "b"])
+    assert net(["a", "b"]) != net(["b", "a"])  # another label order: other decisions
+    assert net(["a", "b"]) != net(["a", "b"], "yx")  # another encoding of the same letters
+    plain = NetChain([LinearLayer(2), SoftmaxLayer()], input=3)
+    decoded = NetChain(
+        [LinearLayer(2), SoftmaxLayer()], input=3, output=NetDecoder("Class", ["a", "b"])
+    )
+    assert plain != decoded
