@@ -1,0 +1,108 @@
+"""Recurrent layers as ONNX's LSTM, GRU and RNN ops, both ways.
+
+ONNX keeps a recurrent layer's arrays fused: W ``(1, G·n, k)``, R ``(1, G·n, n)`` and
+B ``(1, 2·G·n)`` = [Wb, Rb], gates in ONNX's order, which is netgraph's fused order
+(``op_class.names``): LSTM i, o, f, c = Input, Output, Forget, Memory; GRU z, r, h = Input,
+Reset, Memory (ONNX's update gate z is Wolfram's input gate: s' = (1 − z)·h + z·s).
+
+Netgraph writes Rb = 0, so Wb holds the biases; on import the biases are Wb + Rb, which is
+exact wherever Rb only adds to Wb. That holds for every block but the GRU's candidate h:
+
+- ``linear_before_reset=1``: h = tanh(Wh·x + r ⊙ (Rh·s + Rbh) + Wbh). This is Wolfram's
+  m = tanh(Wmx·x + r ⊙ (Wms·s) + bm) exactly when Rbh = 0 (netgraph writes its GRU so).
+  PyTorch's nn.GRU is this form with Rbh = b_hn, and is refused unless b_hn is zero.
+- ``linear_before_reset=0`` (the default): h = tanh(Wh·x + Rh·(r ⊙ s) + Rbh + Wbh), which is
+  Wolfram's only when Rh = 0 (then r has no effect in either); refused otherwise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..layers.recurrent import BasicRecurrentLayer, GatedRecurrentLayer, LongShortTermMemoryLayer
+from .onnx_graph import Site
+
+OPS = {LongShortTermMemoryLayer: "LSTM", GatedRecurrentLayer: "GRU", BasicRecurrentLayer: "RNN"}
+LAYERS = {v: k for k, v in OPS.items()}
+
+# netgraph's activation → (ONNX activation, alpha, beta); None: the ONNX default has none
+GATE = {"LogisticSigmoid": ("Sigmoid", None, None), "HardSigmoid": ("HardSigmoid", 0.2, 0.5)}
+STATE = {"Tanh": ("Tanh", None, None), "SoftSign": ("Softsign", None, None)}
+BASIC = {
+    "Tanh": ("Tanh", None, None),
+    "Ramp": ("Relu", None, None),
+    "ReLU": ("Relu", None, None),
+    "LogisticSigmoid": ("Sigmoid", None, None),
+    "SoftSign": ("Softsign", None, None),
+    "Identity": ("Affine", 1.0, 0.0),
+}
+
+
+def pack(layer, dtype) -> tuple:
+    """The layer's arrays as ONNX's W, R and B (with Rb = 0)."""
+    names = layer.op_class.names
+    a = {k: np.asarray(v, dtype) for k, v in layer.arrays.items()}
+    W = np.concatenate([a[wx] for wx, _, _ in names])[None]
+    R = np.concatenate([a[ws] for _, ws, _ in names])[None]
+    b = np.concatenate([a[bias] for _, _, bias in names])
+    return W, R, np.concatenate([b, np.zeros_like(b)])[None]
+
+
+def unpack(cls, W: np.ndarray, R: np.ndarray, B: np.ndarray | None) -> dict:
+    """ONNX's W, R, B (one direction) as the arrays of a layer of class ``cls``; the biases
+    are Wb + Rb (``check_gru_biases`` first, for a GRU)."""
+    names = cls.op_class.names
+    n = R.shape[-1]
+    b = np.zeros(2 * len(names) * n, W.dtype) if B is None else B.reshape(-1)
+    biases = b[: len(names) * n] + b[len(names) * n :]
+    out = {}
+    for g, (wx, ws, bias) in enumerate(names):
+        rows = slice(g * n, (g + 1) * n)
+        out[wx], out[ws], out[bias] = W[0, rows], R[0, rows], biases[rows]
+    return out
+
+
+def activation_attributes(choices: list) -> dict:
+    """The activations, activation_alpha and activation_beta attributes of ``choices``."""
+    attrs = {"activations": [name for name, _, _ in choices]}
+    alphas = [a for _, a, _ in choices if a is not None]
+    betas = [b for _, _, b in choices if b is not None]
+    if alphas:
+        attrs["activation_alpha"] = alphas
+    if betas:
+        attrs["activation_beta"] = betas
+    return attrs
+
+
+def attributes(layer) -> dict:
+    """The op's attributes beyond hidden_size, for the layer's options."""
+    o = layer.options
+    if isinstance(layer, LongShortTermMemoryLayer):
+        g, s = GATE[o["gate_activation"]], STATE[o["state_activation"]]
+        if (o["gate_activation"], o["state_activation"]) == ("LogisticSigmoid", "Tanh"):
+            return {}
+        return activation_attributes([g, s, s])
+    if isinstance(layer, GatedRecurrentLayer):
+        return {"linear_before_reset": 1}
+    return activation_attributes([BASIC[o["activation"]]])
+
+
+def emit_recurrent(s: Site) -> list:
+    """Time-major in and out (layout 0, which onnxruntime requires), with sequence_lens for a
+    "Varying" input; initial states when connected; final states squeezed to (B, n)."""
+    W, R, B = pack(s.layer, s.b.dtype)
+    x = s.op1("Transpose", [s.xs[0]], perm=[1, 0, 2])
+    var = s.var("Input")
+    lens = "" if var is None else s.b.lens32(var)
+    states = ["" if h is None else s.op1("Unsqueeze", [h, s.b.ints([0])]) for h in s.xs[1:]]
+    ins = [x, s.weight("W", W), s.weight("R", R), s.weight("B", B), lens, *states]
+    outs = s.b.op(
+        OPS[type(s.layer)],
+        ins,
+        s.hint,
+        outputs=1 + len(states),
+        hidden_size=R.shape[-1],
+        **attributes(s.layer),
+    )
+    y = s.op1("Transpose", [s.op1("Squeeze", [outs[0], s.b.ints([1])])], perm=[1, 0, 2])
+    return [y] + [s.op1("Squeeze", [h, s.b.ints([0])]) for h in outs[1:]]
