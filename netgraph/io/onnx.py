@@ -19,6 +19,7 @@ import os
 from .onnx_export import EMITTERS, export_model
 from .onnx_graph import onnx, require_onnx
 from .onnx_import import import_graph
+from .onnx_import_ops import HANDLERS
 from .onnx_read import read_model, tensors_of
 from .onnx_spec import Malformed, rebuild
 
@@ -60,7 +61,7 @@ def import_onnx(path):
     model = read_model(name)
     meta = {p.key: p.value for p in model.metadata_props}
     if "netgraph" not in meta:
-        return import_graph(model, name)
+        return import_graph(model, name, HANDLERS)
     try:
         return rebuild(meta["netgraph"], LAYER_TYPES, tensors_of(model.graph, name))
     except Malformed as e:

@@ -92,6 +92,10 @@ def decode(v):
     raise Malformed(f"an option value {json.dumps(v)[:80]} is not one netgraph writes")
 
 
+def _size(d) -> bool:
+    return isinstance(d, int) and not isinstance(d, bool) and d >= 0
+
+
 def _pair(i) -> bool:
     return isinstance(i, list) and len(i) == 2 and isinstance(i[0], str)
 
@@ -153,8 +157,10 @@ def _arrays(cls, node: dict, tensors: dict) -> dict:
         found = unpack(cls, found["W"], found["R"], found["B"])
     out = {}
     for name, shape in shapes.items():
-        if name not in found or not isinstance(shape, list):
+        if name not in found:
             raise Malformed(f'the array "{name}" is not in the graph')
+        if not isinstance(shape, list) or not all(_size(d) for d in shape):
+            raise Malformed(f'the array "{name}" has the shape {shape!r}, not a list of sizes')
         a = found[name]
         if a.size != math.prod(shape):
             raise Malformed(f'the array "{name}" has {a.size} elements, not the shape {shape}')
