@@ -38,7 +38,8 @@ def export_onnx(
     the model); without it a net with a loss layer is refused; ``states`` (default True):
     each recurrent layer's unconnected initial states are optional inputs
     "<layer>/<State>/initial" (zero when not fed) and its final states are outputs
-    "<layer>/<State>/final"; False leaves them out.
+    "<layer>/<State>/final"; False leaves them out. docs/interop_onnx.md describes the
+    model's inputs and outputs, with an example.
     """
     require_onnx("export_onnx")
     model = export_model(net, working_precision=working_precision, losses=losses, states=states)
@@ -54,7 +55,8 @@ def import_onnx(path):
     in the precision of the file; encoders and decoders are not kept). Any other model is
     read op by op into a ``NetChain`` or ``NetGraph``; ops and attributes netgraph cannot
     compute exactly are refused with a ValueError that names them. A file that is not a
-    valid ONNX model is a ValueError that names the file.
+    valid ONNX model is a ValueError that names the file. docs/interop_onnx.md has an
+    example, and the tables of what is written and read.
     """
     require_onnx("import_onnx")
     name = os.fspath(path)
@@ -62,9 +64,10 @@ def import_onnx(path):
     meta = {p.key: p.value for p in model.metadata_props}
     if "netgraph" not in meta:
         return import_graph(model, name, HANDLERS)
+    tensors = tensors_of(model.graph, name)
     try:
-        return rebuild(meta["netgraph"], LAYER_TYPES, tensors_of(model.graph, name))
+        return rebuild(meta["netgraph"], LAYER_TYPES, tensors)
     except Malformed as e:
         raise ValueError(f"import_onnx: {name}: {e}.") from None
-    except (TypeError, ValueError, RecursionError) as e:
+    except (LookupError, TypeError, ValueError, RecursionError) as e:
         raise ValueError(f"import_onnx: {name}: its netgraph description is refused: {e}") from None

@@ -46,7 +46,7 @@ from ..walk import flatten
 from ..walk import states as states_of
 from . import onnx_layers as L
 from . import onnx_sequence as S
-from .onnx_graph import Builder, Site, TensorProto, numpy_helper
+from .onnx_graph import Builder, Site, TensorProto
 from .onnx_losses import emit_loss
 from .onnx_recurrent import OPS, emit_recurrent
 from .onnx_spec import describe
@@ -104,6 +104,11 @@ class Export:
         self.values: dict = {}
         self.steps_names: dict = {}  # Var → the dim_param of its steps
         self.step_of = {st.path: st for st in self.plan.steps}
+        # the names of the model's inputs and outputs, kept from the tensors made inside
+        ends = [f"{p}/sequence_lens" for p in net.ports] + ["sequence_lens", *net.ports]
+        for path, port in states_of(self.plan.flat).values():
+            ends += ["/".join(path + (port, end)) for end in ("initial", "final")]
+        self.b.reserve(ends)
 
     def elem(self, t):
         return TensorProto.INT64 if t.is_integer else self.b.elem
@@ -112,9 +117,10 @@ class Export:
         """The ONNX shape of a port's batch: "batch", then "T…" for a "Varying" length."""
         out = ["batch"]
         for d in t.dims:
-            if d is t.var:
-                d = self.steps_names.setdefault(d, "T" + str(len(self.steps_names) or ""))
-            out.append(d)
+            if d is t.var and d not in self.steps_names:
+                k = len(self.steps_names)
+                self.steps_names[d] = "T" if k == 0 else f"T{k + 1}"
+            out.append(self.steps_names[d] if d is t.var else d)
         return out
 
     def inputs(self) -> None:
@@ -144,8 +150,8 @@ class Export:
                 continue
             n = leaf.ports[port].dims[0]
             name = "/".join(path + (port, "initial"))
-            self.b.initializers.append(_zeros(name, n, self.b.dtype))
-            h = self.b.add_input(name, self.b.elem, ["state_batch", n])
+            zero = np.zeros((1, n), self.b.dtype)
+            h = self.b.add_input(name, self.b.elem, ["state_batch", n], default=zero)
             batch = self.b.op("Shape", [self.first], name, start=0, end=1)
             shape = self.b.op("Concat", [batch, self.b.ints([n])], name, axis=0)
             self.values[slot] = self.b.op("Expand", [h, shape], name)
@@ -172,10 +178,6 @@ class Export:
             n = self.plan.flat.leaves[path].ports[port].dims[0]
             name = "/".join(path + (port, "final"))
             self.b.add_output(name, self.values[(path, port)], self.b.elem, ["batch", n])
-
-
-def _zeros(name: str, n: int, dtype):
-    return numpy_helper.from_array(np.zeros((1, n), dtype), name)
 
 
 def with_real_inputs(net):

@@ -99,13 +99,19 @@ class Builder:
         return self.const(values, np.int64)
 
     # -- graph inputs and outputs ------------------------------------------------------------
-    def add_input(self, name: str, elem, dims: list) -> str:
-        self._taken.add(name)
+    def reserve(self, names) -> None:
+        """Keep ``names`` for the graph's inputs and outputs (no tensor inside takes them)."""
+        self._taken.update(names)
+
+    def add_input(self, name: str, elem, dims: list, default=None) -> str:
+        """A graph input; with a ``default`` array it is optional (an initializer of that name,
+        which a runtime uses when the input is not fed)."""
         self.inputs.append(helper.make_tensor_value_info(name, elem, dims))
+        if default is not None:
+            self.initializers.append(numpy_helper.from_array(default, name))
         return name
 
     def add_output(self, name: str, source: str, elem, dims: list) -> None:
-        self._taken.add(name)
         self.nodes.append(helper.make_node("Identity", [source], [name], name=f"{name}/Identity"))
         self.outputs.append(helper.make_tensor_value_info(name, elem, dims))
 

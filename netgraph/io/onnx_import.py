@@ -25,7 +25,7 @@ import numpy as np
 from ..containers import NetChain, NetGraph
 from ..layers.shape import ReshapeLayer
 from ..symbols import NetPort
-from .onnx_graph import helper, onnx
+from .onnx_graph import helper
 from .onnx_read import to_array
 
 
@@ -136,50 +136,56 @@ class Reader:
             ins = [self.env.get(x) if x else None for x in node.input]
             if any(x and x not in self.env for x in node.input):
                 self.refuse("an input is not computed before the node")
-            outs = handlers[node.op_type](self, node, ins)
+            try:
+                outs = handlers[node.op_type](self, node, ins)
+            except Refused:
+                raise
+            except (ArithmeticError, LookupError, TypeError, ValueError) as e:
+                self.refuse(f"cannot be read ({type(e).__name__}: {e})")
             for name, v in zip(node.output, outs):
                 if name:
                     self.env[name] = v
         self.node = None
 
 
-FLOATS = (onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE) if onnx is not None else ()
+FLOATS = (1, 11)  # TensorProto.FLOAT, TensorProto.DOUBLE
 
 
-def layouts(graph, recurrent=("LSTM", "GRU", "RNN")) -> dict:
+def layouts(graph) -> dict:
     """The axes of the graph inputs that reach a recurrent op through Transposes: its X
-    (T, B, k), its initial states (1, B, n), or its sequence_lens."""
+    (T, B, k) or its initial states (1, B, n); and the inputs that only feed sequence_lens."""
     users: dict = {}
     for node in graph.node:
         for i, x in enumerate(node.input):
-            users.setdefault(x, []).append((node, i))
+            if node.op_type != "Shape":
+                users.setdefault(x, []).append((node, i))
     out = {}
     for vi in graph.input:
-        perm, name = None, vi.name
-        while True:
-            nodes = [(n, i) for n, i in users.get(name, []) if n.op_type != "Shape"]
-            if len(nodes) != 1 or nodes[0][0].op_type not in ("Transpose", *recurrent):
+        uses = users.get(vi.name, [])
+        if uses and all(n.op_type in RECURRENT and i == 4 for n, i in uses):
+            out[vi.name] = LENGTHS
+            continue
+        perm = None
+        while len(uses) == 1 and uses[0][0].op_type == "Transpose":
+            p = [a.ints for a in uses[0][0].attribute if a.name == "perm"]
+            p = list(p[0]) if p else None
+            if p is None:
                 break
-            node, i = nodes[0]
-            if node.op_type != "Transpose":
-                out[vi.name] = _at_recurrent(i, perm)
-                break
-            p = list(helper.get_attribute_value(node.attribute[0]))
             perm = p if perm is None else [perm[j] for j in p]
-            name = node.output[0]
+            uses = users.get(uses[0][0].output[0], [])
+        if len(uses) == 1 and uses[0][0].op_type in RECURRENT:
+            out[vi.name] = _at_recurrent(uses[0][1], perm)
     return {k: v for k, v in out.items() if v is not None}
+
+
+RECURRENT = ("LSTM", "GRU", "RNN")
 
 
 def _at_recurrent(i: int, perm):
     """The axes of an input that reaches input ``i`` of a recurrent op after ``perm``."""
-    want = {0: ("T", "B", 1), 5: ("1", "B", 0), 6: ("1", "B", 0)}.get(i)
-    if i == 4 and perm is None:
-        return LENGTHS
-    if want is None:
-        return None
-    want = tuple(0 if a == "T" else a for a in want)
-    if perm is None:
-        return want
+    want = {0: (0, "B", 1), 5: ("1", "B", 0), 6: ("1", "B", 0)}.get(i)
+    if want is None or perm is None or len(perm) != len(want):
+        return want if perm is None else None
     axes = [None] * len(perm)
     for j, p in enumerate(perm):
         axes[p] = want[j]

@@ -99,6 +99,13 @@ def identity(r, node, ins):
     return [ins[0]] + [None] * (len(node.output) - 1)
 
 
+def dropout(r, node, ins):
+    """The identity, as in inference; a graph that asks for training mode is refused."""
+    if len(ins) > 2 and ins[2] is not None and np.any(r.const(ins[2], "training_mode")):
+        r.refuse("runs in training mode (training_mode is true)")
+    return identity(r, node, ins)
+
+
 def cast(r, node, ins):
     to = helper.tensor_dtype_to_np_dtype(r.attrs(node)["to"])
     x = ins[0]
@@ -428,7 +435,7 @@ def _zero(r, v) -> bool:
 HANDLERS = {
     "Constant": constant,
     "Identity": identity,
-    "Dropout": identity,
+    "Dropout": dropout,
     "Cast": cast,
     "Shape": shape,
     "Gather": gather,

@@ -13,12 +13,14 @@ import numpy as np
 from .onnx_graph import TensorProto, numpy_helper, onnx
 
 MAX_ELEMENTS = 1 << 30  # per tensor: 4 GiB of float32, past what one ONNX file can hold
-FIELDS = {  # element type → (numpy type, the repeated field that holds it when not raw)
-    TensorProto.FLOAT: (np.float32, "float_data"),
-    TensorProto.DOUBLE: (np.float64, "double_data"),
-    TensorProto.INT64: (np.int64, "int64_data"),
-    TensorProto.INT32: (np.int32, "int32_data"),
-    TensorProto.BOOL: (np.bool_, "int32_data"),
+# element type (TensorProto.DataType: FLOAT 1, INT32 6, INT64 7, BOOL 9, DOUBLE 11) → the
+# numpy type and the repeated field that holds the values when they are not raw bytes
+FIELDS = {
+    1: (np.float32, "float_data"),
+    11: (np.float64, "double_data"),
+    7: (np.int64, "int64_data"),
+    6: (np.int32, "int32_data"),
+    9: (np.bool_, "int32_data"),
 }
 
 

@@ -440,3 +440,14 @@ def test_a_net_of_unknown_shape_is_refused(tmp_path):
 def test_an_unknown_precision_is_refused(tmp_path):
     with pytest.raises(ValueError, match='working_precision must be "Real32" or "Real64"'):
         export_onnx(tmp_path / "n.onnx", NetChain([SoftmaxLayer()], input=2), working_precision=32)
+
+
+def test_port_names_that_look_like_inner_tensors(rng, tmp_path):
+    graph = NetGraph(
+        {"mask": ThreadingLayer("Times"), "const": LinearLayer(2)},
+        [([NetPort("const"), NetPort("mask/Less")], "mask", "const", NetPort("padding/Where"))],
+        const=("Varying", 3),
+        **{"mask/Less": ("Varying", 3)},
+    )
+    data = {"const": seqs(rng, [2, 3], 3), "mask/Less": seqs(rng, [2, 3], 3)}
+    check_onnx(ready(graph, rng), data, tmp_path)

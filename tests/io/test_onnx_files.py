@@ -5,6 +5,7 @@ elsewhere; a fuzz test holds that to any mutation of valid files."""
 from __future__ import annotations
 
 import json
+import pathlib
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -168,12 +169,23 @@ def test_without_its_description_a_netgraph_file_is_read_as_a_graph(saved, tmp_p
         import_onnx(path)
 
 
-@settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+FOREIGN = [
+    pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "onnx" / f"{name}.onnx"
+    for name in ("lstm_stack_time_major", "mlp", "gru_reset_bias")
+]
+FUZZ = settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(st.lists(st.tuples(st.integers(0, 1 << 16), st.integers(0, 255)), min_size=1, max_size=6))
-def test_fuzz_a_mutated_file_gives_a_net_or_a_value_error(saved, tmp_path, changes):
-    data = bytearray(saved[1])
+
+
+@FUZZ
+@given(
+    st.sampled_from(["netgraph", *range(len(FOREIGN))]),
+    st.lists(st.tuples(st.integers(0, 1 << 16), st.integers(0, 255)), min_size=1, max_size=6),
+)
+def test_fuzz_a_mutated_file_gives_a_net_or_a_value_error(saved, tmp_path, which, changes):
+    """Bytes changed in a netgraph file or a PyTorch export."""
+    data = bytearray(saved[1] if which == "netgraph" else FOREIGN[which].read_bytes())
     for at, byte in changes:
         data[at % len(data)] = byte
     path = write(tmp_path, bytes(data), "fuzz.onnx")
@@ -181,7 +193,7 @@ def test_fuzz_a_mutated_file_gives_a_net_or_a_value_error(saved, tmp_path, chang
         net = import_onnx(path)
     except ValueError:
         return
-    assert isinstance(net, NetChain)
+    assert isinstance(net, (NetChain, NetGraph))
 
 
 def _paths(d, at=()):
@@ -201,9 +213,7 @@ JSON = st.recursive(
 )
 
 
-@settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@FUZZ
 @given(st.data())
 def test_fuzz_a_mutated_description_gives_a_net_or_a_value_error(saved, tmp_path, data):
     description = json.loads(next(p.value for p in onnx.load_from_string(saved[1]).metadata_props))

@@ -341,3 +341,39 @@ def test_an_op_of_another_domain_is_refused(tmp_path):
     (tmp_path / "g.onnx").write_bytes(m.SerializeToString())
     with pytest.raises(ValueError, match=r'the op domain "com.microsoft" is not ONNX\'s'):
         import_onnx(tmp_path / "g.onnx")
+
+
+def test_stacked_recurrent_ops_sharing_sequence_lens(tmp_path, rng):
+    from onnx import TensorProto, helper, numpy_helper
+
+    def arrays(prefix, G, k):
+        shapes = ((1, G * 3, k), (1, G * 3, 3), (1, 2 * G * 3))
+        return [
+            numpy_helper.from_array(rng.normal(size=s).astype("f4"), f"{prefix}{w}")
+            for s, w in zip(shapes, "WRB")
+        ]
+
+    nodes = [
+        helper.make_node("LSTM", ["x", "aW", "aR", "aB", "lens"], ["Ya"], hidden_size=3),
+        helper.make_node("Squeeze", ["Ya", "one"], ["ya"]),
+        helper.make_node("RNN", ["ya", "bW", "bR", "bB", "lens"], ["Yb", "h"], hidden_size=3),
+        helper.make_node("Squeeze", ["Yb", "one"], ["y"]),
+    ]
+    inits = arrays("a", 4, 2) + arrays("b", 1, 3)
+    inits.append(numpy_helper.from_array(np.array([1], np.int64), "one"))
+    m = model(
+        nodes,
+        [
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, ["T", "batch", 2]),
+            helper.make_tensor_value_info("lens", TensorProto.INT32, ["batch"]),
+        ],
+        [
+            helper.make_tensor_value_info("y", TensorProto.FLOAT, ["T", "batch", 3]),
+            helper.make_tensor_value_info("h", TensorProto.FLOAT, [1, "batch", 3]),
+        ],
+        inits,
+    )
+    (tmp_path / "stack.onnx").write_bytes(m.SerializeToString())
+    net = import_onnx(tmp_path / "stack.onnx")
+    assert set(net.input_ports()) == {"x"}
+    run_both(tmp_path / "stack.onnx", [3, 5, 1], rng)
