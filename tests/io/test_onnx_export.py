@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from netgraph import *
-from netgraph.io.onnx import export_onnx
+from netgraph.io.onnx import export_onnx, import_onnx
 from netgraph.walk import flatten
 
 from .onnx_check import check_onnx, session
@@ -451,3 +451,49 @@ def test_port_names_that_look_like_inner_tensors(rng, tmp_path):
     )
     data = {"const": seqs(rng, [2, 3], 3), "mask/Less": seqs(rng, [2, 3], 3)}
     check_onnx(ready(graph, rng), data, tmp_path)
+
+
+# -- what import gives back --------------------------------------------------------------------
+
+
+def test_nested_containers_and_options_come_back_equal(lengths, rng, tmp_path):
+    inner = NetChain(
+        [
+            LongShortTermMemoryLayer(
+                3, learning_rate_multipliers={"InputGateBiases": 0.5}, dropout=0.2
+            ),
+            SequenceReverseLayer(),
+        ]
+    )
+    graph = NetGraph(
+        {"inner": inner, "agg": AggregationLayer("Mean", 1), "out": LinearLayer(2)},
+        [("inner", "agg", "out")],
+        input=("Varying", 2),
+    )
+    check_onnx(ready(graph, rng), {"Input": seqs(rng, lengths, 2)}, tmp_path)
+    back = import_onnx(tmp_path / "net.onnx")
+    assert back.layers["inner"].layers["1"].options["learning_rate_multipliers"] == {
+        "InputGateBiases": 0.5
+    }
+
+
+def test_coders_are_not_kept(rng, tmp_path):
+    net = ready(
+        NetChain(
+            [LinearLayer(3), SoftmaxLayer()], input=2, output=NetDecoder("Class", ["a", "b", "c"])
+        ),
+        rng,
+    )
+    back = import_onnx(export_onnx(tmp_path / "net.onnx", net))
+    assert back == net and not back.coders  # == compares structure and arrays, not coders
+    x = rng.normal(size=(4, 2)).astype("f4")
+    np.testing.assert_array_equal(back(x), net(x, NetPort("2", "Output")))
+
+
+def test_float64_arrays_come_back_equal_in_real64(rng, tmp_path):
+    net = ready(NetChain([LinearLayer(3), ElementwiseLayer("Tanh")], input=2), rng)
+    net = NetReplacePart(net, {("1", "Weights"): rng.normal(size=(3, 2))})  # float64
+    back = import_onnx(export_onnx(tmp_path / "n.onnx", net, working_precision="Real64"))
+    assert back == net and back.layers["1"].arrays["Weights"].dtype == np.float64
+    back32 = import_onnx(export_onnx(tmp_path / "m.onnx", net))
+    assert back32 != net  # rounded to float32
