@@ -94,3 +94,44 @@ def test_rnn(nonlinearity, tmp_path, rng):
     module = torch.nn.RNN(3, 4, num_layers=2, nonlinearity=nonlinearity, batch_first=True).eval()
     export(module, tmp_path / "rnn.onnx", True, 3)
     compare(module, tmp_path / "rnn.onnx", True, 3, rng)
+
+
+def test_lstm_with_initial_states_as_inputs(tmp_path, rng):
+    """Initial states (1, B, n) fed as graph inputs become ports of (n,) per example."""
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(3, 4, batch_first=True).eval()
+
+    class WithStates(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = lstm
+
+        def forward(self, x, h0, c0):
+            return self.lstm(x, (h0, c0))
+
+    x, h0, c0 = torch.zeros(2, 5, 3), torch.zeros(1, 2, 4), torch.zeros(1, 2, 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            WithStates(),
+            (x, h0, c0),
+            str(tmp_path / "lstm.onnx"),
+            dynamo=False,
+            opset_version=17,
+            input_names=["x", "h0", "c0"],
+            output_names=["y", "h", "c"],
+            dynamic_axes={"x": {0: "batch", 1: "T"}, "h0": {1: "batch"}, "c0": {1: "batch"}},
+        )
+    net = import_onnx(tmp_path / "lstm.onnx")
+    assert repr(net.ports["h0"]) == "(4,)" and repr(net.ports["h"]) == "(1, 4)"
+    xs = [rng.normal(size=(n, 3)).astype(np.float32) for n in LENGTHS]
+    h0, c0 = (rng.normal(size=(3, 4)).astype(np.float32) for _ in range(2))
+    got = net({"x": xs, "h0": list(h0), "c0": list(c0)}, ["y", "c"])
+    for b, x in enumerate(xs):
+        with torch.no_grad():
+            y, (_, c) = lstm(
+                torch.from_numpy(x[None]),
+                (torch.from_numpy(h0[None, b : b + 1]), torch.from_numpy(c0[None, b : b + 1])),
+            )
+        np.testing.assert_allclose(got["y"][b], y[0].numpy(), rtol=TOL, atol=TOL)
+        np.testing.assert_allclose(got["c"][b], c[:, 0].numpy(), rtol=TOL, atol=TOL)
