@@ -1,0 +1,10 @@
+"""The pages of docs/ are run as doctests; the ONNX page needs the [onnx] extra (onnx and
+onnxruntime), and is left out, as the ONNX tests are skipped, where they are not installed."""
+
+import importlib.util
+
+collect_ignore = [
+    page
+    for page, needs in {"onnx.md": ("onnx", "onnxruntime")}.items()
+    if not all(importlib.util.find_spec(m) for m in needs)
+]

@@ -1,0 +1,137 @@
+"""PyTorch's recurrent layers exported by torch.onnx.export now and imported by netgraph:
+outputs and final states within 1e-5 of PyTorch's on ragged batches (each example run by
+PyTorch alone), and the GRU refused exactly where netgraph's GRU differs from PyTorch's."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from netgraph.io.onnx import import_onnx
+
+from .onnx_check import TOL
+
+torch = pytest.importorskip("torch", reason="these tests export models with PyTorch (torch)")
+
+LENGTHS = (6, 1, 3)
+
+
+def export(module, path, batch_first: bool, k: int) -> None:
+    x = torch.zeros((2, 4, k) if batch_first else (4, 2, k))
+    b, t = (0, 1) if batch_first else (1, 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+        torch.onnx.export(
+            module,
+            (x,),
+            str(path),
+            dynamo=False,
+            opset_version=17,
+            input_names=["x"],
+            output_names=["y", "h"],
+            dynamic_axes={"x": {b: "batch", t: "T"}, "y": {b: "batch", t: "T"}, "h": {1: "batch"}},
+        )
+
+
+def compare(module, path, batch_first: bool, k: int, rng) -> None:
+    """netgraph's import against PyTorch, example by example, on a ragged batch."""
+    net = import_onnx(path)
+    xs = [rng.normal(size=(n, k)).astype(np.float32) for n in LENGTHS]
+    got = net({"x": xs}, ["y", "h"])
+    for b, x in enumerate(xs):
+        with torch.no_grad():
+            y, h = module(torch.from_numpy(x[None] if batch_first else x[:, None]))
+        h = h[0] if isinstance(h, tuple) else h
+        y = y[0] if batch_first else y[:, 0]
+        np.testing.assert_allclose(got["y"][b], y.numpy(), rtol=TOL, atol=TOL)
+        np.testing.assert_allclose(got["h"][b], h[:, 0].numpy(), rtol=TOL, atol=TOL)
+
+
+@pytest.mark.parametrize("layers", [1, 3])
+@pytest.mark.parametrize("batch_first", [True, False], ids=["batch-first", "time-major"])
+def test_lstm(layers, batch_first, tmp_path, rng):
+    torch.manual_seed(layers)
+    module = torch.nn.LSTM(4, 7, num_layers=layers, batch_first=batch_first).eval()
+    export(module, tmp_path / "lstm.onnx", batch_first, 4)
+    compare(module, tmp_path / "lstm.onnx", batch_first, 4, rng)
+
+
+def zero_reset_bias(module):
+    """The GRU with b_hn = 0: then PyTorch's candidate is Wolfram's exactly."""
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            if name.startswith("bias_hh"):
+                p[2 * module.hidden_size :] = 0
+    return module
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("batch_first", [True, False], ids=["batch-first", "time-major"])
+def test_gru_without_reset_bias_matches(layers, batch_first, tmp_path, rng):
+    torch.manual_seed(layers)
+    module = zero_reset_bias(torch.nn.GRU(3, 5, num_layers=layers, batch_first=batch_first))
+    export(module.eval(), tmp_path / "gru.onnx", batch_first, 3)
+    compare(module, tmp_path / "gru.onnx", batch_first, 3, rng)
+
+
+def test_gru_with_reset_bias_is_refused(tmp_path):
+    torch.manual_seed(0)
+    module = torch.nn.GRU(3, 5, batch_first=True).eval()
+    export(module, tmp_path / "gru.onnx", True, 3)
+    with pytest.raises(
+        ValueError,
+        match=r"linear_before_reset=1 with a nonzero recurrence bias "
+        r"Rbh in the reset product \(PyTorch's b_hn\)",
+    ):
+        import_onnx(tmp_path / "gru.onnx")
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+def test_rnn(nonlinearity, tmp_path, rng):
+    torch.manual_seed(0)
+    module = torch.nn.RNN(3, 4, num_layers=2, nonlinearity=nonlinearity, batch_first=True).eval()
+    export(module, tmp_path / "rnn.onnx", True, 3)
+    compare(module, tmp_path / "rnn.onnx", True, 3, rng)
+
+
+def test_lstm_with_initial_states_as_inputs(tmp_path, rng):
+    """Initial states (1, B, n) fed as graph inputs become ports of (n,) per example."""
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(3, 4, batch_first=True).eval()
+
+    class WithStates(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = lstm
+
+        def forward(self, x, h0, c0):
+            return self.lstm(x, (h0, c0))
+
+    x, h0, c0 = torch.zeros(2, 5, 3), torch.zeros(1, 2, 4), torch.zeros(1, 2, 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            WithStates(),
+            (x, h0, c0),
+            str(tmp_path / "lstm.onnx"),
+            dynamo=False,
+            opset_version=17,
+            input_names=["x", "h0", "c0"],
+            output_names=["y", "h", "c"],
+            dynamic_axes={"x": {0: "batch", 1: "T"}, "h0": {1: "batch"}, "c0": {1: "batch"}},
+        )
+    net = import_onnx(tmp_path / "lstm.onnx")
+    assert repr(net.ports["h0"]) == "(4,)" and repr(net.ports["h"]) == "(1, 4)"
+    xs = [rng.normal(size=(n, 3)).astype(np.float32) for n in LENGTHS]
+    h0, c0 = (rng.normal(size=(3, 4)).astype(np.float32) for _ in range(2))
+    got = net({"x": xs, "h0": list(h0), "c0": list(c0)}, ["y", "c"])
+    for b, x in enumerate(xs):
+        with torch.no_grad():
+            y, (_, c) = lstm(
+                torch.from_numpy(x[None]),
+                (torch.from_numpy(h0[None, b : b + 1]), torch.from_numpy(c0[None, b : b + 1])),
+            )
+        np.testing.assert_allclose(got["y"][b], y[0].numpy(), rtol=TOL, atol=TOL)
+        np.testing.assert_allclose(got["c"][b], c[:, 0].numpy(), rtol=TOL, atol=TOL)
