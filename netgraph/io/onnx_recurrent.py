@@ -9,8 +9,10 @@ Netgraph writes Rb = 0, so Wb holds the biases; on import the biases are Wb + Rb
 exact wherever Rb only adds to Wb. That holds for every block but the GRU's candidate h:
 
 - ``linear_before_reset=1``: h = tanh(Wh·x + r ⊙ (Rh·s + Rbh) + Wbh). This is Wolfram's
-  m = tanh(Wmx·x + r ⊙ (Wms·s) + bm) exactly when Rbh = 0 (netgraph writes its GRU so).
-  PyTorch's nn.GRU is this form with Rbh = b_hn, and is refused unless b_hn is zero.
+  m = tanh(Wmx·x + r ⊙ (Wms·s) + bm) when Rbh = 0, and a GatedRecurrentLayer with
+  ``reset_gate_mode="recurrent-bias-after-multiplication"`` (Rbh its "MemoryGateStateBiases")
+  otherwise: netgraph writes such a layer with that Rbh, and reads a nonzero Rbh (PyTorch's
+  nn.GRU: b_hn) into that mode.
 - ``linear_before_reset=0`` (the default): h = tanh(Wh·x + Rh·(r ⊙ s) + Rbh + Wbh), which is
   Wolfram's only when Rh = 0 (then r has no effect in either); refused otherwise.
 """
@@ -19,7 +21,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..layers.recurrent import BasicRecurrentLayer, GatedRecurrentLayer, LongShortTermMemoryLayer
+from ..layers.recurrent import (
+    STATE_BIAS,
+    BasicRecurrentLayer,
+    GatedRecurrentLayer,
+    LongShortTermMemoryLayer,
+)
 from .onnx_graph import Site
 
 OPS = {LongShortTermMemoryLayer: "LSTM", GatedRecurrentLayer: "GRU", BasicRecurrentLayer: "RNN"}
@@ -39,23 +46,33 @@ BASIC = {
 
 
 def pack(layer, dtype) -> tuple:
-    """The layer's arrays as ONNX's W, R and B (with Rb = 0)."""
+    """The layer's arrays as ONNX's W, R and B (with Rb = 0 but a GRU's state bias, Rbh)."""
     names = layer.op_class.names
     a = {k: np.asarray(v, dtype) for k, v in layer.arrays.items()}
     W = np.concatenate([a[wx] for wx, _, _ in names])[None]
     R = np.concatenate([a[ws] for _, ws, _ in names])[None]
     b = np.concatenate([a[bias] for _, _, bias in names])
-    return W, R, np.concatenate([b, np.zeros_like(b)])[None]
+    rb = np.zeros_like(b)
+    if STATE_BIAS in a:
+        n = R.shape[-1]
+        rb[2 * n :] = a[STATE_BIAS]
+    return W, R, np.concatenate([b, rb])[None]
 
 
-def unpack(cls, W: np.ndarray, R: np.ndarray, B: np.ndarray | None) -> dict:
+def unpack(cls, W: np.ndarray, R: np.ndarray, B: np.ndarray | None, state_bias=False) -> dict:
     """ONNX's W, R, B (one direction) as the arrays of a layer of class ``cls``; the biases
-    are Wb + Rb (``check_gru_biases`` first, for a GRU)."""
+    are Wb + Rb (``check_gru`` first, for a GRU), but with ``state_bias`` the GRU's Rbh is
+    kept apart as its "MemoryGateStateBiases"."""
     names = cls.op_class.names
     n = R.shape[-1]
-    b = np.zeros(2 * len(names) * n, W.dtype) if B is None else B.reshape(-1)
-    biases = b[: len(names) * n] + b[len(names) * n :]
+    G = len(names)
+    b = np.zeros(2 * G * n, W.dtype) if B is None else B.reshape(-1)
+    rb = np.array(b[G * n :])
     out = {}
+    if state_bias:
+        out[STATE_BIAS] = rb[2 * n :].copy()
+        rb[2 * n :] = 0
+    biases = b[: G * n] + rb
     for g, (wx, ws, bias) in enumerate(names):
         rows = slice(g * n, (g + 1) * n)
         out[wx], out[ws], out[bias] = W[0, rows], R[0, rows], biases[rows]
@@ -196,23 +213,19 @@ def _check_attributes(op: str, attrs: dict, refuse) -> None:
             refuse(f"the attribute {name}={attrs[name]} {why}, which netgraph's {op} does not")
 
 
-def check_gru(R: np.ndarray, B: np.ndarray | None, lbr: int, refuse) -> None:
-    """Refuse a GRU whose candidate netgraph cannot compute exactly (see the module's note)."""
+def check_gru(R: np.ndarray, B: np.ndarray | None, lbr: int, refuse) -> bool:
+    """Refuse a GRU whose candidate netgraph cannot compute exactly (see the module's note);
+    True when it has a state bias Rbh in the reset product (the layer's mode that holds it)."""
     n = R.shape[-1]
     Rh = R[0, 2 * n :]
     Rbh = np.zeros(n) if B is None else B.reshape(-1)[5 * n :]
-    if lbr and np.any(Rbh != 0):
-        refuse(
-            "linear_before_reset=1 with a nonzero recurrence bias Rbh in the reset product "
-            "(PyTorch's b_hn): h = tanh(Wh·x + r⊙(Rh·s + Rbh) + Wbh). netgraph's GRU "
-            "(Wolfram's) has no bias there; it matches exactly only when Rbh is zero"
-        )
     if not lbr and np.any(Rh != 0):
         refuse(
             "linear_before_reset=0 resets the state before the state weights, Rh·(r⊙s); "
             "netgraph's GRU (Wolfram's) resets after them, r⊙(Rh·s), as linear_before_reset=1 "
             "does; they match only when Rh is zero"
         )
+    return bool(lbr and np.any(Rbh != 0))
 
 
 def layer_from_node(op: str, attrs: dict, weights: tuple, refuse):
@@ -231,6 +244,7 @@ def layer_from_node(op: str, attrs: dict, weights: tuple, refuse):
             f"does not fit R {R.shape}"
         )
     options = _options(op, attrs, refuse)
-    if op == "GRU":
-        check_gru(R, B, attrs.get("linear_before_reset", 0), refuse)
-    return cls(n, arrays=unpack(cls, W, R, B), **options)
+    state_bias = op == "GRU" and check_gru(R, B, attrs.get("linear_before_reset", 0), refuse)
+    if state_bias:
+        options["reset_gate_mode"] = "recurrent-bias-after-multiplication"
+    return cls(n, arrays=unpack(cls, W, R, B, state_bias), **options)

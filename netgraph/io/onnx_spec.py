@@ -18,6 +18,7 @@ import numpy as np
 from ..containers import NetChain, NetGraph
 from ..layers.aggregation import AggregationLayer
 from ..layers.linear import LinearLayer
+from ..layers.recurrent import STATE_BIAS
 from ..symbols import All, Automatic, NetPort, Restricted
 from ..types import INTEGER, REAL, Index, Var
 from .onnx_recurrent import LAYERS, unpack
@@ -154,7 +155,7 @@ def _arrays(cls, node: dict, tensors: dict) -> dict:
     if cls in LAYERS.values():
         if set(found) != {"W", "R", "B"}:
             raise Malformed("a recurrent layer is described without its W, R and B")
-        found = unpack(cls, found["W"], found["R"], found["B"])
+        found = unpack(cls, found["W"], found["R"], found["B"], STATE_BIAS in shapes)
     out = {}
     for name, shape in shapes.items():
         if name not in found:

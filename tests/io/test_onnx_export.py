@@ -47,6 +47,9 @@ RECURRENT = {
     ),
     "lstm-dropout": lambda **kw: LongShortTermMemoryLayer(4, dropout={"StateUpdate": 0.3}, **kw),
     "gru": lambda **kw: GatedRecurrentLayer(4, **kw),
+    "gru-state-bias": lambda **kw: GatedRecurrentLayer(
+        4, reset_gate_mode="recurrent-bias-after-multiplication", **kw
+    ),
     **{
         f"rnn-{f}": (lambda f=f, **kw: BasicRecurrentLayer(4, activation=f, **kw))
         for f in ("Tanh", "Ramp", "ReLU", "LogisticSigmoid", "SoftSign", "Identity")

@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pytest
 
+from netgraph import GatedRecurrentLayer, Information
 from netgraph.io.onnx import import_onnx
 
 from .onnx_check import TOL
@@ -76,16 +77,20 @@ def test_gru_without_reset_bias_matches(layers, batch_first, tmp_path, rng):
     compare(module, tmp_path / "gru.onnx", batch_first, 3, rng)
 
 
-def test_gru_with_reset_bias_is_refused(tmp_path):
+@pytest.mark.parametrize("layers", [1, 2])
+def test_gru_with_reset_bias_matches(layers, tmp_path, rng):
+    """PyTorch's GRU as it initializes it (b_hn nonzero): the layer's
+    "recurrent-bias-after-multiplication" mode, exactly."""
     torch.manual_seed(0)
-    module = torch.nn.GRU(3, 5, batch_first=True).eval()
+    module = torch.nn.GRU(3, 5, num_layers=layers, batch_first=True).eval()
     export(module, tmp_path / "gru.onnx", True, 3)
-    with pytest.raises(
-        ValueError,
-        match=r"linear_before_reset=1 with a nonzero recurrence bias "
-        r"Rbh in the reset product \(PyTorch's b_hn\)",
-    ):
-        import_onnx(tmp_path / "gru.onnx")
+    compare(module, tmp_path / "gru.onnx", True, 3, rng)
+    modes = {
+        layer.options["reset_gate_mode"]
+        for layer in Information(import_onnx(tmp_path / "gru.onnx"), "Layers").values()
+        if isinstance(layer, GatedRecurrentLayer)
+    }
+    assert modes == {"recurrent-bias-after-multiplication"}
 
 
 @pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
