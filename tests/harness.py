@@ -26,7 +26,9 @@ Every check raises when it is given nothing to check.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import pathlib
 import tempfile
 
 import numpy as np
@@ -374,15 +376,51 @@ def check_export(net, data: dict) -> None:
                 assert np.asarray(got[p][i]).tobytes() == np.asarray(y).tobytes(), what
 
 
+def check_onnx_trip(net, data: dict) -> None:
+    """Where onnx and onnxruntime are installed and every layer of the net has an ONNX
+    counterpart: the net in float32 exported to ONNX (losses included), run by onnxruntime on
+    the padded batch of ``data`` against netgraph's outputs and final states, and imported
+    back equal (tests/io/onnx_check.py). Nets with a port type still open (set by the data)
+    are left to tests/io/test_onnx_export.py, which exports them specialized."""
+    if importlib.util.find_spec("onnx") is None or importlib.util.find_spec("onnxruntime") is None:
+        return
+    from tests.io.onnx_check import check_onnx
+
+    net32 = replace_leaves(
+        net,
+        {
+            path: leaf._replace(
+                arrays={
+                    k: None if a is None else _ro(np.asarray(a, np.float32))
+                    for k, a in leaf.arrays.items()
+                }
+            )
+            for path, leaf in flatten(net).leaves.items()
+            if leaf.arrays
+        },
+    )
+    if not all(t.known for t in net.ports.values()):
+        return  # an open type is settled by the data; the ONNX tests export such nets specialized
+    feed = {p: v for p, v in data.items() if p not in net.optional_inputs}
+    initial = {f"{p}/initial": np.stack(v) for p, v in data.items() if p in net.optional_inputs}
+    with tempfile.TemporaryDirectory() as d:
+        try:
+            check_onnx(net32, feed, pathlib.Path(d), initial, losses=True)
+        except ValueError as e:
+            if "no ONNX counterpart" not in str(e):
+                raise
+
+
 def check_layer(net, data: dict, reference, *, seed=0, lengths=None, **tol):
     """Every harness check on one layer or net: reference (float64 and float32) and port
     shapes, list and stacked batches, Train mode, gradients (float64 and float32), and the
-    round trip through a .ngnet file. ``tol`` goes to ``check_gradients``."""
+    round trips through a .ngnet file and through ONNX. ``tol`` goes to ``check_gradients``."""
     net = as64(net, seed)
     check_reference(net, data, reference, lengths=lengths)
     check_padding(net, data)
     check_stacked(net, data)
     check_train_mode(net, data, **tol)
     check_gradients(net, data, **tol)
+    check_onnx_trip(net, data)
     check_export(net, data)
     return net
