@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import warnings
 
 from ..net import Net
 from ..text import closest
@@ -31,12 +32,29 @@ def _onnx():
     return onnx
 
 
-FORMATS = {  # suffix → (export(path, net), import(path))
-    ".ngnet": (export_ngnet, import_ngnet),
-    ".onnx": (
-        lambda path, net: _onnx().export_onnx(path, net),
-        lambda path: _onnx().import_onnx(path),
-    ),
+def _export_ngnet(path, net, **options):
+    if options:
+        raise TypeError(
+            f"Export: a .ngnet file keeps the whole net and takes no options; received "
+            f"{', '.join(options)}."
+        )
+    export_ngnet(path, net)
+
+
+def _export_onnx(path, net, **options):
+    if net.coders:
+        warnings.warn(
+            f"Export: ONNX has no place for encoders and decoders; the net is written without "
+            f"those of its ports {', '.join(net.coders)} (Import gives a net that takes and "
+            'returns arrays). A ".ngnet" file keeps them.',
+            stacklevel=3,
+        )
+    _onnx().export_onnx(path, net, **options)
+
+
+FORMATS = {  # suffix → (export(path, net, **options), import(path))
+    ".ngnet": (_export_ngnet, import_ngnet),
+    ".onnx": (_export_onnx, lambda path: _onnx().import_onnx(path)),
 }
 
 
@@ -52,12 +70,14 @@ def _format(path, fn: str) -> tuple:
     return FORMATS[suffix]
 
 
-def Export(path, net: Net) -> str:
+def Export(path, net: Net, **options) -> str:
     """Write ``net`` to the file ``path`` in the format its suffix names; returns the path.
 
     ".ngnet" (netgraph's own file) keeps everything: the architecture, the port shapes,
     encoders and decoders, and the arrays in their dtype; an uninitialized net is written
-    too. See docs/interop.md.
+    too. ".onnx" takes the ``options`` of ``netgraph.io.onnx.export_onnx``
+    (``working_precision``, ``losses``, ``states``) and keeps no encoders or decoders (a
+    warning says so). See docs/interop.md and docs/onnx.md.
 
     >>> import os, tempfile
     >>> from netgraph import Export, Import, LinearLayer, NetInitialize
@@ -73,7 +93,12 @@ def Export(path, net: Net) -> str:
         raise TypeError(
             f"Export: the second argument must be a net; received {type(net).__name__}."
         )
-    write(path, net)
+    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+    if not os.path.isdir(folder):
+        raise OSError(
+            f"Export: cannot write {os.fspath(path)!r}: the folder {folder!r} does not exist."
+        )
+    write(path, net, **options)
     return os.fspath(path)
 
 
@@ -102,6 +127,8 @@ def Import(path, element: str | None = None):
             f"Elements: {', '.join(ELEMENTS)}."
         )
     _, read = _format(path, "Import")
+    if not os.path.exists(os.fspath(path)):
+        raise ValueError(f"Import: the file {os.fspath(path)!r} does not exist.")
     net = read(path)
     if element == "UninitializedNet":
         return _without_arrays(net)

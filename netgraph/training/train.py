@@ -93,6 +93,11 @@ def NetTrain(  # noqa: PLR0913 (Wolfram's options, each keyword-only)
     if options.resume_from is not None:
         checkpoints.resume(options.resume_from, trainer, state)
     if options.save_dir is not None:
+        if os.path.exists(options.save_dir) and not os.path.isdir(options.save_dir):
+            raise ValueError(
+                f"NetTrain: the checkpoint directory {options.save_dir!r} is a file; give "
+                "training_progress_checkpointing a directory (made if it does not exist)."
+            )
         os.makedirs(options.save_dir, exist_ok=True)
     reason = trainer.train(data, state, checkpoints)
     return _results(trainer, state, reason, tn.prefix, options)

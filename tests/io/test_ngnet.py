@@ -275,7 +275,7 @@ def test_the_suffix_picks_the_format(tmp_path):
             Export(tmp_path / bad, net)
         with pytest.raises(ValueError, match=r"Supported suffixes: \.ngnet, \.onnx"):
             Import(tmp_path / bad)
-    with pytest.raises(OSError, match="cannot write the file"):
+    with pytest.raises(OSError, match="cannot write"):
         Export(tmp_path / "no such folder" / "net.ngnet", net)
     with pytest.raises(ValueError, match="net.ngnet' does not exist"):
         Import(tmp_path / "net.ngnet")
