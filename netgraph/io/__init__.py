@@ -3,12 +3,11 @@ weights from and to other frameworks (``interop``: PyTorch, MATLAB and Keras lay
 
 - ".ngnet": netgraph's own file, a safetensors file (``ngnet.py``).
 - ".onnx": ONNX, through ``netgraph.io.onnx`` (``export_onnx(path, net)``,
-  ``import_onnx(path)``), when this netgraph has that module.
+  ``import_onnx(path)``; the ``[onnx]`` extra).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import warnings
 
@@ -18,18 +17,6 @@ from ..walk import all_arrays, flatten, replace_leaves
 from .ngnet import export_ngnet, import_ngnet
 
 ELEMENTS = ("Net", "UninitializedNet", "ArrayAssociation")
-
-
-def _onnx():
-    """The ONNX module, or a NotImplementedError while this netgraph has none."""
-    if importlib.util.find_spec(f"{__name__}.onnx") is None:
-        raise NotImplementedError(
-            'Export and Import of ".onnx" files need netgraph.io.onnx, which this netgraph '
-            'does not have; use ".ngnet", netgraph\'s own format.'
-        )
-    from . import onnx
-
-    return onnx
 
 
 def _export_ngnet(path, net, **options):
@@ -49,12 +36,20 @@ def _export_onnx(path, net, **options):
             'returns arrays). A ".ngnet" file keeps them.',
             stacklevel=3,
         )
-    _onnx().export_onnx(path, net, **options)
+    from .onnx import export_onnx  # imported at the first call: onnx takes a while to import
+
+    export_onnx(path, net, **options)
+
+
+def _import_onnx(path):
+    from .onnx import import_onnx  # imported at the first call: onnx takes a while to import
+
+    return import_onnx(path)
 
 
 FORMATS = {  # suffix → (export(path, net, **options), import(path))
     ".ngnet": (_export_ngnet, import_ngnet),
-    ".onnx": (_export_onnx, lambda path: _onnx().import_onnx(path)),
+    ".onnx": (_export_onnx, _import_onnx),
 }
 
 

@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import textwrap
-from importlib.util import find_spec
 
 import numpy as np
 import pytest
@@ -286,14 +285,6 @@ def test_the_suffix_picks_the_format(tmp_path):
     assert Import(tmp_path / "NET.NGNET") == net
     with pytest.raises(TypeError, match="must be a net"):
         Export(tmp_path / "x.ngnet", "LinearLayer(2)")
-
-
-@pytest.mark.skipif(find_spec("netgraph.io.onnx") is not None, reason="ONNX is available")
-def test_onnx_says_it_is_missing(tmp_path):
-    with pytest.raises(NotImplementedError, match=r"netgraph\.io\.onnx.*\.ngnet"):
-        Export(tmp_path / "net.onnx", LinearLayer(2, input=3))
-    with pytest.raises(NotImplementedError, match=r"netgraph\.io\.onnx"):
-        Import(tmp_path / "net.onnx")
 
 
 def test_a_layer_of_another_package_is_not_exported(tmp_path):
