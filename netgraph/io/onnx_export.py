@@ -32,6 +32,7 @@ from ..layers.elementwise import ElementwiseLayer
 from ..layers.embedding import EmbeddingLayer
 from ..layers.linear import LinearLayer
 from ..layers.loss import CrossEntropyLossLayer, MeanAbsoluteLossLayer, MeanSquaredLossLayer
+from ..layers.normalization import NormalizationLayer
 from ..layers.sequence import (
     SequenceLastLayer,
     SequenceMostLayer,
@@ -60,6 +61,7 @@ EMITTERS = {
     LinearLayer: L.emit_linear,
     ElementwiseLayer: L.emit_elementwise,
     SoftmaxLayer: L.emit_softmax,
+    NormalizationLayer: L.emit_normalization,
     DropoutLayer: L.emit_dropout,
     EmbeddingLayer: L.emit_embedding,
     FlattenLayer: L.emit_reshape,

@@ -1,5 +1,6 @@
 """The ONNX form of the layers that act on each example independently: linear, elementwise
-functions, softmax, dropout, embedding, flatten and reshape, aggregation, total, threading.
+functions, softmax, normalization, dropout, embedding, flatten and reshape, aggregation,
+total, threading.
 
 Each ``emit_*`` takes a ``Site`` (onnx_graph.py) and returns the layer's output tensors in
 port order. Tensors are batch tensors, and a sequence's padding is zero on the way in and
@@ -52,6 +53,15 @@ def emit_linear(s: Site) -> list:
             y = s.op1("Add", [y, b])
         if len(n) != 1:
             y = s.op1("Reshape", [y, s.b.ints([0] * (r - 1) + list(n))])
+    return [s.masked(y)]
+
+
+def emit_normalization(s: Site) -> list:
+    """LayerNormalization on the last axis; a padding step's output is Biases, zeroed again."""
+    g = s.weight("Scaling", s.array("Scaling"))
+    b = s.weight("Biases", s.array("Biases"))
+    eps = s.layer.options["epsilon"]
+    y = s.op1("LayerNormalization", [s.xs[0], g, b], axis=-1, epsilon=eps)
     return [s.masked(y)]
 
 

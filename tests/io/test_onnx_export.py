@@ -171,6 +171,20 @@ def test_softmax(shape, lengths, rng, tmp_path):
     check_onnx(net, {"Input": x}, tmp_path)
 
 
+@pytest.mark.parametrize("shape", [("Varying", 3), (4,), (2, 3)], ids=str)
+def test_normalization(shape, lengths, rng, tmp_path):
+    layer = NormalizationLayer(
+        epsilon=1e-2, arrays={"Scaling": rng.uniform(0.5, 1.5, shape[-1]).astype("f4")}
+    )
+    net = ready(NetChain([layer], input=shape), rng)
+    x = (
+        seqs(rng, lengths, *shape[1:])
+        if shape[0] == "Varying"
+        else [rng.normal(size=shape).astype("f4") for _ in lengths]
+    )
+    check_onnx(net, {"Input": x}, tmp_path)
+
+
 def test_dropout_is_the_identity(lengths, rng, tmp_path):
     net = ready(
         NetChain(
