@@ -19,6 +19,7 @@ from ..layers import (
     GatedRecurrentLayer,
     LinearLayer,
     LongShortTermMemoryLayer,
+    NormalizationLayer,
     SoftmaxLayer,
 )
 from ..layers.recurrent import STATE_BIAS
@@ -174,6 +175,27 @@ def _flatten(m, nn, where: str):
     )
 
 
+def _layer_norm(m, nn, where: str):
+    """nn.LayerNorm over the last dimension: NormalizationLayer (Scaling = weight, Biases =
+    bias; ones and zeros without elementwise_affine or bias, which NetTrain then trains)."""
+    if len(m.normalized_shape) != 1:
+        raise ValueError(
+            f"from_pytorch: {_at(where)} is an nn.LayerNorm over the last "
+            f"{len(m.normalized_shape)} dimensions {tuple(m.normalized_shape)}; netgraph's "
+            "NormalizationLayer normalizes over the last dimension, so only "
+            "nn.LayerNorm(k) converts."
+        )
+    k = m.normalized_shape[0]
+    weight = None if m.weight is None else _tensor(m, "weight", where)
+    dtype = np.float32 if weight is None else weight.dtype
+    bias = None if getattr(m, "bias", None) is None else _tensor(m, "bias", where)
+    arrays = {
+        "Scaling": np.ones(k, dtype) if weight is None else weight,
+        "Biases": np.zeros(k, dtype) if bias is None else bias,
+    }
+    return NormalizationLayer(epsilon=float(m.eps), arrays=arrays)
+
+
 def _sequential(m, nn, where: str):
     layers = {}
     for name, child in m.named_children():
@@ -192,6 +214,7 @@ CONVERTERS = {
     "Dropout": lambda m, nn, where: DropoutLayer(m.p),
     "Identity": lambda m, nn, where: None,
     "Flatten": _flatten,
+    "LayerNorm": _layer_norm,
     "Sequential": _sequential,
 }
 
@@ -232,7 +255,7 @@ def from_pytorch(module, *, input=None) -> Net:
     Converts ``nn.LSTM``, ``nn.GRU``, ``nn.RNN`` (tanh or relu), ``nn.Linear``,
     ``nn.Embedding``, ``nn.ReLU``, ``nn.Tanh``, ``nn.Sigmoid``, ``nn.Softsign``, ``nn.ELU``,
     ``nn.SELU``, ``nn.GELU``, ``nn.Softmax(dim=-1)``, ``nn.Dropout``, ``nn.Identity``,
-    ``nn.Flatten`` and ``nn.Sequential`` of these (children keep their names; an Identity is
+    ``nn.Flatten``, ``nn.LayerNorm(k)`` (a NormalizationLayer) and ``nn.Sequential`` of these (children keep their names; an Identity is
     left out). Arrays keep the module's dtype (float32 or float64).
 
     Recurrent modules: netgraph is batch-first whatever ``batch_first`` says; the two biases
@@ -363,6 +386,11 @@ def _layer_state(layer, prefix: str) -> dict:
         return _recurrent_state([(where, layer)], prefix)
     if isinstance(layer, EmbeddingLayer):
         return {f"{prefix}weight": np.array(layer.arrays["Weights"])}
+    if isinstance(layer, NormalizationLayer):  # an nn.LayerNorm(k, eps=epsilon)
+        return {
+            f"{prefix}weight": np.array(layer.arrays["Scaling"]),
+            f"{prefix}bias": np.array(layer.arrays["Biases"]),
+        }
     if isinstance(layer, LinearLayer) and layer.arrays["Weights"].ndim == 2:
         out = {f"{prefix}weight": np.array(layer.arrays["Weights"])}
         if "Biases" in layer.arrays:
@@ -402,7 +430,8 @@ def to_pytorch_state_dict(net) -> dict:
     NetChain of recurrent layers of one type and size named "l0", "l1", … (and
     DropoutLayers) is one module with ``num_layers`` layers, keys "…_l0", "…_l1", …; a
     LinearLayer(n) is an ``nn.Linear``, "weight" and "bias"; an EmbeddingLayer an
-    ``nn.Embedding``, "weight"; any other container is an ``nn.Sequential`` whose children
+    ``nn.Embedding``, "weight"; a NormalizationLayer an ``nn.LayerNorm``, "weight" and
+    "bias"; any other container is an ``nn.Sequential`` whose children
     are named as its layers: keys "name.weight", nested "outer.inner.weight". Layers without
     arrays give no keys. Refused: uninitialized arrays, activations PyTorch's recurrent
     modules lack (HardSigmoid and SoftSign LSTMs, RNNs other than Tanh and Ramp), and arrays

@@ -449,3 +449,39 @@ def test_to_pytorch_state_dict_needs_initialized_arrays():
         to_pytorch_state_dict(net)
     with pytest.raises(TypeError, match=r"takes a netgraph net; received dict"):
         to_pytorch_state_dict({})
+
+
+@pytest.mark.parametrize("affine", [True, False], ids=["affine", "plain"])
+def test_layer_norm_on_sequences(affine):
+    """nn.LayerNorm(k) at every step of an LSTM's output: NormalizationLayer, outputs and
+    input gradients as torch's, and its state dict back."""
+    torch.manual_seed(2)
+    s = nn.Sequential(
+        nn.LSTM(K, 4, batch_first=True), nn.LayerNorm(4, eps=1e-3, elementwise_affine=affine)
+    )
+    s = s.double().eval()
+    if affine:
+        with torch.no_grad():
+            s[1].weight.copy_(torch.randn(4))
+            s[1].bias.copy_(torch.randn(4))
+    net = from_pytorch(s)
+    assert net.layers["1"].options["epsilon"] == pytest.approx(1e-3)
+    x = np.random.default_rng(3).normal(size=(2, 5, K))
+    og = np.random.default_rng(4).normal(size=(2, 5, 4))
+    ty, tdx = sequential_run(s, x, og)
+    close(net(x, working_precision="Real64"), ty, 1e-12)
+    dx = net(
+        {"Input": x, NetPortGradient("Output"): og},
+        NetPortGradient("Input"),
+        working_precision="Real64",
+    )
+    close(dx, tdx, 1e-12)
+    state = to_pytorch_state_dict(net)
+    if affine:
+        close(state["1.weight"], s[1].weight.detach().numpy(), 0)
+        close(state["1.bias"], s[1].bias.detach().numpy(), 0)
+
+
+def test_layer_norm_over_several_dimensions_is_refused():
+    with pytest.raises(ValueError, match=r"nn.LayerNorm over the last 2 dimensions \(2, 3\)"):
+        from_pytorch(nn.LayerNorm((2, 3)))
