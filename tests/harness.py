@@ -53,13 +53,16 @@ TRAIN_SEED = 7
 
 def as64(net, seed: int = 0):
     """Initialize missing arrays and store every array as float64 (exact for FD checks)."""
-    net = NetInitialize(net, random_seed=seed)
+    return with_dtype(NetInitialize(net, random_seed=seed), np.float64)
+
+
+def with_dtype(net, dtype):
+    """The net with every array stored in ``dtype`` (read-only)."""
     new = {}
     for path, leaf in flatten(net).leaves.items():
         if leaf.arrays:
             arrays = {
-                k: None if a is None else _ro(np.asarray(a, np.float64))
-                for k, a in leaf.arrays.items()
+                k: None if a is None else _ro(np.asarray(a, dtype)) for k, a in leaf.arrays.items()
             }
             new[path] = leaf._replace(arrays=arrays)
     return replace_leaves(net, new)
@@ -386,21 +389,9 @@ def check_onnx_trip(net, data: dict) -> None:
         return
     from tests.io.onnx_check import check_onnx
 
-    net32 = replace_leaves(
-        net,
-        {
-            path: leaf._replace(
-                arrays={
-                    k: None if a is None else _ro(np.asarray(a, np.float32))
-                    for k, a in leaf.arrays.items()
-                }
-            )
-            for path, leaf in flatten(net).leaves.items()
-            if leaf.arrays
-        },
-    )
     if not all(t.known for t in net.ports.values()):
         return  # an open type is settled by the data; the ONNX tests export such nets specialized
+    net32 = with_dtype(net, np.float32)
     feed = {p: v for p, v in data.items() if p not in net.optional_inputs}
     initial = {f"{p}/initial": np.stack(v) for p, v in data.items() if p in net.optional_inputs}
     with tempfile.TemporaryDirectory() as d:

@@ -196,6 +196,18 @@ def sequential_run(s, x, og):
     return y.detach().numpy(), None if x.grad is None else x.grad.numpy()
 
 
+def same_as_sequential(net, s, x, og) -> None:
+    """The net's output and input gradient of Σ output·og equal the float64 Sequential's."""
+    ty, tdx = sequential_run(s, x, og)
+    close(net(x, working_precision="Real64"), ty, 1e-12)
+    dx = net(
+        {"Input": x, NetPortGradient("Output"): og},
+        NetPortGradient("Input"),
+        working_precision="Real64",
+    )
+    close(dx, tdx, 1e-12)
+
+
 @pytest.mark.parametrize(
     "activation",
     [
@@ -222,15 +234,7 @@ def test_mlp_with_each_activation(activation):
     net = from_pytorch(s)
     assert net.ports["Input"].dims == (K,)
     x = np.random.default_rng(3).normal(size=(6, K)) * 2
-    og = np.random.default_rng(4).normal(size=(6, 2))
-    ty, tdx = sequential_run(s, x, og)
-    close(net(x, working_precision="Real64"), ty, 1e-12)
-    dx = net(
-        {"Input": x, NetPortGradient("Output"): og},
-        NetPortGradient("Input"),
-        working_precision="Real64",
-    )
-    close(dx, tdx, 1e-12)
+    same_as_sequential(net, s, x, np.random.default_rng(4).normal(size=(6, 2)))
     expected = ["0", "2", "3"] if isinstance(activation, nn.Identity) else ["0", "1", "2", "3"]
     assert list(net.layers) == expected  # PyTorch's names; an Identity is left out
     assert sorted(to_pytorch_state_dict(net)) == sorted(s.state_dict())
@@ -467,15 +471,7 @@ def test_layer_norm_on_sequences(affine):
     net = from_pytorch(s)
     assert net.layers["1"].options["epsilon"] == pytest.approx(1e-3)
     x = np.random.default_rng(3).normal(size=(2, 5, K))
-    og = np.random.default_rng(4).normal(size=(2, 5, 4))
-    ty, tdx = sequential_run(s, x, og)
-    close(net(x, working_precision="Real64"), ty, 1e-12)
-    dx = net(
-        {"Input": x, NetPortGradient("Output"): og},
-        NetPortGradient("Input"),
-        working_precision="Real64",
-    )
-    close(dx, tdx, 1e-12)
+    same_as_sequential(net, s, x, np.random.default_rng(4).normal(size=(2, 5, 4)))
     state = to_pytorch_state_dict(net)
     if affine:
         close(state["1.weight"], s[1].weight.detach().numpy(), 0)
