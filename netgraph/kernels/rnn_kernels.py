@@ -82,14 +82,12 @@ def state_product_back(D, WsT, WsgT, ms, Bt, out):
     else:
         n = WsT.shape[1]
         part = np.empty((Bt, n), D.dtype)
+        out[:Bt] = 0  # a scalar fill: no shape check to compile
         for g in range(WsgT.shape[0]):
             gemm(D[:Bt, g * n : (g + 1) * n], WsgT[g], part, False)
             for r in range(Bt):
                 for j in range(n):
-                    if g == 0:
-                        out[r, j] = part[r, j] * ms[r, g, j]
-                    else:
-                        out[r, j] += part[r, j] * ms[r, g, j]
+                    out[r, j] += part[r, j] * ms[r, g, j]
 
 
 @njit(**FAST, inline="always")
