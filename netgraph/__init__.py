@@ -9,7 +9,14 @@ except PackageNotFoundError:  # run from a source tree that is not installed
 
 from . import editing, information
 from .coders import NetDecoder, NetEncoder
-from .containers import NetChain, NetGraph
+from .containers import (
+    NetBidirectionalOperator,
+    NetChain,
+    NetFoldOperator,
+    NetGraph,
+    NetMapOperator,
+    NetNestOperator,
+)
 from .editing import *
 from .information import *
 from .initialization import NetInitialize
@@ -25,6 +32,10 @@ from .training import NetTrain, NetTrainDivergenceWarning, NetTrainResultsObject
 __all__ = [  # noqa: PLE0604
     *_layers,
     "NetChain",
+    "NetMapOperator",
+    "NetBidirectionalOperator",
+    "NetFoldOperator",
+    "NetNestOperator",
     "NetDecoder",
     "NetEncoder",
     "NetTrain",

@@ -63,9 +63,12 @@ def _resolve(net: Net, spec, fn: str):
     node, path = net, ()
     for i, step in enumerate(steps):
         last = i == len(steps) - 1
-        if isinstance(node, Container):
-            if isinstance(step, str) and step not in node.layers and step in node.ports and last:
-                return "port", path, step
+        if node.is_container:
+            if isinstance(step, str) and step not in node.layers and last:
+                if step in node.ports:
+                    return "port", path, step
+                if step in node.options:  # an operator's option
+                    return "option", path, step
             if isinstance(step, str) and step not in node.layers:
                 where = f'"{"/".join(path)}"' if path else "the net"
                 raise ValueError(
@@ -168,6 +171,12 @@ def _assemble(net: Net, given: dict, relax: bool, path: tuple = ()) -> Net:
             keep = dict(net.ports)
         # the net's encoders and decoders stay on their ports, unless the edit gives new ones
         return _construct(net, layers, {**keep, **net.coders, **mine})
+    if net.is_operator:  # built again from its inner nets, its options and kept port types
+        layers = {k: _assemble(c, given, relax, path + (k,)) for k, c in net.layers.items()}
+        ins = net.input_ports() if path == () else ()
+        keep = {p: t for p, t in net.ports.items() if not relax or p in ins}
+        keep.update({p: parse_type(t) for p, t in mine.items()})
+        return type(net).from_parts(layers, net.construction_options(), keep)
     if isinstance(net, Container):
         return net
     ports = {p: TensorType(None, None) if relax else t for p, t in net.ports.items()}
@@ -243,7 +252,7 @@ def NetExtract(net: Net, spec):
     if not isinstance(net, Net):
         raise TypeError(f"{fn}: expected a layer or a net; received {type(net).__name__}.")
     if spec is All:
-        if isinstance(net, Container):
+        if net.is_container:
             return dict(net.layers)
         return {**net.options, **net.arrays}
     if isinstance(spec, NetPort):

@@ -106,17 +106,17 @@ def _decoder_property(net, output):
     return port, {port: net.coders[port].check_property(output)}
 
 
-def _output_specs(net, flat, output):
+def _output_specs(net, plan, output):
     """Normalize the requested outputs to a list of specs, and whether one value is returned."""
     if output is None:
         outs = net.exposed_outputs()
         return outs, len(outs) == 1
     if isinstance(output, list):
-        return [_check_spec(net, flat, o) for o in output], False
-    return [_check_spec(net, flat, output)], True
+        return [_check_spec(net, plan, o) for o in output], False
+    return [_check_spec(net, plan, output)], True
 
 
-def _check_spec(net, flat, o):
+def _check_spec(net, plan, o):
     if isinstance(o, str) or (isinstance(o, NetPort) and o.path is None):
         name = o if isinstance(o, str) else o.port
         if name not in net.output_ports():
@@ -125,9 +125,11 @@ def _check_spec(net, flat, o):
             )
         return o
     if isinstance(o, NetPort):
-        return _check_inner_port(flat, o)
+        return _check_inner_port(plan.flat, o)
     if isinstance(o, NetPortGradient):
-        return _check_array_gradient(flat, o) if o.is_array else _check_input_gradient(net, o)
+        return (
+            _check_array_gradient(plan.opened, o) if o.is_array else _check_input_gradient(net, o)
+        )
     raise TypeError(
         f"Unknown output specification {o!r}: give an output port name, NetPort(layer, port), "
         "NetPortGradient(port) or NetPortGradient([layer, array]), or a list of them."
@@ -295,7 +297,7 @@ def _request(net, data, output) -> Request:
         output, decode_as = _decoder_property(net, output)
     run = specialize(net, feeds)
     plan = plan_of(run)
-    specs, single = _output_specs(run, plan.flat, output)
+    specs, single = _output_specs(run, plan, output)
     return Request(run, plan, Data(feeds, seeds, states), output, specs, single, decode_as)
 
 
@@ -372,7 +374,7 @@ def _gradients(fwd: Pass, seeds: dict, wanted: list) -> dict:
         if s.is_array:
             path, name = s.target[:-1], s.target[-1]
             g = dparams.get(path, {}).get(name)
-            shape = fwd.plan.flat.leaves[path].arrays[name].shape
+            shape = fwd.plan.opened.leaves[path].arrays[name].shape
             out[s] = np.zeros(shape, dtype) if g is None else g.astype(dtype, copy=False)
             continue
         b = fwd.batches.get(s.target)  # absent: an omitted optional input (a zero initial state)

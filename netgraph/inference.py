@@ -88,6 +88,8 @@ def rebuild(flat: Flat, types: dict, path: tuple = ()):
     """The net again, with every port's type replaced by the inferred one."""
     node = flat.leaves.get(path) or flat.containers[path]
     ports = {p: types[(path, p)] for p in node.ports}
+    if node.is_operator:  # a leaf here: its inner nets take the types its ports imply
+        return node.retyped(ports)
     if node.is_container:
         layers = {name: rebuild(flat, types, path + (name,)) for name in node.layers}
         return node._replace(layers=layers, ports=ports)
@@ -96,6 +98,6 @@ def rebuild(flat: Flat, types: dict, path: tuple = ()):
 
 def infer_net(net, given: dict | None = None):
     """The net with every type inferred; ``given`` maps top-level port names to extra types."""
-    flat = flatten(net)
+    flat = flatten(net, closed=True)
     types = infer_types(flat, {((), p): t for p, t in (given or {}).items()})
     return rebuild(flat, types)

@@ -26,7 +26,7 @@ def _ports(net, names) -> dict:
 
 
 def _state_positions(net) -> list:
-    return list(states(flatten(net)))
+    return list(states(flatten(net, closed=True)))
 
 
 def _node(ep):

@@ -52,6 +52,7 @@ class Net:
     """
 
     is_container: bool = False
+    is_operator: bool = False  # an operator net: a container to arrays, a leaf to the plan
     optional_inputs: tuple[str, ...] = ()  # inputs that may stay unconnected (initial states)
     optional_outputs: tuple[str, ...] = ()  # outputs a plain call does not return (final states)
     state_ports: tuple[str, ...] = ()  # recurrent states: optional inputs and outputs at once
@@ -229,7 +230,10 @@ def structure_key(net: Net) -> tuple:
     coders = tuple((p, type(c).__name__, repr(c.arguments())) for p, c in net.coders.items())
     if net.is_container:
         layers = tuple((k, structure_key(c)) for k, c in net.layers.items())
-        return (type(net).__name__, layers, tuple(net.edges), ports, coders)
+        key = (type(net).__name__, layers, tuple(net.edges), ports, coders)
+        if net.is_operator:
+            key += (tuple((k, repr(v)) for k, v in net.options.items()),)
+        return key
     options = tuple((k, repr(v)) for k, v in net.options.items())
     return (type(net).__name__, options, ports, coders)
 

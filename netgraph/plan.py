@@ -18,6 +18,7 @@ from .kernels.base import Ctx, zero_padding
 from .kernels.blas import numba_blas_only
 from .kernels.loss import LOGITS
 from .kernels.softmax import SoftmaxOp
+from .plan_operators import operator_op
 from .types import Var, describe
 from .walk import Flat, flatten, states, trace, units_graph, where
 
@@ -37,8 +38,9 @@ class Step:
     out_vars: list
 
 
-def check_ready(flat: Flat) -> None:
-    """Refuse a net with an unknown port type or an uninitialized array, naming the first."""
+def check_ready(flat: Flat, opened: Flat) -> None:
+    """Refuse a net with an unknown port type or an uninitialized array, naming the first
+    (``flat`` with operators as leaves, ``opened`` with their inner nets' layers)."""
     for path, leaf in flat.leaves.items():
         for p, t in leaf.ports.items():
             if not t.known:
@@ -48,7 +50,7 @@ def check_ready(flat: Flat) -> None:
                 )
     missing = [
         "/".join(path + (name,)) if path else name
-        for path, leaf in flat.leaves.items()
+        for path, leaf in opened.leaves.items()
         for name, a in leaf.arrays.items()
         if a is None
     ]
@@ -88,11 +90,16 @@ def step_order(flat: Flat) -> list[tuple]:
 
 
 class Plan:
-    """Ordered ops for one net. ``arrays(dtype)`` holds the arrays cast once per precision."""
+    """Ordered ops for one net. ``arrays(dtype)`` holds the arrays cast once per precision.
+
+    ``flat`` is the net with operators as leaves (one step each, running their inner nets'
+    own plans: plan_operators.py); ``opened`` lists every layer that holds arrays, inner
+    nets' included, by the paths NetTrain and NetPortGradient use."""
 
     def __init__(self, net):
-        self.flat = flat = flatten(net)
-        check_ready(flat)
+        self.flat = flat = flatten(net, closed=True)
+        self.opened = flatten(net)
+        check_ready(flat, self.opened)
         self.inputs = [(None, p) for p in net.input_ports()]
         bare = () in flat.leaves
         self.outputs = {p: ((), p) if bare else self.source(((), p)) for p in net.output_ports()}
@@ -113,7 +120,7 @@ class Plan:
         t = dict(leaf.ports)
         return Step(
             path,
-            leaf.op(t),
+            operator_op(leaf, t, Plan) if leaf.is_operator else leaf.op(t),
             ins,
             [(path, p) for p in leaf.output_ports()],
             [t[p].var for p in leaf.input_ports()],
@@ -175,23 +182,29 @@ class Plan:
 
     def load_arrays(self, dtype, arrays: dict) -> None:
         """Replace the arrays of the given leaves (path → name → array), as NetTrain does
-        after each update; each op rearranges its own again."""
+        after each update; each op rearranges its own again (an operator's inner plans
+        take those under its path)."""
         current = self.arrays(dtype)
         for st in self.steps:
             if st.path in arrays:
                 current[st.path] = st.op.prepare(arrays[st.path])
+            elif st.op.nested:
+                n = len(st.path)
+                inner = {p[n:]: a for p, a in arrays.items() if len(p) > n and p[:n] == st.path}
+                if inner:
+                    st.op.load_arrays(dtype, inner)
 
     # -- running ---------------------------------------------------------------------------
     def forward(self, feeds: dict, lens: dict, ctx: Ctx):
         big = sum(a.size for a in feeds.values()) >= SMALL_CALL
         with numba_blas_only() if self.single_blas and big else nullcontext():
-            return self._forward(feeds, lens, ctx)
+            return self.run_forward(feeds, lens, ctx)
 
     def backward(self, vals: dict, env: dict, tape: list, seeds: dict, ctx: Ctx):
         with numba_blas_only() if self.single_blas else nullcontext():
-            return self._backward(vals, env, tape, seeds, ctx)
+            return self.run_backward(vals, env, tape, seeds, ctx)
 
-    def _forward(self, feeds: dict, lens: dict, ctx: Ctx):
+    def run_forward(self, feeds: dict, lens: dict, ctx: Ctx):
         """Run every step. ``feeds``: input slot → batch array; ``lens``: Var → lengths.
         Returns (values by slot, lengths by Var, the tape for backward)."""
         vals, env, tape = dict(feeds), dict(lens), []
@@ -211,7 +224,7 @@ class Plan:
             tape.append(saved)
         return vals, env, tape
 
-    def _backward(self, vals: dict, env: dict, tape: list, seeds: dict, ctx: Ctx):
+    def run_backward(self, vals: dict, env: dict, tape: list, seeds: dict, ctx: Ctx):
         """Gradients of every slot reached and of every array, from output-slot ``seeds``."""
         grads, dparams = dict(seeds), {}
         arrays = self.arrays(ctx.dtype)
@@ -230,7 +243,10 @@ class Plan:
                 if s is not None and dx is not None:
                     dx = zero_padding(dx, None if v is None else env[v])
                     grads[s] = dx if s not in grads else grads[s] + dx
-            dparams[st.path] = da
+            if st.op.nested:  # an operator: its inner layers' gradients, by their paths
+                dparams.update({st.path + sub: d for sub, d in da.items()})
+            else:
+                dparams[st.path] = da
         return grads, dparams
 
 

@@ -11,6 +11,7 @@ from .evaluation import run_call
 from .kernels.base import Ctx
 from .net import Net
 from .symbols import All, NetPort
+from .walk import flatten
 
 STATES = NetPort(All, "States")
 
@@ -37,6 +38,15 @@ class NetStateObject:
     def __init__(self, net: Net, states: dict | None = None):
         if not isinstance(net, Net):
             raise TypeError(f"NetStateObject takes a net; received {type(net).__name__}.")
+        for path, leaf in flatten(net, closed=True).leaves.items():
+            if type(leaf).__name__ == "NetBidirectionalOperator":
+                where = f'layer "{"/".join(path)}" is a' if path else "the net is a"
+                raise ValueError(
+                    f"NetStateObject cannot keep the states of a bidirectional net ({where} "
+                    "NetBidirectionalOperator): its backward net reads each sequence from its "
+                    "end, so a sequence cannot be fed in parts. Evaluate whole sequences with "
+                    "net(x) instead."
+                )
         self.net = net
         self._initial = dict(states or {})
         self._kept = None  # the last call's final states, in batch form

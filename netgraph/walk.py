@@ -42,13 +42,16 @@ class Flat:
         return list(self.graph.succ[ep]) if ep in self.graph else []
 
 
-def flatten(net, level: int | None = None) -> Flat:
+def flatten(net, level: int | None = None, *, closed: bool = False) -> Flat:
     """The net's leaves and joined port graph; with ``level``, containers deeper than that
-    stay leaves."""
+    stay leaves. An operator (``is_operator``: NetMapOperator and the like) is a container
+    whose inner nets hold arrays, but no wire joins its ports to theirs; with ``closed`` it
+    is a leaf, as inference, the plan and the list of recurrent states see it."""
     leaves, containers, g, wires = {}, {}, nx.DiGraph(), []
 
     def walk(n, path: tuple) -> None:
-        if n.is_container and (level is None or len(path) <= level):
+        opened = n.is_container and not (closed and n.is_operator)
+        if opened and (level is None or len(path) <= level):
             containers[path] = n
 
             def at(node):

@@ -24,8 +24,8 @@ STAGES = {
     "coders": 3,
     "layers": 3,
     "containers": 3,
-    "operators": 3,  # (operators, io, distributed: stages of modules to come)
     "plan": 4,
+    "plan_operators": 4,
     "batching": 5,
     "evaluation": 5,
     "state": 5,
@@ -36,7 +36,7 @@ STAGES = {
     "measurements": 5,
     "training": 5,
     "io": 5,
-    "distributed": 5,
+    "distributed": 5,  # (a stage for a module to come)
     "": 6,  # netgraph/__init__.py: the public surface
 }
 UPWARD = {("net", "evaluation"), ("net", "display")}  # Net.__call__, __repr__, _repr_html_

@@ -4,7 +4,8 @@ Every node of the spec tree is one JSON object, the same for every layer: its ty
 construction options (``Layer.construction_options``), the types of all its ports, its
 coders, and for each array the key of its tensor in the file (null while uninitialized). A
 container holds its layers (a list of ``[name, node]``) and its edges instead of options
-and arrays:
+and arrays; an operator (NetMapOperator and the like) its inner nets as layers ("Net", or
+"ForwardNet" and "BackwardNet") and its options:
 
     {"type": "LinearLayer", "options": {"n": {"tuple": [2]}, "biases": {"symbol": "Automatic"}},
      "ports": {"Input": {"dims": [3], "kind": "Real"}, "Output": {"dims": [2], "kind": "Real"}},
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import re
 
+from .. import containers
 from .. import layers as layer_types
 from ..containers import NetChain, NetGraph
 from ..layers import Layer
@@ -31,15 +33,15 @@ from ..symbols import NetPort
 from ..text import closest, port_option
 from .values import decode_coder, decode_type, decode_value, encode_coder, encode_type, encode_value
 
-# The only types a file may name: netgraph's layers and its two containers.
+# The only types a file may name: netgraph's layers, containers and operators.
 LAYER_TYPES: dict[str, type] = {
     **{name: getattr(layer_types, name) for name in layer_types.__all__ if name != "Layer"},
-    "NetChain": NetChain,
-    "NetGraph": NetGraph,
+    **{name: getattr(containers, name) for name in containers.__all__},
 }
 MAX_NESTING = 64  # containers inside containers
 LAYER_KEYS = {"type", "options", "ports", "coders", "arrays"}
 CONTAINER_KEYS = {"type", "layers", "edges", "ports", "coders"}
+OPERATOR_KEYS = {"type", "layers", "options", "ports", "coders"}
 
 
 def array_key(path: tuple, name: str) -> str:
@@ -66,6 +68,7 @@ def architecture(net: Net, path: tuple = ()) -> dict:
     node = {"type": kind}
     if net.is_container:
         node["layers"] = [[k, architecture(c, path + (k,))] for k, c in net.layers.items()]
+    if net.is_container and not net.is_operator:
         node["edges"] = [[list(s), list(d)] for s, d in net.edges]
     else:
         options = net.construction_options()
@@ -115,13 +118,17 @@ def _node_type(node, path: tuple) -> type:
             "A .ngnet file holds netgraph's own layers only: " + ", ".join(LAYER_TYPES) + "."
         )
     cls = LAYER_TYPES[kind]
-    want = CONTAINER_KEYS if cls.is_container else LAYER_KEYS
+    want = OPERATOR_KEYS if cls.is_operator else CONTAINER_KEYS if cls.is_container else LAYER_KEYS
     if set(node) != want:
         raise ValueError(
             f"{_where(path)} ({kind}): the node has the fields {sorted(node)}; "
             f"expected {sorted(want)}."
         )
-    for k in ("ports", "coders") + (() if cls.is_container else ("options", "arrays")):
+    for k in (
+        ("ports", "coders")
+        + (() if cls.is_container else ("options", "arrays"))
+        + (("options",) if cls.is_operator else ())
+    ):
         if not isinstance(node[k], dict):
             raise ValueError(f'{_where(path)} ({kind}): "{k}" must be a JSON object.')
     return cls
@@ -189,6 +196,9 @@ def _container(cls: type, node: dict, given: dict, arrays, path: tuple) -> Net:
             raise ValueError(f'{where}: the layer name "{name:.40}" appears twice.')
         layers[name] = _build(child, arrays, path + (name,))
     specs = {p: s for p, s in given.items() if p not in ("layers", "edges", "input", "output")}
+    if cls.is_operator:
+        options = {k: decode_value(v, f"{where}: option {k}") for k, v in node["options"].items()}
+        return _construct(where, cls.from_parts, layers, options, specs)
     if cls is NetChain:
         return _construct(where, NetChain, layers, **specs)
     return _construct(where, NetGraph, layers, _edges(node["edges"], where), **specs)
@@ -221,7 +231,7 @@ def _edges(edges, where: str) -> list:
 def first_difference(a: dict, b: dict, path: tuple = ()) -> tuple | None:
     """Where two architectures first differ: (the layer in words, the field, its value in
     ``a``, its value in ``b``, both shortened for a message), or None when they are equal."""
-    for k in sorted((CONTAINER_KEYS | LAYER_KEYS) - {"layers"}):
+    for k in sorted((CONTAINER_KEYS | LAYER_KEYS | OPERATOR_KEYS) - {"layers"}):
         if a.get(k) != b.get(k):
             return f"{_where(path)} ({a.get('type')!s:.60})", k, _short(a.get(k)), _short(b.get(k))
     layers_a, layers_b = a.get("layers") or [], b.get("layers") or []

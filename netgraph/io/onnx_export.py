@@ -82,7 +82,7 @@ PRECISIONS = {"Real32": np.float32, "Real64": np.float64}
 
 def check_exportable(net, losses: bool) -> None:
     """Refuse, by name, a layer without an ONNX counterpart, or a loss when not asked."""
-    for path, leaf in flatten(net).leaves.items():
+    for path, leaf in flatten(net, closed=True).leaves.items():
         kind = type(leaf)
         where = f'layer "{"/".join(path)}" ({kind.__name__})' if path else f"the {kind.__name__}"
         if kind not in EMITTERS:

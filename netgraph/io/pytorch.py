@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 
-from ..containers import NetChain
+from ..containers import NetBidirectionalOperator, NetChain
 from ..editing import NetReplacePart
 from ..layers import (
     BasicRecurrentLayer,
@@ -69,23 +69,24 @@ def _tensor(m, name: str, where: str) -> np.ndarray:
     return t.numpy().copy()
 
 
-def _recurrent_layer(m, i: int, where: str):
-    """Layer ``i`` of an nn.LSTM, nn.GRU or nn.RNN as a netgraph layer."""
+def _recurrent_layer(m, i: int, where: str, sfx: str = ""):
+    """Layer ``i`` of an nn.LSTM, nn.GRU or nn.RNN as a netgraph layer (``sfx`` "_reverse":
+    its backward direction)."""
     kind = type(m).__name__
     cls, gates = TORCH_RECURRENT[kind]
-    W, R = _tensor(m, f"weight_ih_l{i}", where), _tensor(m, f"weight_hh_l{i}", where)
+    W, R = _tensor(m, f"weight_ih_l{i}{sfx}", where), _tensor(m, f"weight_hh_l{i}{sfx}", where)
     lrm = None
     if not m.bias:  # PyTorch's bias=False: zero biases that NetTrain keeps at zero
         b = np.zeros(W.shape[0], W.dtype)
         lrm = {_name(g, "Biases"): 0.0 for g in gates}
     elif kind == "GRU":
-        b_ih, b_hh = _tensor(m, f"bias_ih_l{i}", where), _tensor(m, f"bias_hh_l{i}", where)
+        b_ih, b_hh = (_tensor(m, f"bias_{x}_l{i}{sfx}", where) for x in ("ih", "hh"))
         arrays = _gru_arrays(W, R, b_ih, b_hh, gates)
         mode = "recurrent-bias-after-multiplication" if STATE_BIAS in arrays else None
         options = {"reset_gate_mode": mode} if mode else {}
         return cls(R.shape[1], arrays=arrays, learning_rate_multipliers=lrm, **options)
     else:
-        b = _tensor(m, f"bias_ih_l{i}", where) + _tensor(m, f"bias_hh_l{i}", where)
+        b = _tensor(m, f"bias_ih_l{i}{sfx}", where) + _tensor(m, f"bias_hh_l{i}{sfx}", where)
     arrays = _unstack(W, R, b, gates, cls)
     options = (
         {"activation": "Ramp" if m.nonlinearity == "relu" else "Tanh"} if kind == "RNN" else {}
@@ -95,14 +96,9 @@ def _recurrent_layer(m, i: int, where: str):
 
 def _recurrent(m, nn, where: str):
     """nn.LSTM, nn.GRU, nn.RNN: one layer, or a NetChain of layers "l0", "l1", … with a
-    DropoutLayer "dropout_l0", … after each but the last when the module has dropout."""
-    kind = type(m).__name__
-    if m.bidirectional:
-        raise ValueError(
-            f"from_pytorch: {_at(where)} is a bidirectional nn.{kind}; netgraph has no "
-            "NetBidirectionalOperator yet to hold the backward direction. Only unidirectional "
-            "modules convert."
-        )
+    DropoutLayer "dropout_l0", … after each but the last when the module has dropout; a
+    bidirectional module's layers are NetBidirectionalOperators (Catenate, as PyTorch
+    joins the directions)."""
     if getattr(m, "proj_size", 0):
         raise ValueError(
             f"from_pytorch: {_at(where)} is an nn.LSTM with proj_size={m.proj_size} (a "
@@ -113,7 +109,13 @@ def _recurrent(m, nn, where: str):
     for i in range(m.num_layers):
         if i and m.dropout:
             layers[f"dropout_l{i - 1}"] = DropoutLayer(m.dropout)
-        layers[f"l{i}"] = _recurrent_layer(m, i, where)
+        layers[f"l{i}"] = (
+            NetBidirectionalOperator(
+                [_recurrent_layer(m, i, where), _recurrent_layer(m, i, where, "_reverse")]
+            )
+            if m.bidirectional
+            else _recurrent_layer(m, i, where)
+        )
     return layers["l0"] if m.num_layers == 1 else NetChain(layers)
 
 
@@ -264,8 +266,9 @@ def from_pytorch(module, *, input=None) -> Net:
     DropoutLayers "dropout_l0", … between them when ``dropout`` > 0. A GRU whose b_hn
     (``bias_hh_l*[2n:3n]``, inside the reset product) is nonzero becomes a GatedRecurrentLayer
     with ``reset_gate_mode="recurrent-bias-after-multiplication"`` holding it as
-    "MemoryGateStateBiases" (exact); bidirectional modules
-    and ``proj_size`` are refused. Inside an ``nn.Sequential`` a recurrent module stands for
+    "MemoryGateStateBiases" (exact); a bidirectional module's layers are
+    NetBidirectionalOperators of the two directions ("_reverse" weights in "BackwardNet",
+    "Catenate" as PyTorch joins them); ``proj_size`` is refused. Inside an ``nn.Sequential`` a recurrent module stands for
     its output sequence, what ``out, _ = lstm(x)`` gives (PyTorch itself would pass the tuple
     on); the final states are its "State" (and "CellState") ports.
 
@@ -335,27 +338,56 @@ def _check_initialized(layer, where: str) -> None:
 
 def _recurrent_state(layers: list, prefix: str) -> dict:
     """The state dict of one nn.LSTM/GRU/RNN whose layers l = 0, 1, … are ``layers``
-    ((where, layer) pairs): biases in bias_ih_l*, bias_hh_l* zero, or none at all when
-    every layer's biases are frozen at zero (bias=False)."""
-    for where, layer in layers:
+    ((where, layer) pairs; a NetBidirectionalOperator's backward net gives the "_reverse"
+    keys): biases in bias_ih_l*, bias_hh_l* zero, or none at all when every layer's biases
+    are frozen at zero (bias=False)."""
+    keyed = []  # (key suffix, where, layer)
+    for i, (where, v) in enumerate(layers):
+        if isinstance(v, NetBidirectionalOperator):
+            f, b = _bidirectional(v, where)
+            keyed += [(f"l{i}", where, f), (f"l{i}_reverse", where, b)]
+        else:
+            keyed.append((f"l{i}", where, v))
+    for _, where, layer in keyed:
         _check_initialized(layer, where)
-    gates = [_torch_gates(layer, where) for where, layer in layers]
-    with_bias = not all(_bias_free(layer, g) for (_, layer), g in zip(layers, gates))
+    gates = [_torch_gates(layer, where) for _, where, layer in keyed]
+    with_bias = not all(_bias_free(layer, g) for (_, _, layer), g in zip(keyed, gates))
     out = {}
-    for i, ((_, layer), g) in enumerate(zip(layers, gates)):
+    for (key, _, layer), g in zip(keyed, gates):
         W, R, b = _stack(layer.arrays, g)
-        out[f"{prefix}weight_ih_l{i}"] = W
-        out[f"{prefix}weight_hh_l{i}"] = R
+        out[f"{prefix}weight_ih_{key}"] = W
+        out[f"{prefix}weight_hh_{key}"] = R
         if with_bias:
-            out[f"{prefix}bias_ih_l{i}"] = b
+            out[f"{prefix}bias_ih_{key}"] = b
             gru = isinstance(layer, GatedRecurrentLayer)
             rec = _recurrent_bias(layer.arrays, g, b) if gru else np.zeros_like(b)
-            out[f"{prefix}bias_hh_l{i}"] = rec
+            out[f"{prefix}bias_hh_{key}"] = rec
     return out
 
 
+def _bidirectional(op, where: str) -> tuple:
+    """The forward and backward layers of a NetBidirectionalOperator that one bidirectional
+    torch module computes; any other is refused."""
+    f, b = op.layers["ForwardNet"], op.layers["BackwardNet"]
+    recurrent = tuple(c for c, _ in TORCH_RECURRENT.values())
+    if (
+        op.options["aggregation"] != "Catenate"
+        or type(f) not in recurrent
+        or _torch_signature(f) != _torch_signature(b)
+    ):
+        raise ValueError(
+            f"to_pytorch_state_dict: {where} is a NetBidirectionalOperator that no bidirectional "
+            "nn.LSTM/GRU/RNN computes: it needs two recurrent layers of one type, size and "
+            'activations, joined by "Catenate".'
+        )
+    return f, b
+
+
 def _torch_signature(layer) -> tuple:
-    """What the layers of one multi-layer torch module share: type, units, activations."""
+    """What the layers of one multi-layer torch module share: type, units, activations
+    (and direction)."""
+    if isinstance(layer, NetBidirectionalOperator):
+        return ("bidirectional", _torch_signature(layer.layers["ForwardNet"]))
     opts = layer.options
     act = {"ReLU": "Ramp"}.get(opts.get("activation"), opts.get("activation"))
     acts = (opts.get("gate_activation"), opts.get("state_activation"), act)
@@ -371,7 +403,7 @@ def _stacked(chain, prefix: str) -> list | None:
     named = [(k, v) for k, v in chain.layers.items() if not isinstance(v, DropoutLayer)]
     if not named or [k for k, _ in named] != [f"l{i}" for i in range(len(named))]:
         return None
-    recurrent = tuple(c for c, _ in TORCH_RECURRENT.values())
+    recurrent = tuple(c for c, _ in TORCH_RECURRENT.values()) + (NetBidirectionalOperator,)
     if any(type(v) not in recurrent for _, v in named):
         return None
     if len({_torch_signature(v) for _, v in named}) != 1:
@@ -406,6 +438,8 @@ def _layer_state(layer, prefix: str) -> dict:
 
 
 def _state(net, prefix: str) -> dict:
+    if isinstance(net, NetBidirectionalOperator):
+        return _recurrent_state([(_where(prefix), net)], prefix)
     if not net.is_container:
         return _layer_state(net, prefix)
     stack = _stacked(net, prefix)
@@ -429,6 +463,8 @@ def to_pytorch_state_dict(net) -> dict:
     keys when every bias is frozen at zero, as from_pytorch imports ``bias=False``); a
     NetChain of recurrent layers of one type and size named "l0", "l1", … (and
     DropoutLayers) is one module with ``num_layers`` layers, keys "…_l0", "…_l1", …; a
+    NetBidirectionalOperator of two such layers ("Catenate") is a bidirectional module, its
+    "BackwardNet" the keys "…_l0_reverse"; a
     LinearLayer(n) is an ``nn.Linear``, "weight" and "bias"; an EmbeddingLayer an
     ``nn.Embedding``, "weight"; a NormalizationLayer an ``nn.LayerNorm``, "weight" and
     "bias"; any other container is an ``nn.Sequential`` whose children

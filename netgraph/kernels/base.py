@@ -32,6 +32,7 @@ class Op:
     """
 
     numba_blas = False  # its kernels call BLAS through numba: see kernels/blas.py
+    nested = False  # an operator's op: runs inner plans, and its array gradients are by path
 
     def __init__(self, layer, types: dict):
         self.layer = layer

@@ -75,14 +75,14 @@ class ReverseOp(_SequenceOp):
 
     def forward(self, xs, lens, arrays, ctx):
         (x,) = xs
-        idx = _reversal(_lengths(x, lens), x.shape[1])
+        idx = reversal(_lengths(x, lens), x.shape[1])
         return [x[idx]], idx
 
     def backward(self, idx, dys, arrays, ctx):
         return self._dx(dys[0][idx])
 
 
-def _reversal(n: np.ndarray, T: int) -> tuple:
+def reversal(n: np.ndarray, T: int) -> tuple:
     """Index pair mapping each step t < n_b to n_b − 1 − t and each padding step to itself."""
     t = np.arange(T)[None, :]
     src = n[:, None] - 1 - t

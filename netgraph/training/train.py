@@ -110,7 +110,7 @@ def _trainer(
     run = specialize(tn.net, data.train.take(np.arange(min(data.train.n, 16))))
     run = NetInitialize(run, random_seed=options.random_seed)
     plan = plan_of(run)
-    flat = plan.flat
+    flat = plan.opened
     params = {
         (path, k): np.array(a, dtype=options.dtype)
         for path, leaf in flat.leaves.items()

@@ -139,6 +139,32 @@ def test_recurrent_outputs_and_gradients_match_torch(kind, layers, batch_first, 
     assert y[0].dtype == (np.float64 if dtype == torch.float64 else np.float32)
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN-tanh"])
+def test_bidirectional_modules_match_torch_on_ragged_batches(kind, layers, dtype):
+    m = recurrent(kind, dtype, num_layers=layers, bidirectional=True, batch_first=True)
+    net = from_pytorch(m)
+    assert type(net if layers == 1 else net.layers["l1"]).__name__ == "NetBidirectionalOperator"
+    precision, tol = PRECISION[dtype]
+    xs, ogs = data(dtype, True, n=2 * N)
+    y, dx, grads = netgraph_run(net, xs, ogs, precision, True)
+    ty, tdx, tgrads = torch_run(m, xs, ogs, True, True)
+    for b, t in enumerate(LENGTHS):
+        close(y[b], ty[b, :t], tol)
+        close(dx[b], tdx[b, :t], tol)
+    assert set(grads) == set(tgrads)  # "_reverse" keys for the backward nets
+    compare_grads(grads, tgrads, tol, gru=kind == "GRU")
+
+
+def test_to_pytorch_state_dict_refuses_a_bidirectional_operator_torch_lacks():
+    from netgraph import BasicRecurrentLayer, NetBidirectionalOperator, NetInitialize
+
+    net = NetBidirectionalOperator(BasicRecurrentLayer(2), "Total", input=("Varying", 1))
+    with pytest.raises(ValueError, match='joined by "Catenate"'):
+        to_pytorch_state_dict(NetInitialize(net))
+
+
 def test_final_states_match_torch():
     m = recurrent("LSTM", torch.float64, batch_first=True)
     xs, _ = data(torch.float64, ragged=True)
@@ -392,10 +418,6 @@ class MyLinear(nn.Linear):
 @pytest.mark.parametrize(
     "module, message",
     [
-        (
-            lambda: nn.LSTM(K, N, bidirectional=True),
-            r"bidirectional nn.LSTM; netgraph has no NetBidirectionalOperator",
-        ),
         (lambda: nn.LSTM(K, N, proj_size=2), r"proj_size=2.*no projection"),
         (
             lambda: nn.Sequential(nn.Linear(K, 2), nn.Conv1d(1, 1, 1)),

@@ -33,11 +33,15 @@ from netgraph import (
     LongShortTermMemoryLayer,
     MeanAbsoluteLossLayer,
     MeanSquaredLossLayer,
+    NetBidirectionalOperator,
     NetChain,
     NetDecoder,
     NetEncoder,
+    NetFoldOperator,
     NetGraph,
     NetInitialize,
+    NetMapOperator,
+    NetNestOperator,
     NetPort,
     NetTrain,
     NormalizationLayer,
@@ -144,6 +148,21 @@ def zoo() -> dict:
             [("a", "b"), (["a", "b"], "c")],
             input=2,
         ),
+        "NetMapOperator": NetMapOperator(
+            NetChain([LinearLayer(2), ElementwiseLayer("Tanh")]), input=seq
+        ),
+        "NetBidirectionalOperator": NetBidirectionalOperator(
+            [LongShortTermMemoryLayer(2), GatedRecurrentLayer(3)], "Catenate", input=seq
+        ),
+        "NetFoldOperator": NetFoldOperator(
+            NetGraph(
+                {"x": LinearLayer(2), "s": LinearLayer(2), "add": ThreadingLayer("Plus")},
+                [(NetPort("Input"), "x"), (NetPort("State"), "s"), (["x", "s"], "add")],
+                input=3,
+                State=2,
+            )
+        ),
+        "NetNestOperator": NetNestOperator(LinearLayer(3), 2, input=3),
     }
 
 
