@@ -3,6 +3,8 @@
 import importlib.util
 import pathlib
 
+import numpy as np
+
 EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
 
 
@@ -32,3 +34,40 @@ def test_forecasting():
     one_step, closed = load("forecasting").main(n_train=800, rounds=12, report=None)
     assert one_step < 0.25  # the noise alone gives 0.1; the series' own spread is about 0.8
     assert closed < 0.5
+
+
+def test_bidirectional():
+    bi, uni = load("bidirectional").main(n_train=300, n_test=100, rounds=8, report=None)
+    assert bi >= 0.95  # the future is in view
+    assert uni < 0.75  # an LSTM cannot see it: about the share of steps with nothing later
+
+
+def test_custom_cell():
+    assert load("custom_cell").main(n_train=300, n_test=100, rounds=10, report=None) >= 0.8
+
+
+def test_custom_cell_without_peepholes_is_the_lstm_layer(rng):
+    """The example's cell with zero peephole matrices and an LSTM's arrays gives the
+    LongShortTermMemoryLayer's outputs."""
+    from netgraph import LongShortTermMemoryLayer, NetFoldOperator, NetInitialize
+    from tests.harness import set_array
+
+    cell = load("custom_cell").peephole_lstm_cell(3, 2)
+    fold = NetFoldOperator(
+        cell, {"Output": "State", "NewCellState": "CellState"}, outputs=["Output"]
+    )
+    fold = NetInitialize(fold, random_seed=0)
+    lstm = NetInitialize(LongShortTermMemoryLayer(3, input=("Varying", 2)), random_seed=1)
+    gates = {"i": "InputGate", "f": "ForgetGate", "m": "MemoryGate", "o": "OutputGate"}
+    for g, name in gates.items():
+        a = lstm.arrays
+        fold = set_array(fold, ("Net", f"x{g}"), "Weights", a[name + "InputWeights"])
+        fold = set_array(fold, ("Net", f"x{g}"), "Biases", a[name + "Biases"])
+        fold = set_array(fold, ("Net", f"s{g}"), "Weights", a[name + "StateWeights"])
+        if g != "m":
+            fold = set_array(fold, ("Net", f"p{g}"), "Weights", np.zeros((3, 3)))
+    xs = [rng.normal(size=(t, 2)) for t in (5, 2, 4)]
+    for got, want in zip(
+        fold(xs, working_precision="Real64"), lstm(xs, working_precision="Real64")
+    ):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)

@@ -357,8 +357,8 @@ class NetFoldOperator(Operator):
     ``feedback`` maps outputs of ``net`` to the inputs they feed at the next step (default
     ``{"Output": "State"}``; several states are allowed), ``constants`` lists inputs given
     once for the whole sequence, and ``outputs`` the outputs returned as sequences (default:
-    all but those fed back under their own name, as "CellState" → "CellState", whose port
-    is the state's). Every other input is a sequence, all of one length. Gradients run through time;
+    all but those fed back under their own name, as a recurrent layer's "State" → "State",
+    whose port is the state's). Every other input is a sequence, all of one length. Gradients run through time;
     ragged sequences are exact (each stops at its length); NetStateObject carries the states
     from call to call. Wolfram's NetFoldOperator.
 
