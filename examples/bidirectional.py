@@ -53,6 +53,7 @@ def accuracy(net, xs, ys) -> float:
 def main(
     n_train: int = 800,
     n_test: int = 200,
+    *,
     rounds: int = 12,
     units: int = 16,
     seed: int = 0,

@@ -89,6 +89,7 @@ def make(rng, n: int):
 def main(
     n_train: int = 600,
     n_test: int = 200,
+    *,
     rounds: int = 15,
     units: int = 8,
     seed: int = 0,
