@@ -24,6 +24,7 @@ import json
 
 import numpy as np
 
+from ..containers import NetBidirectionalOperator
 from ..inference import infer_net
 from ..layers.aggregation import AggregationLayer
 from ..layers.combine import CatenateLayer, ThreadingLayer, TotalLayer
@@ -47,6 +48,7 @@ from ..walk import flatten
 from ..walk import states as states_of
 from . import onnx_layers as L
 from . import onnx_sequence as S
+from .onnx_bidirectional import emit_bidirectional
 from .onnx_graph import Builder, Site, TensorProto
 from .onnx_losses import emit_loss
 from .onnx_recurrent import OPS, emit_recurrent
@@ -75,6 +77,7 @@ EMITTERS = {
     SequenceRestLayer: S.emit_rest,
     SequenceReverseLayer: S.emit_reverse,
     **dict.fromkeys(OPS, emit_recurrent),
+    NetBidirectionalOperator: emit_bidirectional,
     **LOSSES,
 }
 PRECISIONS = {"Real32": np.float32, "Real64": np.float64}

@@ -3,7 +3,9 @@ rebuilt from it.
 
 The description is declarative JSON: for each layer its type name, validated options, port
 shapes, array shapes and the initializers that hold its arrays; for each container its
-layers, edges and port shapes. Rebuilding is data only: layer types come from an allowlist,
+layers, edges and port shapes; for an operator its inner nets, options and port shapes (a
+bidirectional one's stacked W, R and B are split between its two layers on the way back).
+Rebuilding is data only: layer types come from an allowlist,
 option values are JSON values (tuples, slices and Wolfram's symbols tagged), and every layer
 is made by its own constructor, which validates it.
 """
@@ -15,12 +17,13 @@ import math
 
 import numpy as np
 
-from ..containers import NetChain, NetGraph
+from ..containers import NetBidirectionalOperator, NetChain, NetGraph
 from ..layers.aggregation import AggregationLayer
 from ..layers.linear import LinearLayer
 from ..layers.recurrent import STATE_BIAS
 from ..symbols import All, Automatic, NetPort, Restricted
 from ..types import INTEGER, REAL, Index, Var
+from .onnx_bidirectional import split_directions
 from .onnx_recurrent import LAYERS, unpack
 
 FORMAT, VERSION = "netgraph", 1
@@ -57,7 +60,11 @@ def shape_of(t) -> list:
 def describe(net, weights: dict, path: tuple = ()) -> dict:
     """The description of ``net``; ``weights``: layer path → {role: initializer name}."""
     node = {"type": type(net).__name__, "ports": {p: shape_of(t) for p, t in net.ports.items()}}
-    if net.is_container:
+    if net.is_operator:
+        node["layers"] = {k: describe(c, weights, path + (k,)) for k, c in net.layers.items()}
+        node["options"] = {k: encode(v) for k, v in net.construction_options().items()}
+        node["onnx"] = weights.get(path, {})
+    elif net.is_container:
         node["layers"] = {k: describe(c, weights, path + (k,)) for k, c in net.layers.items()}
         node["edges"] = [[list(s), list(d)] for s, d in net.edges]
     else:
@@ -180,11 +187,24 @@ def _edges(edges) -> list:
     return out
 
 
+def _bidirectional(node, ports: dict, layer_types: dict, tensors: dict, depth: int):
+    layers, options = _fields(node, "layers", "options")
+    if not isinstance(layers, dict) or not isinstance(options, dict):
+        raise Malformed("an operator's nets or options are not described")
+    split_directions(node, tensors)
+    made = {k: build(c, layer_types, tensors, depth + 1) for k, c in layers.items()}
+    specs = {p: port_spec(s) for p, s in ports.items()}
+    options = {k: decode(v) for k, v in options.items()}
+    return NetBidirectionalOperator.from_parts(made, options, specs)
+
+
 def build(node, layer_types: dict, tensors: dict, depth: int = 0):
     """The net a description's node stands for (arrays from ``tensors``)."""
     kind, ports = _fields(node, "type", "ports")
     if depth > MAX_DEPTH or not isinstance(ports, dict):
         raise Malformed("the net is nested too deeply" if depth > MAX_DEPTH else "bad ports")
+    if kind == "NetBidirectionalOperator":  # the one operator that exports
+        return _bidirectional(node, ports, layer_types, tensors, depth)
     if kind in ("NetChain", "NetGraph"):
         (layers,) = _fields(node, "layers")
         if not isinstance(layers, dict):

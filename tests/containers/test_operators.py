@@ -316,3 +316,49 @@ def test_train_a_bidirectional_classifier(rng):
     for d in ("ForwardNet", "BackwardNet"):
         w = ["1", d, "InputGateInputWeights"]
         assert not np.allclose(NetExtract(trained, w), NetExtract(start, w), atol=1e-3)
+
+
+# -- ONNX -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "layer", [LongShortTermMemoryLayer(3), GatedRecurrentLayer(3)], ids=["LSTM", "GRU"]
+)
+def test_bidirectional_as_one_onnx_node(rng, tmp_path, layer):
+    """One LSTM/GRU node with direction="bidirectional", run by onnxruntime on a ragged batch
+    with initial states (each sequence reversed within its length), and read back equal."""
+    pytest.importorskip("onnxruntime", reason="the ONNX checks need onnx and onnxruntime")
+    import onnx
+
+    from netgraph import Export
+    from tests.harness import with_dtype
+    from tests.io.onnx_check import check_onnx
+
+    net = with_dtype(
+        NetInitialize(NetBidirectionalOperator(layer, input=("Varying", 2)), random_seed=0),
+        np.float32,
+    )
+    xs = [rng.normal(size=(t, 2)).astype(np.float32) for t in (4, 1, 3)]
+    initial = {
+        f"{p}/initial": rng.normal(size=(3, 3)).astype(np.float32) for p in net.state_ports[:1]
+    }
+    check_onnx(net, {"Input": xs}, tmp_path, initial, losses=True)
+    model = onnx.load(str(Export(tmp_path / "bi.onnx", net)))
+    nodes = [n for n in model.graph.node if n.op_type in ("LSTM", "GRU")]
+    assert len(nodes) == 1
+    assert {a.name: a.s for a in nodes[0].attribute}["direction"] == b"bidirectional"
+
+
+def test_bidirectional_of_two_kinds_has_no_onnx_counterpart(tmp_path):
+    pytest.importorskip("onnxruntime", reason="the ONNX checks need onnx and onnxruntime")
+    from netgraph import Export
+
+    net = NetInitialize(
+        NetBidirectionalOperator(
+            [GatedRecurrentLayer(2), BasicRecurrentLayer(2)], input=("Varying", 1)
+        )
+    )
+    with pytest.raises(
+        ValueError, match="no ONNX counterpart.*GatedRecurrentLayer and BasicRecurrentLayer"
+    ):
+        Export(tmp_path / "bi.onnx", net)
