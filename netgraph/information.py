@@ -38,7 +38,7 @@ def layers_graph(net) -> nx.DiGraph:
     """The "LayersGraph" property: leaf layers and the net's ports, wired as in the net. A
     bare recurrent layer's own optional state ports (inputs and outputs at once) are left out."""
     g = nx.DiGraph()
-    flat = flatten(net)
+    flat = flatten(net, closed=True)  # an operator is one node, wired as it is
     units, wires = flat.leaves, links(flat)
     for path, leaf in units.items():
         name = "/".join(path) if path else type(leaf).__name__

@@ -362,7 +362,7 @@ class NetFoldOperator(Operator):
     ragged sequences are exact (each stops at its length); NetStateObject carries the states
     from call to call. Wolfram's NetFoldOperator.
 
-    >>> from netgraph import LinearLayer, NetFoldOperator, NetGraph, ThreadingLayer
+    >>> from netgraph import LinearLayer, NetFoldOperator, NetGraph, NetPort, ThreadingLayer
     >>> cell = NetGraph({"x": LinearLayer(3), "s": LinearLayer(3), "add": ThreadingLayer("Plus")},
     ...                 [(NetPort("Input"), "x"), (NetPort("State"), "s"), (["x", "s"], "add")],
     ...                 input=2, State=3)
@@ -446,8 +446,9 @@ class NetNestOperator(Operator):
     at every application. ``net`` takes one input and gives one output of the same shape.
     Wolfram's NetNestOperator.
 
-    >>> from netgraph import ElementwiseLayer, NetNestOperator
-    >>> NetNestOperator(ElementwiseLayer(lambda x: 2 * x), 3, input=2)([1.0, 0.5])
+    >>> from netgraph import LinearLayer, NetNestOperator
+    >>> double = LinearLayer(2, weights=[[2.0, 0.0], [0.0, 2.0]], biases=[0.0, 0.0])
+    >>> NetNestOperator(double, 3)([1.0, 0.5])
     array([8., 4.], dtype=float32)
     """
 

@@ -199,8 +199,9 @@ def _check_attributes(op: str, attrs: dict, refuse) -> None:
     direction = direction.decode() if isinstance(direction, bytes) else direction
     if direction == "bidirectional":
         refuse(
-            "direction=bidirectional: netgraph has no bidirectional recurrent layer yet "
-            "(NetBidirectionalOperator)"
+            "direction=bidirectional in another framework's graph is not read (netgraph reads "
+            "back the bidirectional nodes it writes; from_pytorch converts a bidirectional "
+            "torch module to a NetBidirectionalOperator)"
         )
     if direction != "forward":
         refuse(f"direction={direction}: netgraph's recurrent layers run forward")
