@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from ..containers import NetBidirectionalOperator
 from ..layers.combine import CatenateLayer, ThreadingLayer
 from ..layers.elementwise import ElementwiseLayer
 from ..layers.linear import LinearLayer
@@ -252,6 +253,8 @@ def transpose(r, node, ins):
 
 
 def reshape(r, node, ins):
+    if isinstance(ins[0], Value):
+        return [merge_directions(r, ins[0], _ints(r, ins[1], "the shape"))]
     x, dims = r.const(ins[0], "the data"), _ints(r, ins[1], "the shape")
     dims = [x.shape[i] if d == 0 else d for i, d in enumerate(dims)]
     return [x.reshape(dims)]
@@ -382,11 +385,32 @@ def sequence_last(r, x: Value, idx: np.ndarray, axis: int) -> Value:
     return Value((name, "Output"), axes, x.dims[1:])
 
 
+def merge_directions(r, x: Value, shape: list) -> Value:
+    """The Reshape that joins a bidirectional node's two directions, (…, "dir", ("half", k))
+    → (…, k), as PyTorch writes it after a Transpose: the value is the operator's own
+    catenated output. Any other Reshape of a computed value is refused."""
+    pairs = [
+        i for i, a in enumerate(x.axes[:-1]) if a == "dir" and isinstance(x.axes[i + 1], tuple)
+    ]
+    keep = len(shape) == len(x.axes) - 1 and pairs
+    if keep:
+        i = pairs[0]
+        keep = all(d == 0 for j, d in enumerate(shape) if j != i) and shape[i] in (-1, 0)
+        keep = keep or (shape[i] == x.dims[x.axes[i + 1][1]])
+    if not keep:
+        r.refuse("reshapes a computed value, which netgraph has no layer for")
+    axes = x.axes[:i] + (x.axes[i + 1][1],) + x.axes[i + 2 :]
+    return Value(x.src, axes, x.dims)
+
+
 def join_units(r, xs: list, axis: int) -> Value:
     """Concat along a unit axis (PyTorch's final states of stacked layers): each value
-    reshaped with that axis, then a CatenateLayer."""
+    reshaped with that axis, then a CatenateLayer; along an axis the values have (the
+    final states of stacked bidirectional layers), a CatenateLayer alone."""
     x = xs[0]
     axis = _norm(axis, len(x.axes))
+    if isinstance(x.axes[axis], int) and all(v.axes == x.axes for v in xs):
+        return _join_along(r, xs, x.axes[axis])
     ok = all(v.axes == x.axes and v.dims == x.dims for v in xs) and x.axes[axis] == "1"
     if not ok or "T" in x.dims or x.order() != sorted(x.order()):
         r.refuse("joins computed values other than along a unit axis")
@@ -403,6 +427,50 @@ def join_units(r, xs: list, axis: int) -> Value:
     return Value((name, "Output"), axes, unit[:p] + (len(xs),) + unit[p + 1 :])
 
 
+def _join_along(r, xs: list, k: int) -> Value:
+    sizes = [v.dims[k] for v in xs]
+    if not all(isinstance(d, int) for d in sizes) or any(v.dims[:k] != xs[0].dims[:k] for v in xs):
+        r.refuse("joins computed values of different shapes")
+    ins = {f"Input{i + 1}": v for i, v in enumerate(xs)}
+    name = r.add(CatenateLayer(k + 1, inputs=len(xs)), ins)
+    dims = xs[0].dims[:k] + (sum(sizes),) + xs[0].dims[k + 1 :]
+    return Value((name, "Output"), xs[0].axes, dims)
+
+
+def bidirectional(r, node, x: Value, weights: tuple, states: list):
+    """An LSTM, GRU or RNN node with direction=bidirectional: a NetBidirectionalOperator of
+    the two directions' layers. Y (T, 2, B, n) is the operator's catenated output seen with a
+    direction axis; Y_h and Y_c (2, B, n) join the two final states, when something reads them."""
+    if any(not _zero(r, v) for v in states):
+        r.refuse("takes initial states of a bidirectional node, which netgraph does not read")
+    attrs = dict(r.attrs(node))
+    attrs["direction"] = b"forward"
+    for key in ("activations", "activation_alpha", "activation_beta"):
+        if key in attrs:
+            attrs[key] = list(attrs[key])[: len(attrs[key]) // 2]
+    W, R, B = weights
+    halves = [
+        layer_from_node(
+            node.op_type,
+            attrs,
+            (W[d : d + 1], R[d : d + 1], None if B is None else B[d : d + 1]),
+            r.refuse,
+        )
+        for d in (0, 1)
+    ]
+    name = r.add(NetBidirectionalOperator(halves), {"Input": x})
+    n = R.shape[-1]
+    out = [Value((name, "Output"), (0, "dir", "B", ("half", 1)), (x.dims[0], 2 * n))]
+    used = set(r.uses) | {o.name for o in r.graph.output}
+    for i, p in enumerate(halves[0].state_ports):
+        if node.output[1 + i] if len(node.output) > 1 + i else "" in used:
+            parts = [Value((name, d + p), ("1", "B", 0), (n,)) for d in ("Forward", "Backward")]
+            out.append(join_units(r, parts, 0))
+        else:
+            out.append(None)
+    return out
+
+
 def recurrent(r, node, ins):
     """LSTM, GRU and RNN: X (T, B, k); sequence_lens from a graph input or absent; initial
     states zero or (1, B, n) values; Y (T, 1, B, n), Y_h and Y_c (1, B, n)."""
@@ -415,6 +483,8 @@ def recurrent(r, node, ins):
     if lens is not None and lens is not LENGTHS:
         r.refuse("takes sequence_lens from something other than a graph input")
     weights = (r.const(W, "W"), r.const(R, "R"), None if B is None else r.const(B, "B"))
+    if r.attrs(node).get("direction") in (b"bidirectional", "bidirectional"):
+        return bidirectional(r, node, x, weights, [h0, c0])
     layer = layer_from_node(node.op_type, r.attrs(node), weights, r.refuse)
     states = {p: v for p, v in zip(layer.state_ports, (h0, c0)) if not _zero(r, v)}
     for p, v in states.items():

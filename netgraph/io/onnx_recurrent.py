@@ -197,13 +197,7 @@ def _options(op: str, attrs: dict, refuse) -> dict:
 def _check_attributes(op: str, attrs: dict, refuse) -> None:
     direction = attrs.get("direction", b"forward")
     direction = direction.decode() if isinstance(direction, bytes) else direction
-    if direction == "bidirectional":
-        refuse(
-            "direction=bidirectional in another framework's graph is not read (netgraph reads "
-            "back the bidirectional nodes it writes; from_pytorch converts a bidirectional "
-            "torch module to a NetBidirectionalOperator)"
-        )
-    if direction != "forward":
+    if direction != "forward":  # (a bidirectional node is read as its two directions)
         refuse(f"direction={direction}: netgraph's recurrent layers run forward")
     for name, why in (
         ("clip", "clips the cell input"),

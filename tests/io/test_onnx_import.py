@@ -26,9 +26,9 @@ MATCHED = [
     "mlp",
     "activations",
     "linear_on_sequences",
+    "lstm_bidirectional",  # a NetBidirectionalOperator
 ]
 REFUSED = {
-    "lstm_bidirectional": r"direction=bidirectional in another framework.s graph is not read",
     "hardsigmoid": r"\(HardSigmoid\): has alpha=0.166667; netgraph's HardSigmoid has alpha=0.2",
 }
 

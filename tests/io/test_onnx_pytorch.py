@@ -140,3 +140,28 @@ def test_lstm_with_initial_states_as_inputs(tmp_path, rng):
             )
         np.testing.assert_allclose(got["y"][b], y[0].numpy(), rtol=TOL, atol=TOL)
         np.testing.assert_allclose(got["c"][b], c[:, 0].numpy(), rtol=TOL, atol=TOL)
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
+def test_bidirectional(kind, layers, tmp_path, rng):
+    """A bidirectional module's node becomes a NetBidirectionalOperator; its Y, seen through
+    PyTorch's Transpose and Reshape, is the operator's catenated output, and h its final
+    states joined."""
+    torch.manual_seed(layers)
+    module = getattr(torch.nn, kind)(3, 5, num_layers=layers, batch_first=True, bidirectional=True)
+    if kind == "GRU":
+        with torch.no_grad():
+            for name, p in module.named_parameters():
+                if name.startswith("bias_hh"):
+                    p[10:] = 0  # b_hn inside the reset product: not Wolfram's GRU
+    module = module.eval()
+    export(module, tmp_path / "bi.onnx", True, 3)
+    compare(module, tmp_path / "bi.onnx", True, 3, rng)
+    net = import_onnx(tmp_path / "bi.onnx")
+    cls = {"LSTM": "LongShortTermMemoryLayer", "GRU": "GatedRecurrentLayer"}.get(
+        kind, "BasicRecurrentLayer"
+    )
+    assert Information(net, "LayerTypeCounts")[cls] == 2 * layers  # both directions, each layer
+    bi = [v for v in net.layers.values() if type(v).__name__ == "NetBidirectionalOperator"]
+    assert len(bi) == layers
