@@ -183,15 +183,15 @@ class BatchNormalizationLayer(Layer):
             return t
         if not x.dims:
             raise TypeConflict('port "Input" must be a vector or an array; it is a scalar')
+        if isinstance(x.dims[-1], Var):
+            raise TypeConflict(
+                'port "Input" is a sequence of scalars ("Varying"); BatchNormalizationLayer '
+                'needs channels, as in ("Varying", k)'
+            )
         if isinstance(x.dims[0], Var) and len(x.dims) != 2:
             raise TypeConflict(
                 f'port "Input" is a sequence of rank {len(x.dims)}; BatchNormalizationLayer '
                 'takes a sequence of vectors ("Varying", k), a vector k or an array (c, h, w)'
-            )
-        if any(isinstance(d, Var) for d in x.dims[1:]):
-            raise TypeConflict(
-                'port "Input" is a sequence of scalars ("Varying"); BatchNormalizationLayer '
-                'needs channels, as in ("Varying", k)'
             )
         a = self.channel(x.dims)
         want = tuple(c if i == a else d for i, d in enumerate(x.dims))
