@@ -97,10 +97,13 @@ def emit_input_normalization(s: Site) -> list:
         if method == "zscore":
             y = s.op1("Div", [y, nonzero(a["StandardDeviation"])])
         return [s.masked(y)]
-    y = s.op1("Div", [s.op1("Sub", [x, a["Min"]]), nonzero(s.op1("Sub", [a["Max"], a["Min"]]))])
-    if method == "rescale-symmetric":
-        y = s.op1("Sub", [s.op1("Mul", [y, s.b.const(2.0)]), s.b.const(1.0)])
-    return [s.masked(y)]
+    span = nonzero(s.op1("Sub", [a["Max"], a["Min"]]))
+    if method == "rescale-zero-one":
+        return [s.masked(s.op1("Div", [s.op1("Sub", [x, a["Min"]]), span]))]
+    # 2(x − Min)/(Max − Min) − 1 as 2(x − center)/(Max − Min): a constant feature gives 0
+    center = s.op1("Mul", [s.op1("Add", [a["Min"], a["Max"]]), s.b.const(0.5)])
+    y = s.op1("Mul", [s.op1("Sub", [x, center]), s.b.const(2.0)])
+    return [s.masked(s.op1("Div", [y, span]))]
 
 
 def emit_elementwise(s: Site) -> list:
