@@ -32,9 +32,7 @@ def _state_positions(net) -> list:
 def _updated_positions(net) -> list:
     """The "UpdatedArraysPositionList" property: the arrays that training sets without
     gradients (moving and input statistics), as positions like "ArraysPositionList"'s."""
-    return [
-        path + (k,) for path, leaf in flatten(net).leaves.items() for k in leaf.updated_arrays
-    ]
+    return [path + (k,) for path, leaf in flatten(net).leaves.items() for k in leaf.updated_arrays]
 
 
 def _node(ep):

@@ -359,7 +359,9 @@ def check_train_mode(net, data: dict, **tol) -> None:
                 assert_f32_close(train["Real32"][p][i], y, f"Train mode output {p}, example {i}")
     if batch_statistics(net) and not has_dropout(net):
         differs = any(
-            not np.allclose(y, test[p][i]) for p, ys in train["Real64"].items() for i, y in enumerate(ys)
+            not np.allclose(y, test[p][i])
+            for p, ys in train["Real64"].items()
+            for i, y in enumerate(ys)
         )
         assert differs, "batch statistics: Train mode equals Test mode"
         check_gradients(net, data, evaluation_mode="Train", random_seed=TRAIN_SEED, **tol)

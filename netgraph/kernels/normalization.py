@@ -88,8 +88,10 @@ class BatchNormalizationOp(Op):
         if ctx.training:
             axes = tuple(i for i in range(x.ndim) if i != self.axis)
             m = _valid(x, lens[0])
-            n = x.size // x.shape[self.axis] if m is None else int(m.sum()) * (
-                x.size // (x.shape[0] * x.shape[1] * x.shape[self.axis])
+            n = (
+                x.size // x.shape[self.axis]
+                if m is None
+                else int(m.sum()) * (x.size // (x.shape[0] * x.shape[1] * x.shape[self.axis]))
             )
             xm = x if m is None else np.where(m, x, 0)
             mu = xm.sum(axis=axes, keepdims=True) / n

@@ -133,14 +133,16 @@ class BatchNormalizationLayer(Layer):
     Interleaving), ``input``, ``output``, ``arrays``. A learning-rate multiplier of 0 (or
     momentum 1) freezes the moving statistics, as in Wolfram.
 
+    >>> import numpy as np
     >>> from netgraph import BatchNormalizationLayer, NetInitialize
     >>> bn = NetInitialize(BatchNormalizationLayer(input=2))
-    >>> bn([[1.0, 2.0], [3.0, 6.0]], evaluation_mode="Train")   # batch statistics
-    array([[-0.9995004, -0.9998751],
-           [ 0.9995004,  0.9998751]], dtype=float32)
-    >>> bn([[1.0, 2.0], [3.0, 6.0]])   # moving statistics 0 and 1: almost the identity
-    array([[0.9995004, 1.9990009],
-           [2.9985013, 5.997002 ]], dtype=float32)
+    >>> x = np.array([[1.0, 2.0], [3.0, 6.0]])
+    >>> bn(x, evaluation_mode="Train")   # the batch's statistics
+    array([[-0.9995004 , -0.99987507],
+           [ 0.9995004 ,  0.99987507]], dtype=float32)
+    >>> bn(x)   # MovingMean 0 and MovingVariance 1: x/√(1 + ε)
+    array([[0.9995004, 1.9990008],
+           [2.9985013, 5.9970026]], dtype=float32)
     """
 
     updated_arrays = ("MovingMean", "MovingVariance")
@@ -253,9 +255,7 @@ class InputNormalizationLayer(Layer):
 
     updated_when = "fitting"
 
-    def __init__(
-        self, normalization="zscore", *, input=None, output=None, arrays=None, **unknown
-    ):
+    def __init__(self, normalization="zscore", *, input=None, output=None, arrays=None, **unknown):
         self.check_unknown(unknown)
         if not isinstance(normalization, str) or normalization not in METHODS:
             raise ValueError(

@@ -521,7 +521,9 @@ def test_batch_norm(module, shape):
         close(state[f"{prefix}weight"], bn.weight.detach().numpy(), 0)
     fresh = module().double()
     keys = fresh.state_dict()  # without affine, torch has no weight and bias (ours: 1 and 0)
-    fresh.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in state.items() if k in keys})
+    fresh.load_state_dict(
+        {k: torch.from_numpy(np.asarray(v)) for k, v in state.items() if k in keys}
+    )
     fresh.eval()
     close(fresh(torch.from_numpy(x)).detach().numpy(), want, 1e-12)
 

@@ -36,9 +36,9 @@ def bshape(ndim, axis):
 
 def affine(x, a, axis, mu, var, eps):
     s = bshape(x.ndim, axis)
-    return (x - mu.reshape(s)) / np.sqrt(var.reshape(s) + eps) * a["Scaling"].reshape(
-        s
-    ) + a["Biases"].reshape(s)
+    return (x - mu.reshape(s)) / np.sqrt(var.reshape(s) + eps) * a["Scaling"].reshape(s) + a[
+        "Biases"
+    ].reshape(s)
 
 
 def evaluation(axis, eps=EPS):
@@ -63,7 +63,9 @@ def batch_reference(xs, a, axis, eps=EPS):
 
 def test_vectors(rng):
     x = [rng.normal(size=4) for _ in range(5)]
-    check_layer(BatchNormalizationLayer(input=4, arrays=arrays(rng, 4)), {"Input": x}, evaluation(0))
+    check_layer(
+        BatchNormalizationLayer(input=4, arrays=arrays(rng, 4)), {"Input": x}, evaluation(0)
+    )
 
 
 def test_ragged_sequences_channel_last(rng):
@@ -74,7 +76,9 @@ def test_ragged_sequences_channel_last(rng):
 
 def test_images_channel_first(rng):
     x = [rng.normal(size=(2, 3, 2)) for _ in range(3)]
-    check_layer(BatchNormalizationLayer(input=(2, 3, 2), arrays=arrays(rng, 2)), {"Input": x}, evaluation(0))
+    check_layer(
+        BatchNormalizationLayer(input=(2, 3, 2), arrays=arrays(rng, 2)), {"Input": x}, evaluation(0)
+    )
 
 
 def test_interleaved_channel_last(rng):
@@ -85,7 +89,12 @@ def test_interleaved_channel_last(rng):
 
 @pytest.mark.parametrize(
     "shape, axis, kw",
-    [((4,), 0, {}), (("Varying", 3), 1, {}), ((2, 3, 2), 0, {}), ((3, 2, 4), 2, {"interleaving": True})],
+    [
+        ((4,), 0, {}),
+        (("Varying", 3), 1, {}),
+        ((2, 3, 2), 0, {}),
+        ((3, 2, 4), 2, {"interleaving": True}),
+    ],
 )
 def test_train_mode_is_the_batch_statistics(rng, shape, axis, kw):
     """Train mode normalizes with the batch's mean and biased variance, over the real steps
@@ -138,7 +147,9 @@ def test_train_mode_gradient_against_numpy(rng):
 def test_defaults_and_information():
     layer = NetInitialize(BatchNormalizationLayer(input=(3, 4, 4)))
     assert layer.options == {"epsilon": 0.001, "momentum": 0.9, "interleaving": False}
-    assert [layer.arrays[n].tolist() for n in ("Scaling", "Biases", "MovingMean", "MovingVariance")] == [
+    assert [
+        layer.arrays[n].tolist() for n in ("Scaling", "Biases", "MovingMean", "MovingVariance")
+    ] == [
         [1, 1, 1],
         [0, 0, 0],
         [0, 0, 0],
@@ -160,7 +171,9 @@ def test_a_plain_train_mode_call_changes_nothing(rng):
 
 def test_moving_statistics_have_no_gradient(rng):
     layer = NetInitialize(BatchNormalizationLayer(input=2))
-    with pytest.raises(ValueError, match='array "MovingMean" of the BatchNormalizationLayer has no gradient'):
+    with pytest.raises(
+        ValueError, match='array "MovingMean" of the BatchNormalizationLayer has no gradient'
+    ):
         layer(rng.normal(size=(3, 2)), NetPortGradient(["MovingMean"]))
 
 
@@ -202,12 +215,21 @@ def _torch_bn(torch, rng, cls, c, momentum=0.1):
 
 
 def _ours(bn, shape, momentum):
-    get = {n: getattr(bn, t).detach().numpy().copy() for n, t in
-           [("Scaling", "weight"), ("Biases", "bias"), ("MovingMean", "running_mean"), ("MovingVariance", "running_var")]}
+    get = {
+        n: getattr(bn, t).detach().numpy().copy()
+        for n, t in [
+            ("Scaling", "weight"),
+            ("Biases", "bias"),
+            ("MovingMean", "running_mean"),
+            ("MovingVariance", "running_var"),
+        ]
+    }
     return BatchNormalizationLayer(epsilon=1e-5, momentum=1 - momentum, input=shape, arrays=get)
 
 
-@pytest.mark.parametrize("kind, shape", [("BatchNorm1d", (4,)), ("BatchNorm1d", (4, 5)), ("BatchNorm2d", (3, 4, 2))])
+@pytest.mark.parametrize(
+    "kind, shape", [("BatchNorm1d", (4,)), ("BatchNorm1d", (4, 5)), ("BatchNorm2d", (3, 4, 2))]
+)
 def test_pytorch_batch_norm(rng, kind, shape):
     """Eval outputs, Train outputs and gradients against torch in float64; the running
     statistics after one update (torch's momentum 0.1 is our 0.9; torch's running_var takes
@@ -235,13 +257,21 @@ def test_pytorch_batch_norm(rng, kind, shape):
         evaluation_mode="Train",
         working_precision="Real64",
     )
-    np.testing.assert_allclose(got[NetPortGradient("Input")], xt.grad.numpy(), rtol=1e-9, atol=1e-10)
-    np.testing.assert_allclose(got[NetPortGradient(["Scaling"])], bn.weight.grad.numpy(), rtol=1e-9, atol=1e-10)
-    np.testing.assert_allclose(got[NetPortGradient(["Biases"])], bn.bias.grad.numpy(), rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(
+        got[NetPortGradient("Input")], xt.grad.numpy(), rtol=1e-9, atol=1e-10
+    )
+    np.testing.assert_allclose(
+        got[NetPortGradient(["Scaling"])], bn.weight.grad.numpy(), rtol=1e-9, atol=1e-10
+    )
+    np.testing.assert_allclose(
+        got[NetPortGradient(["Biases"])], bn.bias.grad.numpy(), rtol=1e-9, atol=1e-10
+    )
 
     # one update: the running mean alike; the variance torch's unbiased one, n/(n−1) ours
     axes = tuple(i for i in range(x.ndim) if i != 1)
     n = x.size // x.shape[1]
     mean, var = x.mean(axis=axes), x.var(axis=axes)
     np.testing.assert_allclose(bn.running_mean.numpy(), 0.9 * rm0 + 0.1 * mean, rtol=1e-12)
-    np.testing.assert_allclose(bn.running_var.numpy(), 0.9 * rv0 + 0.1 * var * n / (n - 1), rtol=1e-12)
+    np.testing.assert_allclose(
+        bn.running_var.numpy(), 0.9 * rv0 + 0.1 * var * n / (n - 1), rtol=1e-12
+    )

@@ -64,19 +64,29 @@ def test_initialized_to_the_identity(rng, method):
 def test_the_statistics_have_no_gradient(rng):
     layer = NetInitialize(InputNormalizationLayer(input=2))
     assert layer.updated_arrays == ("Mean", "StandardDeviation")
-    with pytest.raises(ValueError, match='"StandardDeviation" of the InputNormalizationLayer has no gradient'):
+    with pytest.raises(
+        ValueError, match='"StandardDeviation" of the InputNormalizationLayer has no gradient'
+    ):
         layer(rng.normal(size=(3, 2)), NetPortGradient(["StandardDeviation"]))
 
 
 @pytest.mark.parametrize(
     "args, kw, message",
     [
-        (("zcore",), {}, r"normalization must be one of .* received 'zcore' \(did you mean \"zscore\"\?\)"),
+        (
+            ("zcore",),
+            {},
+            r"normalization must be one of .* received 'zcore' \(did you mean \"zscore\"\?\)",
+        ),
         ((None,), {}, "normalization must be one of"),
         (("zscore",), {"input": "Real"}, "must be a vector k or a sequence of vectors"),
         (("zscore",), {"input": "Varying"}, "must be a vector k or a sequence of vectors"),
         (("zscore",), {"input": 2, "arrays": {"Mean": [0.0, 0.0, 0.0]}}, "3 features"),
-        (("zerocenter",), {"arrays": {"StandardDeviation": [1.0]}}, 'unknown array "StandardDeviation"'),
+        (
+            ("zerocenter",),
+            {"arrays": {"StandardDeviation": [1.0]}},
+            'unknown array "StandardDeviation"',
+        ),
         (("rescale-zero-one",), {"arrays": {"Min": [0.0], "Max": [1.0, 2.0]}}, "must be equal"),
     ],
 )

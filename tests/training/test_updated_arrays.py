@@ -32,7 +32,9 @@ def vectors(rng, n=8):
 
 
 def bn_net(**kw):
-    return NetChain({"bn": BatchNormalizationLayer(momentum=M, **kw), "lin": LinearLayer(1)}, input=2)
+    return NetChain(
+        {"bn": BatchNormalizationLayer(momentum=M, **kw), "lin": LinearLayer(1)}, input=2
+    )
 
 
 def moving(batches, c, m=M):
@@ -200,7 +202,9 @@ def norm_net(method, **kw):
     )
 
 
-@pytest.mark.parametrize("method", ["zscore", "zerocenter", "rescale-zero-one", "rescale-symmetric"])
+@pytest.mark.parametrize(
+    "method", ["zscore", "zerocenter", "rescale-zero-one", "rescale-symmetric"]
+)
 def test_input_statistics_are_fitted_over_the_real_steps(rng, method):
     """Fitted in batches of 3 (combined exactly) over every real step of the ragged training
     sequences: numpy's per-feature mean, population deviation, min and max."""
@@ -255,7 +259,9 @@ def test_reset_input_normalization_false_keeps_the_arrays(rng):
     xs, ys = ragged(rng)
     given = {"Mean": [1.0, 2.0, 3.0], "StandardDeviation": [4.0, 5.0, 6.0]}
     kw = dict(batch_size=4, max_training_rounds=1, **KW)
-    kept = NetTrain(norm_net("zscore", arrays=given), (xs, ys), reset_input_normalization=False, **kw)
+    kept = NetTrain(
+        norm_net("zscore", arrays=given), (xs, ys), reset_input_normalization=False, **kw
+    )
     for k, v in given.items():
         np.testing.assert_array_equal(kept.layers["norm"].arrays[k], v)
     refit = NetTrain(norm_net("zscore", arrays=given), (xs, ys), **kw)
