@@ -278,3 +278,17 @@ def test_a_constant_feature_becomes_zero(rng):
         net = NetTrain(norm_net(method), (xs, ys), batch_size=2, max_training_rounds=1, **KW)
         out = net.layers["norm"](xs, working_precision="Real64")
         assert all(np.array_equal(o[:, 2], np.zeros(len(o))) for o in out), method
+
+
+def test_a_frozen_input_normalization_is_not_fitted(rng):
+    xs, ys = ragged(rng)
+    net = NetTrain(
+        norm_net("zscore"),
+        (xs, ys),
+        batch_size=4,
+        max_training_rounds=1,
+        learning_rate_multipliers={"norm": 0},
+        **KW,
+    )
+    assert np.array_equal(net.layers["norm"].arrays["Mean"], [0, 0, 0])
+    assert np.array_equal(net.layers["norm"].arrays["StandardDeviation"], [1, 1, 1])
