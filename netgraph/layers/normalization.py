@@ -100,6 +100,15 @@ def _vector_size(layer) -> int | None:
     return next(iter(sizes.values()))[0] if sizes else None
 
 
+def _nonnegative(layer, name: str, what: str) -> None:
+    a = layer.arrays.get(name)
+    if a is not None and np.any(a < 0):
+        raise ValueError(
+            f'{type(layer).__name__}: array "{name}" is {what} and must be ≥ 0; it has '
+            f"{a[a < 0].ravel()[:3].tolist()} at the indices {np.flatnonzero(a < 0)[:3].tolist()}."
+        )
+
+
 BATCH_ARRAYS = ("Scaling", "Biases", "MovingMean", "MovingVariance")
 
 
@@ -170,6 +179,7 @@ class BatchNormalizationLayer(Layer):
             "interleaving": bool(interleaving),
         }
         self._init(options, {"Input": input, "Output": output}, arrays, BATCH_ARRAYS)
+        _nonnegative(self, "MovingVariance", "a variance")
 
     def channel(self, dims: tuple) -> int:
         """The channel axis of an example of these dims."""
@@ -266,6 +276,13 @@ class InputNormalizationLayer(Layer):
         options = {"normalization": normalization}
         names = METHODS[normalization]
         self._init(options, {"Input": input, "Output": output}, arrays, names)
+        _nonnegative(self, "StandardDeviation", "a standard deviation")
+        lo, hi = self.arrays.get("Min"), self.arrays.get("Max")
+        if lo is not None and hi is not None and np.any(hi < lo):
+            raise ValueError(
+                'InputNormalizationLayer: array "Max" is below "Min" at the features '
+                f"{np.flatnonzero(hi < lo).tolist()}; each feature needs Max ≥ Min."
+            )
 
     @property
     def updated_arrays(self) -> tuple:

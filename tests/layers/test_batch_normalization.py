@@ -197,6 +197,10 @@ def test_arrays_fix_the_channels():
         ({"momentum": "0.9"}, r"momentum must be a number in \[0, 1\]"),
         ({"epsilon": 0}, "epsilon must be a positive finite number"),
         ({"interleaving": "yes"}, "interleaving must be True"),
+        (
+            {"arrays": {"MovingVariance": [1.0, -0.5]}},
+            r'"MovingVariance" is a variance and must be ≥ 0; it has \[-0.5\] at the indices \[1\]',
+        ),
     ],
 )
 def test_refusals(kw, message):

@@ -88,6 +88,12 @@ def test_the_statistics_have_no_gradient(rng):
             'unknown array "StandardDeviation"',
         ),
         (("rescale-zero-one",), {"arrays": {"Min": [0.0], "Max": [1.0, 2.0]}}, "must be equal"),
+        (
+            ("rescale-zero-one",),
+            {"arrays": {"Min": [0.0, 3.0], "Max": [1.0, 2.0]}},
+            r'"Max" is below "Min" at the features \[1\]',
+        ),
+        (("zscore",), {"arrays": {"StandardDeviation": [-1.0]}}, "must be ≥ 0"),
     ],
 )
 def test_refusals(args, kw, message):
