@@ -283,7 +283,8 @@ def from_pytorch(module, *, input=None) -> Net:
     ``nn.SELU``, ``nn.GELU``, ``nn.Softmax(dim=-1)``, ``nn.Dropout``, ``nn.Identity``,
     ``nn.Flatten``, ``nn.LayerNorm(k)`` (a NormalizationLayer), ``nn.BatchNorm1d`` and
     ``nn.BatchNorm2d`` (a BatchNormalizationLayer, channels first, momentum 1 − torch's) and
-    ``nn.Sequential`` of these (children keep their names; an Identity is left out). Arrays keep the module's dtype (float32 or float64).
+    ``nn.Sequential`` of these (children keep their names; an Identity is left out). Arrays
+    keep the module's dtype (float32 or float64).
 
     Recurrent modules: netgraph is batch-first whatever ``batch_first`` says; the two biases
     are summed; ``bias=False`` gives zero biases with learning-rate multiplier 0, so NetTrain
@@ -469,8 +470,8 @@ def to_pytorch_state_dict(net) -> dict:
     ``nn.Embedding``, "weight"; a NormalizationLayer an ``nn.LayerNorm``, "weight" and
     "bias"; a BatchNormalizationLayer an ``nn.BatchNorm1d``/``2d`` (momentum 1 − ours),
     "weight", "bias", "running_mean", "running_var" and "num_batches_tracked" (0: netgraph
-    does not count batches; torch reads it only with momentum=None); any other container is an ``nn.Sequential`` whose children
-    are named as its layers: keys "name.weight", nested "outer.inner.weight". Layers without
+    does not count batches; torch reads it only with momentum=None); any other container is
+    an ``nn.Sequential`` whose children are named as its layers: keys "name.weight", nested "outer.inner.weight". Layers without
     arrays give no keys. Refused: uninitialized arrays, activations PyTorch's recurrent
     modules lack (HardSigmoid and SoftSign LSTMs, RNNs other than Tanh and Ramp), and arrays
     without a counterpart. A net from ``from_pytorch`` gives back keys of the original module.

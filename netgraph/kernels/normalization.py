@@ -87,18 +87,14 @@ class BatchNormalizationOp(Op):
         stats = None
         if ctx.training:
             axes = tuple(i for i in range(x.ndim) if i != self.axis)
-            m = _valid(x, lens[0])
-            n = (
-                x.size // x.shape[self.axis]
-                if m is None
-                else int(m.sum()) * (x.size // (x.shape[0] * x.shape[1] * x.shape[self.axis]))
-            )
+            m = _valid(x, lens[0])  # a sequence ("Varying", k): one value per real step
+            n = x.size // x.shape[self.axis] if m is None else int(m.sum())
             xm = x if m is None else np.where(m, x, 0)
             mu = xm.sum(axis=axes, keepdims=True) / n
             xc = x - mu
             xcm = xc if m is None else np.where(m, xc, 0)
             var = (xcm * xcm).sum(axis=axes, keepdims=True) / n
-            stats = (mu.reshape(-1), var.reshape(-1), n, axes)
+            stats = (mu.reshape(-1), var.reshape(-1), n)
         else:
             mu = arrays["MovingMean"].reshape(shape)
             var = arrays["MovingVariance"].reshape(shape)

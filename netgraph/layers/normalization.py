@@ -243,8 +243,8 @@ class InputNormalizationLayer(Layer):
     - "rescale-zero-one": ``(x − Min)/(Max − Min)``, to [0, 1];
     - "rescale-symmetric": ``2(x − Min)/(Max − Min) − 1``, to [−1, 1];  "none": ``x``.
 
-    Ports: "Input" and "Output" of equal shape with a fixed last dimension k: a vector k or a
-    sequence ``("Varying", k)``. Arrays, each ``(k,)``, as the method needs them ("Mean",
+    Ports: "Input" and "Output" of equal shape with a fixed last dimension k, the features: a
+    vector k, a sequence ``("Varying", k)`` or any array (…, k). Arrays, each ``(k,)``, as the method needs them ("Mean",
     "StandardDeviation", "Min", "Max"); NetInitialize gives the identity (Mean 0, deviation 1,
     Min 0 and Max 1, or Min −1 for "rescale-symmetric"). NetTrain's fitting pass sets them
     per component over every training example and real step (padding never counts; the
