@@ -258,9 +258,9 @@ def check_gradients(
     **mode,
 ) -> None:
     """Analytic input/array gradients against central differences (float64), and the
-    float32 gradients against the float64 ones. ``arrays``: None (every array the net has),
-    True (every array, and there must be some) or False (none). ``mode``: evaluation_mode
-    and random_seed of every evaluation."""
+    float32 gradients against the float64 ones. ``arrays``: None (every array with a gradient:
+    not those in ``Layer.updated_arrays``), True (the same, and there must be some) or False
+    (none). ``mode``: evaluation_mode and random_seed of every evaluation."""
     _size(data)
     rng = np.random.default_rng(seed)
     outs = outputs_of(net, data, **mode)
