@@ -150,6 +150,26 @@ def test_divergence_returns_the_statistics_of_the_last_whole_round(rng, monkeypa
     np.testing.assert_allclose(stats(r["FinalNet"])[1], want[1], rtol=1e-12)
 
 
+def test_ctrl_c_within_an_update_leaves_the_statistics_of_the_batch_before(rng, monkeypatch):
+    """An interrupt while the optimizer writes round 2's update: the net returned is round
+    1's whole, its moving statistics too (one update, not two)."""
+    X, Y = vectors(rng)
+    real, calls = optimizers.Optimizer._adam, []
+
+    def interrupted(self, w, gk, eta, st, out):
+        calls.append(1)
+        real(self, w, gk, eta, st, out)
+        if len(calls) > 4:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(optimizers.Optimizer, "_adam", interrupted)
+    r = NetTrain(bn_net(), (X, Y), "All", batch_size=8, max_training_rounds=4, **KW)
+    assert r["ReasonTrainingStopped"] == "ManualStop"
+    want = moving([X], 2)
+    np.testing.assert_allclose(stats(r["FinalNet"])[0], want[0], rtol=1e-12)
+    np.testing.assert_allclose(stats(r["FinalNet"])[1], want[1], rtol=1e-12)
+
+
 def test_a_frozen_layer_keeps_its_statistics(rng):
     """Learning-rate multiplier 0 freezes the layer's learned arrays and its moving
     statistics (as in Wolfram); momentum 1 freezes the statistics alone."""
