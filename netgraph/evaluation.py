@@ -166,6 +166,13 @@ def _check_array_gradient(flat, o: NetPortGradient) -> NetPortGradient:
         raise ValueError(
             f'The net has no array "{shown}"{closest(shown, arrays)}. Arrays: {", ".join(arrays) or "none"}.'
         )
+    if name in leaf.updated_arrays:
+        raise ValueError(
+            f'NetPortGradient: array "{"/".join(o.target)}" of the {type(leaf).__name__} has no '
+            "gradient: training sets it without gradients (from the data's statistics), so no "
+            f"gradient is computed for it. Arrays of this layer with gradients: "
+            f"{', '.join(k for k in leaf.arrays if k not in leaf.updated_arrays) or 'none'}."
+        )
     return o
 
 

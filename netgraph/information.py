@@ -29,6 +29,12 @@ def _state_positions(net) -> list:
     return list(states(flatten(net, closed=True)))
 
 
+def _updated_positions(net) -> list:
+    """The "UpdatedArraysPositionList" property: the arrays that training sets without
+    gradients (moving and input statistics), as positions like "ArraysPositionList"'s."""
+    return [path + (k,) for path, leaf in flatten(net).leaves.items() for k in leaf.updated_arrays]
+
+
 def _node(ep):
     path, port = ep
     return NetPort(port) if path == () else "/".join(path)
@@ -128,6 +134,7 @@ PROPERTIES = {
     "RecurrentStatesPositionList": _state_positions,
     "SummaryGraphic": summary_graphic,
     "TopologyHash": topology_hash,
+    "UpdatedArraysPositionList": _updated_positions,
 }
 
 

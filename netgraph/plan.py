@@ -213,6 +213,10 @@ class Plan:
             xs = [None if s is None else vals.get(s) for s in st.ins]
             ls = [None if v is None else env.get(v) for v in st.in_vars]
             ys, saved = st.op.forward(xs, ls, arrays[st.path], ctx)
+            if ctx.updates is not None and _updated_now(st.op.layer, ctx):
+                upd = st.op.updates(saved, arrays[st.path], ctx.updates.get(st.path), ctx)
+                if upd is not None:
+                    ctx.updates[st.path] = upd
             new = None
             for slot, v, y in zip(st.outs, st.out_vars, ys):
                 if v is not None:
@@ -248,6 +252,14 @@ class Plan:
             else:
                 dparams[st.path] = da
         return grads, dparams
+
+
+def _updated_now(layer, ctx: Ctx) -> bool:
+    """Whether this pass updates the layer's arrays that training sets without gradients:
+    a training batch those of "batch" layers, the fitting pass those of "fitting" layers."""
+    if not layer.updated_arrays:
+        return False
+    return ctx.fitting if layer.updated_when == "fitting" else ctx.training and not ctx.fitting
 
 
 _CASTS: dict = {}  # (id of a spec's array, dtype) → (weak reference to it, its cast copy)

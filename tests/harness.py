@@ -14,8 +14,10 @@
 - ``check_stacked``: examples of equal shape stacked into one array with a leading batch axis
   give what the list gives;
 - ``check_train_mode``: ``evaluation_mode="Train"`` with a ``random_seed`` is reproducible;
-  without dropout it equals "Test" mode; with dropout it differs from "Test" mode and from
-  another seed, and its gradients (the forward's masks reused) equal finite differences;
+  without dropout or batch statistics it equals "Test" mode; with dropout it differs from
+  "Test" mode and from another seed, and its gradients (the forward's masks reused) equal
+  finite differences; with batch statistics (BatchNormalizationLayer) it differs from "Test"
+  mode and its gradients, through the batch's mean and variance, equal finite differences;
 - ``check_export``: the net written to a .ngnet file and read back is ``==`` to it, with the
   same architecture (options, port types, coders) and bit-identical outputs in float64 and
   float32.
@@ -33,7 +35,14 @@ import tempfile
 
 import numpy as np
 
-from netgraph import DropoutLayer, Export, Import, NetInitialize, NetPortGradient
+from netgraph import (
+    BatchNormalizationLayer,
+    DropoutLayer,
+    Export,
+    Import,
+    NetInitialize,
+    NetPortGradient,
+)
 from netgraph.io.architecture import architecture
 from netgraph.walk import flatten, replace_leaves
 
@@ -90,6 +99,18 @@ def has_dropout(net) -> bool:
         or bool(leaf.options.get("dropout"))
         for leaf in flatten(net).leaves.values()
     )
+
+
+def batch_statistics(net) -> bool:
+    """Whether "Train" mode normalizes with the batch's statistics somewhere in the net."""
+    return any(isinstance(leaf, BatchNormalizationLayer) for leaf in flatten(net).leaves.values())
+
+
+def trained_arrays(net) -> list:
+    """(path, name) of every array with a gradient: not those that training sets without one
+    (``Layer.updated_arrays``)."""
+    flat = flatten(net).leaves
+    return [(p, k) for p, k in leaf_arrays(net) if k not in flat[p].updated_arrays]
 
 
 def _ro(a):
@@ -216,7 +237,7 @@ def _specs(net, data, ports, arrays):
         if ports is None
         else list(ports)
     )
-    array_keys = list(leaf_arrays(net)) if arrays is not False else []
+    array_keys = trained_arrays(net) if arrays is not False else []
     if arrays is True and not array_keys:
         raise ValueError("harness: array gradients were asked for, but the net has no arrays.")
     if not real_ports and not array_keys:
@@ -237,9 +258,9 @@ def check_gradients(
     **mode,
 ) -> None:
     """Analytic input/array gradients against central differences (float64), and the
-    float32 gradients against the float64 ones. ``arrays``: None (every array the net has),
-    True (every array, and there must be some) or False (none). ``mode``: evaluation_mode
-    and random_seed of every evaluation."""
+    float32 gradients against the float64 ones. ``arrays``: None (every array with a gradient:
+    not those in ``Layer.updated_arrays``), True (the same, and there must be some) or False
+    (none). ``mode``: evaluation_mode and random_seed of every evaluation."""
     _size(data)
     rng = np.random.default_rng(seed)
     outs = outputs_of(net, data, **mode)
@@ -336,6 +357,15 @@ def check_train_mode(net, data: dict, **tol) -> None:
         for i, y in enumerate(ys):
             if not net.ports[p].is_integer:
                 assert_f32_close(train["Real32"][p][i], y, f"Train mode output {p}, example {i}")
+    if batch_statistics(net) and not has_dropout(net):
+        differs = any(
+            not np.allclose(y, test[p][i])
+            for p, ys in train["Real64"].items()
+            for i, y in enumerate(ys)
+        )
+        assert differs, "batch statistics: Train mode equals Test mode"
+        check_gradients(net, data, evaluation_mode="Train", random_seed=TRAIN_SEED, **tol)
+        return
     if not has_dropout(net):
         for p, ys in train["Real64"].items():
             for i, y in enumerate(ys):

@@ -33,7 +33,11 @@ from ..layers.elementwise import ElementwiseLayer
 from ..layers.embedding import EmbeddingLayer
 from ..layers.linear import LinearLayer
 from ..layers.loss import CrossEntropyLossLayer, MeanAbsoluteLossLayer, MeanSquaredLossLayer
-from ..layers.normalization import NormalizationLayer
+from ..layers.normalization import (
+    BatchNormalizationLayer,
+    InputNormalizationLayer,
+    NormalizationLayer,
+)
 from ..layers.sequence import (
     SequenceLastLayer,
     SequenceMostLayer,
@@ -64,6 +68,8 @@ EMITTERS = {
     ElementwiseLayer: L.emit_elementwise,
     SoftmaxLayer: L.emit_softmax,
     NormalizationLayer: L.emit_normalization,
+    BatchNormalizationLayer: L.emit_batch_normalization,
+    InputNormalizationLayer: L.emit_input_normalization,
     DropoutLayer: L.emit_dropout,
     EmbeddingLayer: L.emit_embedding,
     FlattenLayer: L.emit_reshape,

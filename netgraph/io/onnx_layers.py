@@ -65,6 +65,47 @@ def emit_normalization(s: Site) -> list:
     return [s.masked(y)]
 
 
+def emit_batch_normalization(s: Site) -> list:
+    """BatchNormalization in its inference form (the moving statistics), on the channel axis 1:
+    a channel-last example (a sequence, or interleaving=True) is transposed there and back."""
+    names = ("Scaling", "Biases", "MovingMean", "MovingVariance")
+    ws = [s.weight(n, s.array(n)) for n in names]
+    x, r = s.xs[0], s.rank("Input")
+    last = s.layer.channel(s.types["Input"].dims) == r - 2 and r > 2
+    if last:
+        x = s.op1("Transpose", [x], perm=[0, r - 1, *range(1, r - 1)])
+    y = s.op1("BatchNormalization", [x, *ws], epsilon=s.layer.options["epsilon"])
+    if last:
+        y = s.op1("Transpose", [y], perm=[0, *range(2, r), 1])
+    return [s.masked(y)]
+
+
+def emit_input_normalization(s: Site) -> list:
+    """(x − center)·scale as Sub, Div and Mul on the fitted arrays; a zero deviation or range
+    divides by 1 (Where), as netgraph does."""
+    method, x = s.layer.options["normalization"], s.xs[0]
+    a = {n: s.weight(n, s.array(n)) for n in s.layer.arrays}
+
+    def nonzero(t):
+        zero = s.b.const(0.0)
+        return s.op1("Where", [s.op1("Greater", [t, zero]), t, s.b.const(1.0)])
+
+    if method == "none":
+        return [s.op1("Identity", [x])]
+    if method in ("zerocenter", "zscore"):
+        y = s.op1("Sub", [x, a["Mean"]])
+        if method == "zscore":
+            y = s.op1("Div", [y, nonzero(a["StandardDeviation"])])
+        return [s.masked(y)]
+    span = nonzero(s.op1("Sub", [a["Max"], a["Min"]]))
+    if method == "rescale-zero-one":
+        return [s.masked(s.op1("Div", [s.op1("Sub", [x, a["Min"]]), span]))]
+    # 2(x − Min)/(Max − Min) − 1 as 2(x − center)/(Max − Min): a constant feature gives 0
+    center = s.op1("Mul", [s.op1("Add", [a["Min"], a["Max"]]), s.b.const(0.5)])
+    y = s.op1("Mul", [s.op1("Sub", [x, center]), s.b.const(2.0)])
+    return [s.masked(s.op1("Div", [y, span]))]
+
+
 def emit_elementwise(s: Site) -> list:
     f, x = s.layer.options["function"], s.xs[0]
     if f == "Square":

@@ -12,6 +12,7 @@ from ..containers import NetBidirectionalOperator, NetChain
 from ..editing import NetReplacePart
 from ..layers import (
     BasicRecurrentLayer,
+    BatchNormalizationLayer,
     DropoutLayer,
     ElementwiseLayer,
     EmbeddingLayer,
@@ -51,7 +52,7 @@ TORCH_FUNCTIONS = {
     "ELU": "ELU",
     "GELU": "GELU",
 }
-SHAPE_KEEPING = (*TORCH_FUNCTIONS, "Softmax", "Dropout", "Identity")
+SHAPE_KEEPING = (*TORCH_FUNCTIONS, "Softmax", "Dropout", "Identity", "BatchNorm1d", "BatchNorm2d")
 
 
 def _at(where: str) -> str:
@@ -198,6 +199,29 @@ def _layer_norm(m, nn, where: str):
     return NormalizationLayer(epsilon=float(m.eps), arrays=arrays)
 
 
+def _batch_norm(m, nn, where: str):
+    """nn.BatchNorm1d and nn.BatchNorm2d: BatchNormalizationLayer, channels first (an example
+    c, (c, L) or (c, h, w)), momentum 1 − m.momentum; Scaling = weight, Biases = bias (ones
+    and zeros without affine), MovingMean = running_mean, MovingVariance = running_var."""
+    if m.momentum is None or not m.track_running_stats or m.running_mean is None:
+        raise ValueError(
+            f"from_pytorch: {_at(where)} is an nn.{type(m).__name__} without running statistics "
+            "or with momentum=None (a cumulative average); BatchNormalizationLayer keeps moving "
+            "averages, so give it track_running_stats=True and a momentum in [0, 1]."
+        )
+    mean = _tensor(m, "running_mean", where)
+    c = len(mean)
+    affine = m.affine and m.weight is not None
+    arrays = {
+        "Scaling": _tensor(m, "weight", where) if affine else np.ones(c, mean.dtype),
+        "Biases": _tensor(m, "bias", where) if affine else np.zeros(c, mean.dtype),
+        "MovingMean": mean,
+        "MovingVariance": _tensor(m, "running_var", where),
+    }
+    momentum = 1.0 - float(m.momentum)
+    return BatchNormalizationLayer(epsilon=float(m.eps), momentum=momentum, arrays=arrays)
+
+
 def _sequential(m, nn, where: str):
     layers = {}
     for name, child in m.named_children():
@@ -217,6 +241,8 @@ CONVERTERS = {
     "Identity": lambda m, nn, where: None,
     "Flatten": _flatten,
     "LayerNorm": _layer_norm,
+    "BatchNorm1d": _batch_norm,
+    "BatchNorm2d": _batch_norm,
     "Sequential": _sequential,
 }
 
@@ -257,8 +283,10 @@ def from_pytorch(module, *, input=None) -> Net:
     Converts ``nn.LSTM``, ``nn.GRU``, ``nn.RNN`` (tanh or relu), ``nn.Linear``,
     ``nn.Embedding``, ``nn.ReLU``, ``nn.Tanh``, ``nn.Sigmoid``, ``nn.Softsign``, ``nn.ELU``,
     ``nn.SELU``, ``nn.GELU``, ``nn.Softmax(dim=-1)``, ``nn.Dropout``, ``nn.Identity``,
-    ``nn.Flatten``, ``nn.LayerNorm(k)`` (a NormalizationLayer) and ``nn.Sequential`` of these (children keep their names; an Identity is
-    left out). Arrays keep the module's dtype (float32 or float64).
+    ``nn.Flatten``, ``nn.LayerNorm(k)`` (a NormalizationLayer), ``nn.BatchNorm1d`` and
+    ``nn.BatchNorm2d`` (a BatchNormalizationLayer, channels first, momentum 1 − torch's) and
+    ``nn.Sequential`` of these (children keep their names; an Identity is left out). Arrays
+    keep the module's dtype (float32 or float64).
 
     Recurrent modules: netgraph is batch-first whatever ``batch_first`` says; the two biases
     are summed; ``bias=False`` gives zero biases with learning-rate multiplier 0, so NetTrain
@@ -418,6 +446,15 @@ def _layer_state(layer, prefix: str) -> dict:
         return _recurrent_state([(where, layer)], prefix)
     if isinstance(layer, EmbeddingLayer):
         return {f"{prefix}weight": np.array(layer.arrays["Weights"])}
+    if isinstance(layer, BatchNormalizationLayer):  # an nn.BatchNorm1d/2d, momentum 1 − ours
+        a = layer.arrays
+        return {
+            f"{prefix}weight": np.array(a["Scaling"]),
+            f"{prefix}bias": np.array(a["Biases"]),
+            f"{prefix}running_mean": np.array(a["MovingMean"]),
+            f"{prefix}running_var": np.array(a["MovingVariance"]),
+            f"{prefix}num_batches_tracked": np.array(0, np.int64),
+        }
     if isinstance(layer, NormalizationLayer):  # an nn.LayerNorm(k, eps=epsilon)
         return {
             f"{prefix}weight": np.array(layer.arrays["Scaling"]),
@@ -467,8 +504,10 @@ def to_pytorch_state_dict(net) -> dict:
     "BackwardNet" the keys "…_l0_reverse"; a
     LinearLayer(n) is an ``nn.Linear``, "weight" and "bias"; an EmbeddingLayer an
     ``nn.Embedding``, "weight"; a NormalizationLayer an ``nn.LayerNorm``, "weight" and
-    "bias"; any other container is an ``nn.Sequential`` whose children
-    are named as its layers: keys "name.weight", nested "outer.inner.weight". Layers without
+    "bias"; a BatchNormalizationLayer an ``nn.BatchNorm1d``/``2d`` (momentum 1 − ours),
+    "weight", "bias", "running_mean", "running_var" and "num_batches_tracked" (0: netgraph
+    does not count batches; torch reads it only with momentum=None); any other container is
+    an ``nn.Sequential`` whose children are named as its layers: keys "name.weight", nested "outer.inner.weight". Layers without
     arrays give no keys. Refused: uninitialized arrays, activations PyTorch's recurrent
     modules lack (HardSigmoid and SoftSign LSTMs, RNNs other than Tanh and Ramp), and arrays
     without a counterpart. A net from ``from_pytorch`` gives back keys of the original module.

@@ -8,12 +8,26 @@ import numpy as np
 class Ctx:
     """Per-call settings: training mode (dropout on), the random generator (made on first
     use, from ``seed``), the float dtype, and whether a backward pass follows (ops keep what
-    backward needs only then)."""
+    backward needs only then).
+
+    ``updates``: None, or a dict that the plan fills with the new values of the arrays that
+    training updates without gradients (layer path → {array name: value}, see
+    ``Op.updates``); NetTrain passes one, a plain call does not, so a call changes nothing.
+    ``fitting``: the pass over the training data before the first round that fits the
+    arrays of layers whose ``updated_when`` is "fitting" (input normalization)."""
 
     def __init__(
-        self, training: bool = False, seed: int | None = None, dtype=np.float32, grad: bool = True
+        self,
+        training: bool = False,
+        seed: int | None = None,
+        dtype=np.float32,
+        grad: bool = True,
+        *,
+        updates: dict | None = None,
+        fitting: bool = False,
     ):
         self.training, self.seed, self.dtype, self.grad = training, seed, dtype, grad
+        self.updates, self.fitting = updates, fitting
         self._rng = None
 
     @property
@@ -47,6 +61,16 @@ class Op:
 
     def backward(self, saved, dys: list, arrays: dict, ctx: Ctx):
         raise NotImplementedError
+
+    def updates(self, saved, arrays: dict, previous: dict | None, ctx: Ctx) -> dict | None:
+        """The new values of the layer's ``updated_arrays`` after a forward pass, computed from
+        what ``forward`` saved and the current ``arrays``; None for no change. The plan calls
+        it only when ``ctx.updates`` is a dict: after each training batch for a layer whose
+        ``updated_when`` is "batch", and after each batch of the fitting pass for one whose
+        ``updated_when`` is "fitting". ``previous`` is what it returned earlier in the same
+        pass (None at first), so a fitting pass can accumulate over batches; keys that are not
+        arrays of the layer are its own running totals, never applied to the net."""
+        return None
 
     def out_lengths(self, lens: list) -> list:
         """Lengths of output sequences whose length variable is new (default: the input's)."""

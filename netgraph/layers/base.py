@@ -39,6 +39,13 @@ class Layer(Net):
 
     inputs: tuple[str, ...] = ("Input",)
     outputs: tuple[str, ...] = ("Output",)
+    # Arrays that training sets without gradients (a batch normalization's moving statistics,
+    # an input normalization's statistics): no optimizer moves them and they have no
+    # gradient; the op's ``updates`` gives their new values, NetTrain applies them.
+    updated_arrays: tuple[str, ...] = ()
+    # When: "batch" (after every training batch) or "fitting" (fitted from the training data
+    # in one pass before the first round).
+    updated_when: str = "batch"
 
     # -- construction ------------------------------------------------------------------
     def _init(self, options: dict, ports: dict, arrays: dict | None = None, array_names=()) -> None:

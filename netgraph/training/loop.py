@@ -5,6 +5,12 @@ The arrays live in ``params`` ((layer path, name) → float array of the working
 An update is written into a spare set of arrays and swapped in only when every value is
 finite, so a Ctrl-C in the middle of one leaves whole arrays without copying them at every
 batch. The arrays at the end of each round are kept: a divergent batch returns to them.
+
+Arrays that training sets without gradients (``Layer.updated_arrays``: moving statistics)
+are in ``params`` too, so checkpoints, the kept rounds and the returned net hold them; their
+new values come from the training forward pass (``Ctx.updates``) and are swapped in with the
+optimizer's, only after a batch whose loss, gradients and arrays are all finite. A layer
+whose learning-rate multiplier is 0 keeps them.
 """
 
 from __future__ import annotations
@@ -66,25 +72,63 @@ class Trainer:
         ``self.diverged`` says what became NaN or infinite). ``tally`` gathers the round's
         measurements from the batch's forward pass."""
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is checked below
-            loss, grads = self.gradients(sub, tally)
+            loss, grads, updates = self.gradients(sub, tally)
         if not np.isfinite(loss) or not all(np.all(np.isfinite(g)) for g in grads.values()):
             self.diverged = "the loss or its gradient"
             return None
         with np.errstate(over="ignore", invalid="ignore"):
             new = self.opt.step(self.params, grads, self.spare, self.state.batch_no, self.total)
+            new.update(self.updated(updates))
         if not all(np.all(np.isfinite(w)) for w in new.values()):
             self.diverged = "an array"
             return None
         old = self.params
         self.params = {**old, **new}  # one assignment: an interrupt leaves old or new, whole
-        self.spare = {k: old[k] for k in new}
+        self.spare = {k: old[k] for k in new if k in self.opt.state}
         self.load()
         return loss
 
+    def updated(self, updates: dict) -> dict:
+        """The new values of arrays set without gradients, by (path, name), from what the
+        plan collected (``Ctx.updates``): only the layer's ``updated_arrays``, and none of a
+        layer whose learning-rate multiplier is 0 (frozen layers keep their statistics)."""
+        leaves = self.plan.flat.leaves
+        return {
+            (path, k): np.asarray(v, self.dtype)
+            for path, values in updates.items()
+            for k, v in values.items()
+            if k in leaves[path].updated_arrays and self.opt.multipliers.get((path, k), 1.0) != 0
+        }
+
+    def fit(self, examples: Examples) -> None:
+        """Fit the arrays of the layers whose ``updated_when`` is "fitting" (input
+        normalization statistics) in one pass over the training examples, in test mode, before
+        the first round; the padding of ragged sequences counts for nothing."""
+        leaves = self.plan.flat.leaves.values()
+        if not any(leaf.updated_arrays and leaf.updated_when == "fitting" for leaf in leaves):
+            return
+        ctx = Ctx(training=False, dtype=self.dtype, grad=False, updates={}, fitting=True)
+        size = self.options.batch_size
+        for start in range(0, examples.n, size):
+            idx = np.arange(start, min(start + size, examples.n))
+            batches, lens, _ = read_inputs(self.run, examples.take(idx), self.dtype)
+            self.plan.forward({(None, p): b.array for p, b in batches.items()}, lens, ctx)
+        new = self.updated(ctx.updates)
+        bad = [k for k, w in new.items() if not np.all(np.isfinite(w))]
+        if bad:
+            raise ValueError(
+                f'NetTrain: the statistics "{"/".join(bad[0][0] + (bad[0][1],))}" fitted from '
+                "the training data are not finite; check the data for NaN or huge values."
+            )
+        self.params = {**self.params, **new}
+        self.load()
+
     def gradients(self, sub: dict, tally: Tally | None = None):
-        """Forward in training mode and backward from the mean loss: (loss, grads by (path, name))."""
+        """Forward in training mode and backward from the mean loss: (loss, grads by (path,
+        name), the new values of arrays set without gradients by path, see ``Ctx.updates``)."""
         batches, lens, _ = read_inputs(self.run, sub, self.dtype)
-        ctx = Ctx(training=True, seed=int(self.rng.integers(2**63)), dtype=self.dtype, grad=True)
+        seed = int(self.rng.integers(2**63))
+        ctx = Ctx(training=True, seed=seed, dtype=self.dtype, grad=True, updates={})
         vals, env, tape = self.plan.forward(
             {(None, p): b.array for p, b in batches.items()}, lens, ctx
         )
@@ -97,7 +141,8 @@ class Trainer:
             seeds[slot] = np.full(vals[slot].shape, 1.0 / B, self.dtype)
             loss += float(np.mean(vals[slot]))
         _, dparams = self.plan.backward(vals, env, tape, seeds, ctx)
-        return loss, {(path, k): g for path, d in dparams.items() for k, g in d.items()}
+        grads = {(path, k): g for path, d in dparams.items() for k, g in d.items()}
+        return loss, grads, ctx.updates
 
     def validate(self, ex: Examples) -> dict:
         """The measurements on the validation examples ("Loss" first), in test mode."""

@@ -31,6 +31,7 @@ NAMES = (
     "working_precision",
     "training_progress_checkpointing",
     "resume_from",
+    "reset_input_normalization",
 )
 
 
@@ -55,6 +56,7 @@ class TrainingOptions:
     dtype: type
     save_dir: str | None
     resume_from: object
+    reset_input_normalization: bool  # fit input normalization statistics before training
 
 
 def training_options(prop, given: dict) -> TrainingOptions:
@@ -93,6 +95,7 @@ def training_options(prop, given: dict) -> TrainingOptions:
         dtype=PRECISIONS[precision],
         save_dir=checkpoint_dir(g["training_progress_checkpointing"]),
         resume_from=g["resume_from"],
+        reset_input_normalization=_flag("reset_input_normalization", g),
     )
 
 
@@ -116,6 +119,13 @@ def _method(method, learning_rate) -> tuple[str, dict]:
             )
         opts["learning_rate"] = _rate(learning_rate)
     return name, opts
+
+
+def _flag(name: str, g: dict) -> bool:
+    v = g.get(name, True)
+    if not isinstance(v, (bool, np.bool_)):
+        raise ValueError(f"NetTrain: {name} must be True or False; received {v!r}.")
+    return bool(v)
 
 
 def _positive_int(name, v):

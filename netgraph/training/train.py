@@ -50,6 +50,7 @@ def NetTrain(  # noqa: PLR0913 (Wolfram's options, each keyword-only)
     working_precision: str = "Real32",
     training_progress_checkpointing=None,
     resume_from=None,
+    reset_input_normalization: bool = True,
     **unknown,
 ):
     """Train ``net`` on ``data`` and return the trained net (or ``prop`` of the results).
@@ -61,6 +62,12 @@ def NetTrain(  # noqa: PLR0913 (Wolfram's options, each keyword-only)
     initialized first. ``training_progress_measurements``: NetMeasurements' names (such as
     ["Accuracy"]) measured each round, in "RoundMeasurementsLists" and, with a validation
     set, "ValidationMeasurementsLists". See docs/training.md for every option.
+
+    Arrays that training sets without gradients (``Layer.updated_arrays``) are not given to
+    the optimizer: a BatchNormalizationLayer's moving statistics follow each training batch,
+    and an InputNormalizationLayer's statistics are fitted from the training data before the
+    first round (``reset_input_normalization=False`` keeps the ones the net has, MATLAB's
+    ResetInputNormalization).
 
     >>> import numpy as np
     >>> from netgraph import NetTrain, LinearLayer
@@ -92,6 +99,8 @@ def NetTrain(  # noqa: PLR0913 (Wolfram's options, each keyword-only)
         checkpoints = Checkpoints(options.save_dir, user_net, tn.prefix, run_options(options, tn))
     if options.resume_from is not None:
         checkpoints.resume(options.resume_from, trainer, state)
+    elif options.reset_input_normalization:
+        trainer.fit(data.train)
     if options.save_dir is not None:
         if os.path.exists(options.save_dir) and not os.path.isdir(options.save_dir):
             raise ValueError(
@@ -119,7 +128,8 @@ def _trainer(
     }
     mult = multipliers(flat, options.learning_rate_multipliers, tn.prefix)
     l2 = l2_factors(flat, options.method_options["l2_regularization"], tn.prefix)
-    opt = Optimizer(options.method, options.method_options, params, mult, l2)
+    trained = {k: w for k, w in params.items() if k[1] not in flat.leaves[k[0]].updated_arrays}
+    opt = Optimizer(options.method, options.method_options, trained, mult, l2)
     return Trainer(
         run, plan, measured, params=params, opt=opt, rng=rng, options=options, report=report
     )

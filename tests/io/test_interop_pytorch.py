@@ -503,3 +503,55 @@ def test_layer_norm_on_sequences(affine):
 def test_layer_norm_over_several_dimensions_is_refused():
     with pytest.raises(ValueError, match=r"nn.LayerNorm over the last 2 dimensions \(2, 3\)"):
         from_pytorch(nn.LayerNorm((2, 3)))
+
+
+@pytest.mark.parametrize(
+    "module, shape",
+    [
+        (lambda: nn.Sequential(nn.BatchNorm1d(4, momentum=0.2), nn.Linear(4, 2)), (4,)),
+        (lambda: nn.BatchNorm1d(3, eps=1e-3, affine=False), (3, 5)),
+        (lambda: nn.BatchNorm2d(2), (2, 3, 4)),
+    ],
+    ids=["BatchNorm1d-vectors", "BatchNorm1d-plain-(c,L)", "BatchNorm2d"],
+)
+def test_batch_norm(module, shape):
+    """nn.BatchNorm1d/2d: BatchNormalizationLayer with momentum 1 − torch's; the evaluation
+    outputs after torch has updated its running statistics, and the state dict back (with
+    num_batches_tracked)."""
+    torch.manual_seed(5)
+    m = module().double()
+    m.train()
+    with torch.no_grad():  # two training batches move the running statistics off 0 and 1
+        for _ in range(2):
+            m(torch.randn(6, *shape, dtype=torch.float64) * 2 + 1)
+    m.eval()
+    bn = m[0] if isinstance(m, nn.Sequential) else m
+    net = from_pytorch(m, input=shape)
+    layer = net.layers["0"] if isinstance(m, nn.Sequential) else net
+    assert layer.options["momentum"] == pytest.approx(1 - bn.momentum)
+    assert layer.options["epsilon"] == pytest.approx(bn.eps)
+    x = np.random.default_rng(6).normal(size=(5, *shape))
+    want = m(torch.from_numpy(x)).detach().numpy()
+    close(net(x, working_precision="Real64"), want, 1e-12)
+    state = to_pytorch_state_dict(net)
+    prefix = "0." if isinstance(m, nn.Sequential) else ""
+    for key, value in m.state_dict().items():
+        if key.startswith(prefix) and key[len(prefix) :] in ("running_mean", "running_var"):
+            close(state[key], value.numpy(), 0)
+    assert state[f"{prefix}num_batches_tracked"] == 0
+    if bn.affine:
+        close(state[f"{prefix}weight"], bn.weight.detach().numpy(), 0)
+    fresh = module().double()
+    keys = fresh.state_dict()  # without affine, torch has no weight and bias (ours: 1 and 0)
+    fresh.load_state_dict(
+        {k: torch.from_numpy(np.asarray(v)) for k, v in state.items() if k in keys}
+    )
+    fresh.eval()
+    close(fresh(torch.from_numpy(x)).detach().numpy(), want, 1e-12)
+
+
+def test_batch_norm_without_running_statistics_is_refused():
+    with pytest.raises(ValueError, match=r"nn.BatchNorm1d without running statistics"):
+        from_pytorch(nn.BatchNorm1d(3, track_running_stats=False))
+    with pytest.raises(ValueError, match=r"momentum=None"):
+        from_pytorch(nn.BatchNorm2d(3, momentum=None))

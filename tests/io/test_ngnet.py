@@ -20,6 +20,7 @@ from netgraph import (
     All,
     Automatic,
     BasicRecurrentLayer,
+    BatchNormalizationLayer,
     CatenateLayer,
     CrossEntropyLossLayer,
     DropoutLayer,
@@ -29,6 +30,7 @@ from netgraph import (
     FlattenLayer,
     GatedRecurrentLayer,
     Import,
+    InputNormalizationLayer,
     LinearLayer,
     LongShortTermMemoryLayer,
     MeanAbsoluteLossLayer,
@@ -114,6 +116,11 @@ def zoo() -> dict:
         "ElementwiseLayer": ElementwiseLayer("GELU", input=seq),
         "SoftmaxLayer": SoftmaxLayer(input=(2, 3)),
         "NormalizationLayer": NormalizationLayer(epsilon=1e-5, input=seq),
+        "BatchNormalizationLayer": BatchNormalizationLayer(
+            momentum=0.8, interleaving=True, input=(2, 3)
+        ),
+        "BatchNormalizationLayer sequence": BatchNormalizationLayer(epsilon=1e-5, input=seq),
+        "InputNormalizationLayer": InputNormalizationLayer("rescale-symmetric", input=seq),
         "DropoutLayer": DropoutLayer(0.3, method="AlphaDropout", input=3),
         "EmbeddingLayer": EmbeddingLayer(2, 5, input="Varying"),
         "SequenceLastLayer": SequenceLastLayer(input=seq),
