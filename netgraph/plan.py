@@ -212,7 +212,7 @@ class Plan:
         for st in self.steps:
             xs = [None if s is None else vals.get(s) for s in st.ins]
             ls = [None if v is None else env.get(v) for v in st.in_vars]
-            ys, saved = st.op.forward(xs, ls, arrays[st.path], ctx)
+            ys, saved = _op_forward(st, xs, ls, arrays[st.path], ctx)
             if ctx.updates is not None and _updated_now(st.op.layer, ctx):
                 upd = st.op.updates(saved, arrays[st.path], ctx.updates.get(st.path), ctx)
                 if upd is not None:
@@ -252,6 +252,21 @@ class Plan:
             else:
                 dparams[st.path] = da
         return grads, dparams
+
+
+def _op_forward(st: Step, xs: list, ls: list, arrays: dict, ctx: Ctx):
+    """The step's op forward. An operator's inner plans collect the new values of arrays set
+    without gradients by paths below it; here they go under the operator's path."""
+    outer = ctx.updates
+    if outer is None or not st.op.nested:
+        return st.op.forward(xs, ls, arrays, ctx)
+    n = len(st.path)
+    ctx.updates = {p[n:]: v for p, v in outer.items() if len(p) > n and p[:n] == st.path}
+    try:
+        return st.op.forward(xs, ls, arrays, ctx)
+    finally:
+        outer.update({st.path + p: v for p, v in ctx.updates.items()})
+        ctx.updates = outer
 
 
 def _updated_now(layer, ctx: Ctx) -> bool:

@@ -46,6 +46,20 @@ class OperatorOp(Op):
     def by_path(name: str, dparams: dict) -> dict:
         return {(name,) + p: d for p, d in dparams.items()}
 
+    def run(self, name: str, feeds: dict, lens: dict, ctx):
+        """The inner net ``name``'s forward pass. The new values of arrays set without
+        gradients that it collects (``ctx.updates``, by its own layer paths) are put under
+        ``name``; the plan above puts them under the operator's path."""
+        outer = ctx.updates
+        if outer is None:
+            return self.plans[name].run_forward(feeds, lens, ctx)
+        ctx.updates = {p[1:]: v for p, v in outer.items() if p[:1] == (name,)}
+        try:
+            return self.plans[name].run_forward(feeds, lens, ctx)
+        finally:
+            outer.update({(name,) + p: v for p, v in ctx.updates.items()})
+            ctx.updates = outer
+
 
 def _rows(x: np.ndarray, rows) -> np.ndarray:
     """(B, T, …) → the true steps as rows (N, …)."""
@@ -70,7 +84,7 @@ class MapOp(OperatorOp):
         n = next((x for x in lens if x is not None), None)
         rows = None if n is None or n.min() >= T else np.flatnonzero(step_mask(n, T).ravel())
         feeds = {(None, p): _rows(x, rows) for p, x in zip(self.layer.input_ports(), xs)}
-        vals, env, tape = plan.run_forward(feeds, {}, ctx)
+        vals, env, tape = self.run("Net", feeds, {}, ctx)
         ys = [_unrows(vals[plan.outputs[p]], rows, B, T) for p in self.layer.output_ports()]
         return ys, ((vals, env, tape, rows, B, T) if ctx.grad else None)
 
@@ -100,7 +114,7 @@ class BidirectionalOp(OperatorOp):
         for ep, port in self.layer.state_map[name].items():
             if ins.get(port) is not None:
                 feeds[plan.initial_slot(plan.state_name(ep))] = ins[port]
-        return plan.run_forward(feeds, {plan.types[(None, "Input")].var: n}, ctx)
+        return self.run(name, feeds, {plan.types[(None, "Input")].var: n}, ctx)
 
     def forward(self, xs, lens, arrays, ctx):
         x, n = xs[0], lens[0]
@@ -180,7 +194,7 @@ class FoldOp(OperatorOp):
             rows = order[: counts[t]]
             if not len(rows):
                 break
-            vals, env, tape = plan.run_forward(self._feeds(ins, state, rows, t), {}, ctx)
+            vals, env, tape = self.run("Net", self._feeds(ins, state, rows, t), {}, ctx)
             for o in outs:
                 outs[o][rows, t] = vals[plan.outputs[o]]
             for o, s in L.options["feedback"].items():
@@ -230,7 +244,7 @@ class NestOp(OperatorOp):
         i, o = (None, net.required_inputs()[0]), plan.outputs[net.exposed_outputs()[0]]
         x, runs = xs[0], []
         for _ in range(self.layer.options["n"]):
-            vals, env, tape = plan.run_forward({i: x}, {}, ctx)
+            vals, env, tape = self.run("Net", {i: x}, {}, ctx)
             x = vals[o]
             runs.append((vals, env, tape) if ctx.grad else None)
         return [x], (runs if ctx.grad else None)

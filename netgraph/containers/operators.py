@@ -51,6 +51,8 @@ class Operator(Net):
     NETS: tuple[str, ...] = ("Net",)  # the inner nets' names, as NetExtract reaches them
     edges: tuple = ()
     arrays = FrozenDict()  # an operator's arrays are its inner nets'
+    updated_arrays: tuple = ()  # (its inner layers' are theirs: plan_operators.py passes them on)
+    updated_when = "batch"
     mapped: tuple[str, ...] = ()  # ports with a leading dimension the inner net does not see
 
     def _setup(self, nets: dict, options: dict, ins: tuple, outs: tuple, specs: dict) -> None:

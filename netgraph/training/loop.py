@@ -92,7 +92,7 @@ class Trainer:
         """The new values of arrays set without gradients, by (path, name), from what the
         plan collected (``Ctx.updates``): only the layer's ``updated_arrays``, and none of a
         layer whose learning-rate multiplier is 0 (frozen layers keep their statistics)."""
-        leaves = self.plan.flat.leaves
+        leaves = self.plan.opened.leaves  # by their paths inside operators too
         return {
             (path, k): np.asarray(v, self.dtype)
             for path, values in updates.items()
@@ -104,7 +104,7 @@ class Trainer:
         """Fit the arrays of the layers whose ``updated_when`` is "fitting" (input
         normalization statistics) in one pass over the training examples, in test mode, before
         the first round; the padding of ragged sequences counts for nothing."""
-        leaves = self.plan.flat.leaves.values()
+        leaves = self.plan.opened.leaves.values()
         if not any(leaf.updated_arrays and leaf.updated_when == "fitting" for leaf in leaves):
             return
         ctx = Ctx(training=False, dtype=self.dtype, grad=False, updates={}, fitting=True)

@@ -362,3 +362,30 @@ def test_bidirectional_of_two_kinds_has_no_onnx_counterpart(tmp_path):
         ValueError, match="no ONNX counterpart.*GatedRecurrentLayer and BasicRecurrentLayer"
     ):
         Export(tmp_path / "bi.onnx", net)
+
+
+def test_moving_statistics_inside_a_map_are_updated_by_net_train(rng):
+    """A BatchNormalizationLayer in a mapped frame net: NetTrain's one batch of one round
+    moves its MovingMean by (1 − 0.9)·(the mean over every real step of its input)."""
+    from netgraph import BatchNormalizationLayer
+
+    frame = NetChain([LinearLayer(4), BatchNormalizationLayer(), ElementwiseLayer("Ramp")])
+    net = NetChain(
+        [
+            NetMapOperator(frame),
+            LongShortTermMemoryLayer(3),
+            SequenceLastLayer(),
+            LinearLayer(2),
+            SoftmaxLayer(),
+        ],
+        input=("Varying", 5),
+    )
+    xs = [rng.normal(size=(int(rng.integers(2, 6)), 5)) + 3.0 for _ in range(40)]
+    ys = [int(x[0, 0] > 3) for x in xs]
+    trained = NetTrain(
+        net, (xs, ys), batch_size=40, max_training_rounds=1, method="SGD", random_seed=0
+    )
+    linear = NetExtract(NetInitialize(net, random_seed=0), ["1", "Net", "1"])
+    h = np.concatenate([linear(x, working_precision="Real64") for x in xs])
+    got = NetExtract(trained, ["1", "Net", "2", "MovingMean"])
+    np.testing.assert_allclose(got, 0.1 * h.mean(0), rtol=1e-5, atol=1e-6)
