@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .fastmath import FAST, hard_sigmoid, like, sigmoid, softsign, tanh
+from .fastmath import FAST, dgate, dsquash, hard_sigmoid, sigmoid, softsign, tanh
 from .rnn_kernels import batch_order, copy_row, in_order, state_product, state_product_back
 
 # The LSTM's one gate order, for every fused array, activation, gradient and per-gate mask:
@@ -120,20 +120,6 @@ def lstm_forward(Z, Ws, Wsg, s0, c0, order, batch_sizes, gk, sk, ms, u, Y, A, C,
                 copy_row(C[b, t], c[r])
                 copy_row(SC[b, t], cs)
     return batch_order(s, order), batch_order(c, order)
-
-
-@njit(**FAST, inline="always")
-def dgate(y, kind):
-    """σg' from σg's output y."""
-    one = like(y, 1.0)
-    return y * (one - y) if kind == 0 else (like(y, 0.2) if (y > 0) & (y < one) else like(y, 0.0))
-
-
-@njit(**FAST, inline="always")
-def dsquash(y, kind):
-    """σs' from σs's output y."""
-    one = like(y, 1.0)
-    return one - y * y if kind == 0 else (one - abs(y)) * (one - abs(y))
 
 
 @njit(**FAST)

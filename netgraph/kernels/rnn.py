@@ -12,6 +12,9 @@ from .base import Op, by_length
 from .blas import gemm
 from .rnn_kernels import rnn_backward, rnn_forward
 
+# the gated cells' activations (LSTM, GRU): σg and σs, by kind (fastmath.py's dgate, dsquash)
+GATE_KINDS = {"LogisticSigmoid": 0, "HardSigmoid": 1}
+STATE_KINDS = {"Tanh": 0, "SoftSign": 1}
 ACTIVATIONS = {"Tanh": 0, "Ramp": 1, "ReLU": 1, "LogisticSigmoid": 2, "SoftSign": 3, "Identity": 4}
 
 
