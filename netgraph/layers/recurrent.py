@@ -281,7 +281,7 @@ class GatedRecurrentLayer(RecurrentLayer):
     # the options a .ngnet file leaves out at these values (files written before they existed)
     quiet_defaults = {"state_activation": "Tanh", "gate_activation": "LogisticSigmoid"}
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 (Wolfram's and MATLAB's options, each keyword-only)
         self,
         n=None,
         *,
