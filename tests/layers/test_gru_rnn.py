@@ -204,7 +204,9 @@ def test_gru_reset_gate_modes_are_checked():
         r"recurrent-bias-after-multiplication, before-multiplication",
     ):
         GatedRecurrentLayer(3, reset_gate_mode="before-multiplcation")
-    with pytest.raises(ValueError, match=r"unknown state_activation 'tanh' \(did you mean \"Tanh\""):
+    with pytest.raises(
+        ValueError, match=r"unknown state_activation 'tanh' \(did you mean \"Tanh\""
+    ):
         GatedRecurrentLayer(3, state_activation="tanh")
     with pytest.raises(
         ValueError, match=r"unknown gate_activation 'Sigmoid'.*LogisticSigmoid, HardSigmoid"
