@@ -4,9 +4,10 @@ forward and backward.
 Layout: batch-major ``(B, T, …)``, with ``order`` and ``batch_sizes`` as in rnn_kernels.py.
 The last axis of ``Z``, ``A``, ``dZ`` and ``dG`` holds the three blocks in ``GATES`` order.
 z = Wx·x + b is the hoisted input projection; g = Ws·s the state products. σg is the gate
-activation, LogisticSigmoid (kind 0) or HardSigmoid (1); σs the state activation, Tanh (0) or
-SoftSign (1); each derivative is taken from the activation's output (fastmath.py). Forward, one
-step, with the candidate m in one of two forms:
+activation, LogisticSigmoid (kind None) or HardSigmoid (1); σs the state activation, Tanh
+(None) or SoftSign (1), each compiled only when a call passes its kind (rnn.py's GATE_KINDS);
+each derivative is taken from the activation's output (fastmath.py). Forward, one step, with
+the candidate m in one of two forms:
 
     i = σg(zi + gi)     r = σg(zr + gr)     s' = (1−i)*m + i*s
     after the product (reset gate modes "after-multiplication" and
@@ -61,7 +62,7 @@ assert MG == 2, "the memory block must be the last (σs after two σg blocks)"
 @njit(**FAST, inline="always")
 def gates(z, g, a, n, gk):
     """a = σg(z + g) on the i and r blocks of one row."""
-    if gk == 0:
+    if gk is None:
         for j in range(MG * n):
             a[j] = sigmoid(z[j] + g[j])
     else:
@@ -72,7 +73,7 @@ def gates(z, g, a, n, gk):
 @njit(**FAST, inline="always")
 def candidate(z, p, a, n, sk):
     """a's memory block = σs(z's memory block + p), p the row's state term (n,)."""
-    if sk == 0:
+    if sk is None:
         for j in range(n):
             a[MG * n + j] = tanh(z[MG * n + j] + p[j])
     else:
@@ -91,11 +92,12 @@ def update(a, s, y, n):
 
 
 @njit(**FAST)
-def memory_masks(ms, B, n, dtype):
-    """The memory block's state masks (B, n), rows in ``order``: ms's, or ones without masks."""
-    out = np.ones((B, n), dtype)
+def memory_masks(ms, rs):
+    """The memory block's state masks, shaped like rs (B, n), rows in ``order``: ms's, or ones
+    without masks."""
+    out = np.ones_like(rs)
     if ms is not None:
-        for row in range(B):
+        for row in range(rs.shape[0]):
             copy_row(out[row], ms[row, MG])
     return out
 
@@ -157,7 +159,8 @@ def gru_forward(Z, Ws, Wsg, s0, order, batch_sizes, ms, bs, gk, sk, rs, Y, A, GM
     G = np.empty((B, n3), Z.dtype)
     scratch = np.empty((B, n3), Z.dtype)
     p = np.empty(n, Z.dtype)
-    msm = memory_masks(ms, B, n, Z.dtype)
+    if rs is not None:
+        msm = memory_masks(ms, rs)
     for t in range(T):
         Bt = batch_sizes[t]
         if Bt == 0:
@@ -228,7 +231,8 @@ def gru_backward(dY, dsT, A, GM, Y, s0, WsT, WsgT, order, batch_sizes, ms, gk, s
     ds = in_order(dsT, order)
     D = np.empty((B, n3), dZ.dtype)
     back = np.empty((B, n), dZ.dtype)
-    msm = memory_masks(ms, B, n, dZ.dtype)
+    if rs is not None:
+        msm = memory_masks(ms, rs)
     for t in range(T - 1, -1, -1):
         Bt = batch_sizes[t]
         if Bt == 0:
