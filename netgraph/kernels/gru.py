@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .blas import gemm
-from .gru_kernels import GATES, gru_backward, gru_forward
+from .gru_kernels import GATES, MG, RG, gru_backward, gru_forward
 from .rnn import GATE_KINDS, STATE_KINDS, RecurrentOp
 
 # The memory block's state bias, inside the reset product (MATLAB's reset gate mode
@@ -83,18 +83,18 @@ class GRUOp(RecurrentOp):
         )
         dx, grads = self.finish(run, dZ, dG, Y)
         if STATE_BIAS in P["named"]:
-            grads[STATE_BIAS] = dG[:, :, 2 * n :].sum((0, 1))
+            grads[STATE_BIAS] = dG[:, :, MG * n :].sum((0, 1))
         if self.before:
-            grads[self.names[2][1]] = self.reset_state_grad(run, dG, A, Y)
+            grads[self.names[MG][1]] = self.reset_state_grad(run, dG, A, Y)
         return [dx, ds0], grads
 
     def reset_state_grad(self, run, dG, A, Y):
         """The gradient of the memory block's state weights when r resets the state before
         the product: Σ dgm·(r*(s∘ms_m))ᵀ over every step (the state before each step)."""
         B, T, n = Y.shape
-        S = np.concatenate([run.s0[:, None], Y[:, :-1]], axis=1) * A[:, :, n : 2 * n]
+        S = np.concatenate([run.s0[:, None], Y[:, :-1]], axis=1) * A[:, :, RG * n : (RG + 1) * n]
         if "s" in run.masks:
-            S = S * run.masks["s"][:, None, 2]
-        g = gemm(dG[:, :, 2 * n :].reshape(B * T, n).T, S.reshape(B * T, n))
-        w = run.masks.get("w", {}).get(self.names[2][1])
+            S = S * run.masks["s"][:, None, MG]
+        g = gemm(dG[:, :, MG * n :].reshape(B * T, n).T, S.reshape(B * T, n))
+        w = run.masks.get("w", {}).get(self.names[MG][1])
         return g if w is None else g * w
