@@ -18,10 +18,11 @@ order Input, Output, Forget, Memory, which is ONNX's i, o, f, c):
 
 MATLAB stacks gate blocks as rows (InputWeights 4n×k, RecurrentWeights 4n×n, Bias 4n×1),
 PyTorch too (weight_ih_l0 4n×k, weight_hh_l0 4n×n, bias_ih_l0 and bias_hh_l0 4n); Keras
-stacks them as columns (kernel k×4n, recurrent_kernel n×4n, bias 4n). The GRU of all four
-applies the reset gate after the state product, r∘(W·s), in the forms used here (MATLAB's
-ResetGateMode "after-multiplication", Keras's reset_after=True, PyTorch's only form); a
-recurrent bias of the candidate inside that product (MATLAB's
+stacks them as columns (kernel k×4n, recurrent_kernel n×4n, bias 4n). The GRU applies the
+reset gate after the state product, r∘(W·s) (MATLAB's ResetGateMode "after-multiplication",
+Keras's reset_after=True, PyTorch's only form), or before it, W·(r∘s) (MATLAB's
+"before-multiplication", Keras's reset_after=False): a GatedRecurrentLayer with that
+``reset_gate_mode`` computes either. A recurrent bias of the candidate inside that product (MATLAB's
 "recurrent-bias-after-multiplication", Keras's second bias row, PyTorch's b_hn), which
 Wolfram's GRU does not have, becomes the array "MemoryGateStateBiases" of a
 GatedRecurrentLayer with ``reset_gate_mode="recurrent-bias-after-multiplication"`` when it
@@ -51,12 +52,27 @@ RESET_GATE_MODES = (
     "recurrent-bias-after-multiplication",
     "before-multiplication",
 )
-BEFORE_RESET = (
-    "{owner}: {what} applies the reset gate to the state before the state product, "
-    "W·(r∘s); netgraph's GatedRecurrentLayer computes Wolfram's GRU, which applies it after, "
-    "r∘(W·s), so no arrays give the same outputs. Only the after-the-product form converts "
-    "({fix})."
+# the message for a layer whose reset gate mode is not the form asked for
+MODE_MISMATCH = (
+    '{owner}: the layer\'s reset_gate_mode is "{mode}" (the reset gate {which} the state '
+    "product), but {what} applies it {other} the product: the weights would not give the "
+    "layer's outputs. Pass {fix}."
 )
+
+
+def _check_mode(owner: str, layer, before: bool, what: str, fix: str) -> None:
+    """Refuse a GatedRecurrentLayer whose reset gate is on the other side of the product than
+    the form asked for (``before``: the reset gate before it); a dict of arrays has no mode."""
+    if not isinstance(layer, GatedRecurrentLayer):
+        return
+    mode = layer.options["reset_gate_mode"]
+    if (mode == "before-multiplication") != before:
+        which, other = ("after", "before") if before else ("before", "after")
+        raise ValueError(
+            MODE_MISMATCH.format(
+                owner=owner, mode=mode, which=which, what=what, other=other, fix=fix
+            )
+        )
 
 
 # -- arrays and gate blocks ------------------------------------------------------------------
@@ -250,20 +266,11 @@ def to_matlab_lstm(layer) -> dict:
 
 
 def _reset_gate_mode(owner: str, mode: str) -> int:
-    """The number of bias blocks of a MATLAB ResetGateMode (1 or 2); the mode that applies
-    the reset gate before the product is refused."""
+    """The number of bias blocks of a MATLAB ResetGateMode (1 or 2)."""
     if mode not in RESET_GATE_MODES:
         raise ValueError(
             f"{owner}: unknown ResetGateMode {mode!r}{closest(mode, RESET_GATE_MODES)}. "
             f"Valid values: {', '.join(RESET_GATE_MODES)}."
-        )
-    if mode == "before-multiplication":
-        raise ValueError(
-            BEFORE_RESET.format(
-                owner=owner,
-                what='ResetGateMode "before-multiplication"',
-                fix='"after-multiplication", MATLAB\'s default',
-            )
         )
     return 2 if mode == "recurrent-bias-after-multiplication" else 1
 
@@ -276,13 +283,13 @@ def from_matlab_gru(
     InputWeights (3n, k), RecurrentWeights (3n, n) and Bias stack the gate blocks as rows in
     MATLAB's order r (reset), z (update), h̃ (candidate); z is Wolfram's input gate. Bias is
     (3n, 1) for ResetGateMode "after-multiplication" (the default, Wolfram's GRU exactly) and
-    (6n, 1) for "recurrent-bias-after-multiplication" (input biases, then recurrent biases):
+    "before-multiplication" (build the layer with that ``reset_gate_mode``), and (6n, 1) for "recurrent-bias-after-multiplication" (input biases, then recurrent biases):
     the recurrent biases of r and z are added to their input biases, and the candidate's, in
     rows 5n+1 … 6n, inside the reset product, is returned as "MemoryGateStateBiases" when it
     is nonzero: build the layer with that mode then,
     ``GatedRecurrentLayer(reset_gate_mode="recurrent-bias-after-multiplication", arrays=…)``.
-    "before-multiplication" is refused: it applies the reset gate before the state product.
-    MATLAB's default activations (tanh, sigmoid) are the only ones netgraph's GRU has.
+    MATLAB's StateActivationFunction and GateActivationFunction are the layer's
+    ``state_activation`` and ``gate_activation``.
 
     >>> import numpy as np
     >>> from netgraph import from_matlab_gru
@@ -307,9 +314,10 @@ def to_matlab_gru(layer, *, ResetGateMode="after-multiplication") -> dict:
     """MATLAB's gruLayer arrays from a GatedRecurrentLayer (or a dict of its arrays): a dict
     of "InputWeights" (3n, k), "RecurrentWeights" (3n, n) and "Bias", gate blocks in MATLAB's
     order r, z, h̃. Bias is (3n, 1) for ResetGateMode "after-multiplication" (the default)
-    and (6n, 1) for "recurrent-bias-after-multiplication": recurrent biases zero but the
-    candidate's, which is the layer's "MemoryGateStateBiases" (a layer that has a nonzero
-    one needs that mode).
+    and "before-multiplication", and (6n, 1) for "recurrent-bias-after-multiplication":
+    recurrent biases zero but the candidate's, which is the layer's "MemoryGateStateBiases"
+    (a layer that has a nonzero one needs that mode). A layer whose ``reset_gate_mode`` is
+    "before-multiplication" needs that ResetGateMode, and only it.
 
     >>> from netgraph import GatedRecurrentLayer, NetInitialize, to_matlab_gru
     >>> gru = NetInitialize(GatedRecurrentLayer(2, input=("Varying", 3)), random_seed=0)
@@ -318,6 +326,9 @@ def to_matlab_gru(layer, *, ResetGateMode="after-multiplication") -> dict:
     """
     owner = "to_matlab_gru"
     blocks = _reset_gate_mode(owner, ResetGateMode)
+    before = ResetGateMode == "before-multiplication"
+    fix = 'ResetGateMode="before-multiplication"' if not before else "an after-multiplication mode"
+    _check_mode(owner, layer, before, f'ResetGateMode "{ResetGateMode}"', fix)
     arrays = _arrays_of(owner, layer, GatedRecurrentLayer)
     W, R, b = _stack(arrays, MATLAB_GRU)
     rec = _recurrent_bias(arrays, MATLAB_GRU, b)
@@ -515,8 +526,9 @@ def from_keras_gru(kernel, recurrent_kernel, bias=None, *, reset_after=True) -> 
     z and r are added to their input biases; the candidate's, ``bias[1, 2n:3n]``, lies
     inside the reset product and is returned as "MemoryGateStateBiases" when it is nonzero
     (build the layer with ``reset_gate_mode="recurrent-bias-after-multiplication"`` then).
-    ``reset_after=False`` is refused: it applies the reset gate before the state product.
-    bias None: ``use_bias=False``.
+    With ``reset_after=False`` the reset gate scales the state before the product and bias is
+    (3n,): build the layer with ``reset_gate_mode="before-multiplication"``. bias None:
+    ``use_bias=False``.
 
     >>> import numpy as np
     >>> from netgraph import from_keras_gru
@@ -528,28 +540,35 @@ def from_keras_gru(kernel, recurrent_kernel, bias=None, *, reset_after=True) -> 
     """
     owner = "from_keras_gru"
     if not reset_after:
-        raise ValueError(
-            BEFORE_RESET.format(
-                owner=owner, what="a Keras GRU with reset_after=False", fix="reset_after=True"
-            )
-        )
+        W, R, b = _keras_arrays(owner, kernel, recurrent_kernel, bias, 3)
+        return _unstack(W, R, b, KERAS_GRU, GatedRecurrentLayer)
     W, R, b = _keras_arrays(owner, kernel, recurrent_kernel, bias, 3, rows=2)
     return _gru_arrays(W, R, b[0], b[1], KERAS_GRU)
 
 
-def to_keras_gru(layer) -> dict:
-    """A Keras GRU's weights (``reset_after=True``) from a GatedRecurrentLayer (or a dict of
-    its arrays): a dict of "kernel" (k, 3n), "recurrent_kernel" (n, 3n) and "bias" (2, 3n)
-    (input biases; recurrent biases zero but the candidate's, the layer's
-    "MemoryGateStateBiases"), gate blocks as columns in Keras's order z, r, h.
+def to_keras_gru(layer, *, reset_after=None) -> dict:
+    """A Keras GRU's weights from a GatedRecurrentLayer (or a dict of its arrays): a dict of
+    "kernel" (k, 3n), "recurrent_kernel" (n, 3n) and "bias", gate blocks as columns in Keras's
+    order z, r, h. With ``reset_after=True`` bias is (2, 3n) (input biases; recurrent biases
+    zero but the candidate's, the layer's "MemoryGateStateBiases"); with False, (3n,), for a
+    layer whose ``reset_gate_mode`` is "before-multiplication". None: False for such a
+    layer, True otherwise.
 
     >>> from netgraph import GatedRecurrentLayer, NetInitialize, to_keras_gru
     >>> gru = NetInitialize(GatedRecurrentLayer(2, input=("Varying", 3)), random_seed=0)
     >>> {k: v.shape for k, v in to_keras_gru(gru).items()}
     {'kernel': (3, 6), 'recurrent_kernel': (2, 6), 'bias': (2, 6)}
     """
-    arrays = _arrays_of("to_keras_gru", layer, GatedRecurrentLayer)
+    owner = "to_keras_gru"
+    before = isinstance(layer, GatedRecurrentLayer) and (
+        layer.options["reset_gate_mode"] == "before-multiplication"
+    )
+    before = before if reset_after is None else not reset_after
+    _check_mode(owner, layer, before, f"reset_after={not before}", f"reset_after={before}")
+    arrays = _arrays_of(owner, layer, GatedRecurrentLayer)
     W, R, b = _stack(arrays, KERAS_GRU)
+    if before:
+        return {"kernel": W.T.copy(), "recurrent_kernel": R.T.copy(), "bias": b}
     bias = np.stack([b, _recurrent_bias(arrays, KERAS_GRU, b)])
     return {"kernel": W.T.copy(), "recurrent_kernel": R.T.copy(), "bias": bias}
 

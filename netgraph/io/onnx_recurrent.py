@@ -6,15 +6,20 @@ B ``(1, 2·G·n)`` = [Wb, Rb], gates in ONNX's order, which is netgraph's fused 
 Reset, Memory (ONNX's update gate z is Wolfram's input gate: s' = (1 − z)·h + z·s).
 
 Netgraph writes Rb = 0, so Wb holds the biases; on import the biases are Wb + Rb, which is
-exact wherever Rb only adds to Wb. That holds for every block but the GRU's candidate h:
+exact wherever Rb only adds to Wb. That holds for every block but the GRU's candidate h, whose
+form follows ``linear_before_reset`` and the layer's ``reset_gate_mode``:
 
-- ``linear_before_reset=1``: h = tanh(Wh·x + r ⊙ (Rh·s + Rbh) + Wbh). This is Wolfram's
-  m = tanh(Wmx·x + r ⊙ (Wms·s) + bm) when Rbh = 0, and a GatedRecurrentLayer with
-  ``reset_gate_mode="recurrent-bias-after-multiplication"`` (Rbh its "MemoryGateStateBiases")
-  otherwise: netgraph writes such a layer with that Rbh, and reads a nonzero Rbh (PyTorch's
-  nn.GRU: b_hn) into that mode.
-- ``linear_before_reset=0`` (the default): h = tanh(Wh·x + Rh·(r ⊙ s) + Rbh + Wbh), which is
-  Wolfram's only when Rh = 0 (then r has no effect in either); refused otherwise.
+- ``linear_before_reset=1``: h = g(Wh·x + r ⊙ (Rh·s + Rbh) + Wbh). This is Wolfram's
+  m = σs(Wmx·x + r ⊙ (Wms·s) + bm) ("after-multiplication") when Rbh = 0, and a
+  GatedRecurrentLayer with ``reset_gate_mode="recurrent-bias-after-multiplication"`` (Rbh its
+  "MemoryGateStateBiases") otherwise: netgraph writes such a layer with that Rbh, and reads a
+  nonzero Rbh (PyTorch's nn.GRU: b_hn) into that mode.
+- ``linear_before_reset=0`` (the default): h = g(Wh·x + Rh·(r ⊙ s) + Rbh + Wbh), the mode
+  "before-multiplication" (Keras's reset_after=False) with bm = Wbh + Rbh: netgraph writes that
+  mode so (Rbh = 0) and reads every such GRU into it.
+
+The activations f (the gates) and g (the candidate) are the layer's ``gate_activation`` and
+``state_activation``; HardSigmoid is MATLAB's and ONNX's default, alpha 0.2 and beta 0.5.
 """
 
 from __future__ import annotations
@@ -61,8 +66,8 @@ def pack(layer, dtype) -> tuple:
 
 def unpack(cls, W: np.ndarray, R: np.ndarray, B: np.ndarray | None, state_bias=False) -> dict:
     """ONNX's W, R, B (one direction) as the arrays of a layer of class ``cls``; the biases
-    are Wb + Rb (``check_gru`` first, for a GRU), but with ``state_bias`` the GRU's Rbh is
-    kept apart as its "MemoryGateStateBiases"."""
+    are Wb + Rb, but with ``state_bias`` the GRU's Rbh is kept apart as its
+    "MemoryGateStateBiases" (see ``gru_mode``)."""
     names = cls.op_class.names
     n = R.shape[-1]
     G = len(names)
@@ -100,7 +105,13 @@ def attributes(layer) -> dict:
             return {}
         return activation_attributes([g, s, s])
     if isinstance(layer, GatedRecurrentLayer):
-        return {"linear_before_reset": 1}
+        before = o["reset_gate_mode"] == "before-multiplication"
+        attrs = {"linear_before_reset": 0 if before else 1}
+        if (o["gate_activation"], o["state_activation"]) != ("LogisticSigmoid", "Tanh"):
+            attrs.update(
+                activation_attributes([GATE[o["gate_activation"]], STATE[o["state_activation"]]])
+            )
+        return attrs
     return activation_attributes([BASIC[o["activation"]]])
 
 
@@ -188,9 +199,8 @@ def _options(op: str, attrs: dict, refuse) -> dict:
             refuse("the activations g and h differ; netgraph's LSTM uses one state activation")
         return {"gate_activation": gate, "state_activation": g}
     if op == "GRU" and len(acts) == 2:
-        ours = [_netgraph(GATE, acts[0], refuse), _netgraph(STATE, acts[1], refuse)]
-        if ours == ["LogisticSigmoid", "Tanh"]:
-            return {}
+        gate, state = _netgraph(GATE, acts[0], refuse), _netgraph(STATE, acts[1], refuse)
+        return {"gate_activation": gate, "state_activation": state}
     refuse(f"the activations {[a[0] for a in acts]} are not those of netgraph's {op}")
 
 
@@ -208,19 +218,15 @@ def _check_attributes(op: str, attrs: dict, refuse) -> None:
             refuse(f"the attribute {name}={attrs[name]} {why}, which netgraph's {op} does not")
 
 
-def check_gru(R: np.ndarray, B: np.ndarray | None, lbr: int, refuse) -> bool:
-    """Refuse a GRU whose candidate netgraph cannot compute exactly (see the module's note);
-    True when it has a state bias Rbh in the reset product (the layer's mode that holds it)."""
-    n = R.shape[-1]
-    Rh = R[0, 2 * n :]
-    Rbh = np.zeros(n) if B is None else B.reshape(-1)[5 * n :]
-    if not lbr and np.any(Rh != 0):
-        refuse(
-            "linear_before_reset=0 resets the state before the state weights, Rh·(r⊙s); "
-            "netgraph's GRU (Wolfram's) resets after them, r⊙(Rh·s), as linear_before_reset=1 "
-            "does; they match only when Rh is zero"
-        )
-    return bool(lbr and np.any(Rbh != 0))
+def gru_mode(B: np.ndarray | None, lbr: int) -> str:
+    """The reset_gate_mode of an ONNX GRU (see the module's note): before the product for
+    linear_before_reset=0, after it for 1, with the state bias when Rbh is not zero."""
+    if not lbr:
+        return "before-multiplication"
+    n = 0 if B is None else B.shape[-1] // 6
+    if B is not None and np.any(B.reshape(-1)[5 * n :] != 0):
+        return "recurrent-bias-after-multiplication"
+    return "after-multiplication"
 
 
 def layer_from_node(op: str, attrs: dict, weights: tuple, refuse):
@@ -239,7 +245,7 @@ def layer_from_node(op: str, attrs: dict, weights: tuple, refuse):
             f"does not fit R {R.shape}"
         )
     options = _options(op, attrs, refuse)
-    state_bias = op == "GRU" and check_gru(R, B, attrs.get("linear_before_reset", 0), refuse)
-    if state_bias:
-        options["reset_gate_mode"] = "recurrent-bias-after-multiplication"
+    if op == "GRU":
+        options["reset_gate_mode"] = gru_mode(B, attrs.get("linear_before_reset", 0))
+    state_bias = options.get("reset_gate_mode") == "recurrent-bias-after-multiplication"
     return cls(n, arrays=unpack(cls, W, R, B, state_bias), **options)

@@ -330,16 +330,21 @@ def _where(prefix: str) -> str:
 def _torch_gates(layer, where: str) -> tuple:
     """The PyTorch gate order of a recurrent layer that a torch module computes exactly."""
     opts = layer.options
-    if isinstance(layer, LongShortTermMemoryLayer):
+    if isinstance(layer, (LongShortTermMemoryLayer, GatedRecurrentLayer)):
+        module = "nn.LSTM" if isinstance(layer, LongShortTermMemoryLayer) else "nn.GRU"
         if (opts["gate_activation"], opts["state_activation"]) != ("LogisticSigmoid", "Tanh"):
             raise ValueError(
                 f"to_pytorch_state_dict: {where} has gate_activation "
                 f'"{opts["gate_activation"]}" and state_activation "{opts["state_activation"]}"'
-                '; nn.LSTM computes only "LogisticSigmoid" and "Tanh".'
+                f'; {module} computes only "LogisticSigmoid" and "Tanh".'
             )
-        return TORCH_LSTM
-    if isinstance(layer, GatedRecurrentLayer):
-        return TORCH_GRU
+        if opts.get("reset_gate_mode") == "before-multiplication":
+            raise ValueError(
+                f'to_pytorch_state_dict: {where} has reset_gate_mode "before-multiplication" '
+                "(the reset gate scales the state before the product); nn.GRU applies it after "
+                'the product: "after-multiplication" or "recurrent-bias-after-multiplication".'
+            )
+        return TORCH_LSTM if module == "nn.LSTM" else TORCH_GRU
     if opts["activation"] not in ("Tanh", "Ramp", "ReLU"):
         raise ValueError(
             f'to_pytorch_state_dict: {where} has activation "{opts["activation"]}"; nn.RNN '

@@ -159,3 +159,24 @@ def hard_sigmoid(x):
 @njit(cache=True, inline="always")
 def softsign(x):
     return x / (abs(x) + like(x, 1.0))
+
+
+@njit(cache=True, inline="always")
+def dgate(y, kind):
+    """A gate activation's derivative from its output y: LogisticSigmoid (kind None), y(1−y);
+    HardSigmoid (1), 0.2 inside (0, 1), else 0. A None kind is the default so that numba
+    compiles, for a kernel given None, the default's code only (and the other's otherwise)."""
+    one = like(y, 1.0)
+    if kind is None:
+        return y * (one - y)
+    return like(y, 0.2) if (y > 0) & (y < one) else like(y, 0.0)
+
+
+@njit(cache=True, inline="always")
+def dsquash(y, kind):
+    """A state activation's derivative from its output y: Tanh (kind None), 1−y²; SoftSign
+    (1), (1−|y|)²."""
+    one = like(y, 1.0)
+    if kind is None:
+        return one - y * y
+    return (one - abs(y)) * (one - abs(y))

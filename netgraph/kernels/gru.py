@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from .gru_kernels import GATES, gru_backward, gru_forward
-from .rnn import RecurrentOp
+from .blas import gemm
+from .gru_kernels import GATES, MG, RG, gru_backward, gru_forward
+from .rnn import GATE_KINDS, STATE_KINDS, RecurrentOp
 
 # The memory block's state bias, inside the reset product (MATLAB's reset gate mode
 # "recurrent-bias-after-multiplication", PyTorch's b_hn): an array of the layer in that mode.
 STATE_BIAS = "MemoryGateStateBiases"
+# MATLAB's gruLayer ResetGateMode values: r applied after the state product (Wolfram's), after
+# it with a state bias inside (PyTorch's), or to the state before the product (Keras's
+# reset_after=False, ONNX's linear_before_reset=0)
+RESET_GATE_MODES = (
+    "after-multiplication",
+    "recurrent-bias-after-multiplication",
+    "before-multiplication",
+)
 
 
 class GRUOp(RecurrentOp):
@@ -18,17 +27,37 @@ class GRUOp(RecurrentOp):
 
     names = tuple((f"{g}GateInputWeights", f"{g}GateStateWeights", f"{g}GateBiases") for g in GATES)
 
+    def __init__(self, layer, types):
+        super().__init__(layer, types)
+        o = layer.options
+        self.gk = GATE_KINDS[o["gate_activation"]]
+        self.sk = STATE_KINDS[o["state_activation"]]
+        self.before = o["reset_gate_mode"] == RESET_GATE_MODES[2]
+
     def forward(self, xs, lens, P, ctx):
         run, Z = self.start(xs[0], xs[1], lens, P, ctx)
         B, T, n3 = Z.shape
         n = n3 // 3
         dt, store = ctx.dtype, ctx.grad
         Y = np.zeros((B, T, n), dt)
-        A = np.empty((B, T, n3) if store else (0, 0, n3), dt)
-        GM = np.empty((B, T, n) if store else (0, 0, n), dt)
+        # before the product, backward reads r at every step, padding included: zeros there
+        A = (np.zeros if self.before else np.empty)((B, T, n3) if store else (0, 0, n3), dt)
+        GM = np.empty((B, T, n) if store and not self.before else (0, 0, n), dt)
         bs = P["named"].get(STATE_BIAS)
         bs = np.zeros(n, dt) if bs is None else np.ascontiguousarray(bs, dt)
-        sT = gru_forward(Z=Z, bs=bs, Y=Y, A=A, GM=GM, store=store, **run.forward_args())
+        rs = np.empty((B, n), dt) if self.before else None
+        sT = gru_forward(
+            Z=Z,
+            bs=bs,
+            gk=self.gk,
+            sk=self.sk,
+            rs=rs,
+            Y=Y,
+            A=A,
+            GM=GM,
+            store=store,
+            **run.forward_args(),
+        )
         return [Y, sT], ((run, Y, A, GM) if store else None)
 
     def backward(self, saved, dys, P, ctx):
@@ -37,10 +66,35 @@ class GRUOp(RecurrentOp):
         dY, dsT = self.output_grads(run, dys[0], dys[1], n)
         dZ = np.zeros((B, T, 3 * n), Y.dtype)
         dG = np.zeros((B, T, 3 * n), Y.dtype)
+        rs = np.empty((B, n), Y.dtype) if self.before else None
         ds0 = gru_backward(
-            dY=dY, dsT=dsT, A=A, GM=GM, Y=Y, s0=run.s0, dZ=dZ, dG=dG, **run.backward_args()
+            dY=dY,
+            dsT=dsT,
+            A=A,
+            GM=GM,
+            Y=Y,
+            s0=run.s0,
+            gk=self.gk,
+            sk=self.sk,
+            rs=rs,
+            dZ=dZ,
+            dG=dG,
+            **run.backward_args(),
         )
         dx, grads = self.finish(run, dZ, dG, Y)
         if STATE_BIAS in P["named"]:
-            grads[STATE_BIAS] = dG[:, :, 2 * n :].sum((0, 1))
+            grads[STATE_BIAS] = dG[:, :, MG * n :].sum((0, 1))
+        if self.before:
+            grads[self.names[MG][1]] = self.reset_state_grad(run, dG, A, Y)
         return [dx, ds0], grads
+
+    def reset_state_grad(self, run, dG, A, Y):
+        """The gradient of the memory block's state weights when r resets the state before
+        the product: Σ dgm·(r*(s∘ms_m))ᵀ over every step (the state before each step)."""
+        B, T, n = Y.shape
+        S = np.concatenate([run.s0[:, None], Y[:, :-1]], axis=1) * A[:, :, RG * n : (RG + 1) * n]
+        if "s" in run.masks:
+            S = S * run.masks["s"][:, None, MG]
+        g = gemm(dG[:, :, MG * n :].reshape(B * T, n).T, S.reshape(B * T, n))
+        w = run.masks.get("w", {}).get(self.names[MG][1])
+        return g if w is None else g * w

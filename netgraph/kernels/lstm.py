@@ -5,10 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .lstm_kernels import GATES, lstm_backward, lstm_forward
-from .rnn import RecurrentOp, keep_mask
-
-GATE_KINDS = {"LogisticSigmoid": 0, "HardSigmoid": 1}
-STATE_KINDS = {"Tanh": 0, "SoftSign": 1}
+from .rnn import GATE_KINDS, STATE_KINDS, RecurrentOp, keep_mask
 
 
 class LSTMOp(RecurrentOp):

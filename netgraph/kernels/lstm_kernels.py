@@ -21,8 +21,9 @@ from the next step, dy that of the output y = s'; ds and dc go to the previous s
 Ws is the (4n, n) stack of the gates' state weights. The kernels return dz at every step; the
 weight gradients dWx = Σ dz·xᵀ, dWs = Σ dz·sᵀ, db = Σ dz are a few GEMMs after the loop
 (rnn.py). Each derivative is taken from the activation's output y: σg is LogisticSigmoid (kind
-0, σ' = y(1−y)) or HardSigmoid (1, σ' = 0.2 inside (0, 1), else 0); σs is Tanh (0, σ' = 1−y²) or
-SoftSign (1, σ' = (1−|y|)²). lstm_reference.py is the same step in plain numpy, written like the
+None, σ' = y(1−y)) or HardSigmoid (1, σ' = 0.2 inside (0, 1), else 0); σs is Tanh (None,
+σ' = 1−y²) or SoftSign (1, σ' = (1−|y|)²); numba compiles the code of the kinds a call passes
+only (rnn.py's GATE_KINDS). lstm_reference.py is the same step in plain numpy, written like the
 equations; the tests hold these kernels to it. Every inner loop is branch-free over a contiguous
 row, so that it compiles to SIMD code (see fastmath.py for exp in float32).
 """
@@ -32,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .fastmath import FAST, hard_sigmoid, like, sigmoid, softsign, tanh
+from .fastmath import FAST, dgate, dsquash, hard_sigmoid, sigmoid, softsign, tanh
 from .rnn_kernels import batch_order, copy_row, in_order, state_product, state_product_back
 
 # The LSTM's one gate order, for every fused array, activation, gradient and per-gate mask:
@@ -48,13 +49,13 @@ assert MG == 3, "the candidate m must be the last block (σs after three σg blo
 @njit(**FAST, inline="always")
 def activate(z, g, a, n, gk, sk):
     """a = σg(z + g) on the three gate blocks, σs(z + g) on the candidate block, for one row."""
-    if gk == 0:
+    if gk is None:
         for j in range(MG * n):
             a[j] = sigmoid(z[j] + g[j])
     else:
         for j in range(MG * n):
             a[j] = hard_sigmoid(z[j] + g[j])
-    if sk == 0:
+    if sk is None:
         for j in range(MG * n, 4 * n):
             a[j] = tanh(z[j] + g[j])
     else:
@@ -70,7 +71,7 @@ def cell_update(a, c, s, y, cs, ur, sk):
     for j in range(n):
         i, f, m = a[IG * n + j], a[FG * n + j], a[MG * n + j]
         c[j] = f * c[j] + i * m * ur[j]
-    if sk == 0:
+    if sk is None:
         for j in range(n):
             cs[j] = tanh(c[j])
     else:
@@ -120,20 +121,6 @@ def lstm_forward(Z, Ws, Wsg, s0, c0, order, batch_sizes, gk, sk, ms, u, Y, A, C,
                 copy_row(C[b, t], c[r])
                 copy_row(SC[b, t], cs)
     return batch_order(s, order), batch_order(c, order)
-
-
-@njit(**FAST, inline="always")
-def dgate(y, kind):
-    """σg' from σg's output y."""
-    one = like(y, 1.0)
-    return y * (one - y) if kind == 0 else (like(y, 0.2) if (y > 0) & (y < one) else like(y, 0.0))
-
-
-@njit(**FAST, inline="always")
-def dsquash(y, kind):
-    """σs' from σs's output y."""
-    one = like(y, 1.0)
-    return one - y * y if kind == 0 else (one - abs(y)) * (one - abs(y))
 
 
 @njit(**FAST)

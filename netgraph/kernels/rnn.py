@@ -12,6 +12,12 @@ from .base import Op, by_length
 from .blas import gemm
 from .rnn_kernels import rnn_backward, rnn_forward
 
+# The gated cells' activations (LSTM, GRU): σg and σs, by kind (fastmath.py's dgate,
+# dsquash). The default is None, not 0: numba prunes a branch on an argument that is None, so
+# a kernel called with the default kinds compiles their code only, and another kind's call
+# compiles that kind's code only (a cold start compiles what the net runs).
+GATE_KINDS = {"LogisticSigmoid": None, "HardSigmoid": 1}
+STATE_KINDS = {"Tanh": None, "SoftSign": 1}
 ACTIVATIONS = {"Tanh": 0, "Ramp": 1, "ReLU": 1, "LogisticSigmoid": 2, "SoftSign": 3, "Identity": 4}
 
 

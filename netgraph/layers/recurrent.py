@@ -3,19 +3,15 @@ their base RecurrentLayer (the ports, options and arrays the family shares)."""
 
 from __future__ import annotations
 
-from ..kernels.gru import STATE_BIAS, GRUOp
-from ..kernels.lstm import GATE_KINDS, STATE_KINDS, LSTMOp
-from ..kernels.rnn import ACTIVATIONS, BasicRecurrentOp
+from ..kernels.gru import RESET_GATE_MODES, STATE_BIAS, GRUOp
+from ..kernels.lstm import LSTMOp
+from ..kernels.rnn import ACTIVATIONS, GATE_KINDS, STATE_KINDS, BasicRecurrentOp
 from ..text import closest
 from ..types import REAL, TensorType, TypeConflict, Var
 from .base import Layer, meet
 
 DROPOUT_METHODS = ("VariationalWeights", "VariationalInput", "VariationalState", "StateUpdate")
 VARIATIONAL_METHODS = DROPOUT_METHODS[:3]
-# MATLAB's gruLayer ResetGateMode values that netgraph computes; the second adds a state bias
-# inside the reset product (its "before-multiplication", Keras's reset_after=False, is not
-# one of them: there the reset gate scales the state before the product)
-RESET_GATE_MODES = ("after-multiplication", "recurrent-bias-after-multiplication")
 
 
 def parse_dropout(owner: str, dropout, methods=DROPOUT_METHODS) -> dict:
@@ -236,8 +232,10 @@ class LongShortTermMemoryLayer(RecurrentLayer):
 class GatedRecurrentLayer(RecurrentLayer):
     """A gated recurrent unit layer (Wolfram's equations), on a numba kernel.
 
-        i = σ(Wix·x + Wis·s + bi)          r = σ(Wrx·x + Wrs·s + br)
-        m = tanh(Wmx·x + r*(Wms·s) + bm)   s' = (1−i)*m + i*s
+        i = σg(Wix·x + Wis·s + bi)          r = σg(Wrx·x + Wrs·s + br)
+        m = σs(Wmx·x + r*(Wms·s) + bm)      s' = (1−i)*m + i*s
+
+    with σg = LogisticSigmoid and σs = Tanh by default.
 
     Ports: "Input" ``("Varying", k)`` or ``(L, k)``; "Output" ``("Varying", n)``; "State"
     ``(n,)``, an optional input (the initial state, zero by default) and an optional output
@@ -247,43 +245,57 @@ class GatedRecurrentLayer(RecurrentLayer):
 
     Options: ``n`` units; ``dropout`` (a probability for "VariationalWeights", or a dict of
     "VariationalWeights", "VariationalInput", "VariationalState"; active only in training;
-    default None); ``reset_gate_mode`` (MATLAB's gruLayer ResetGateMode):
-    "after-multiplication" (default, Wolfram's equations above) or
-    "recurrent-bias-after-multiplication", which adds the array "MemoryGateStateBiases"
-    ``(n,)`` inside the reset product, m = tanh(Wmx·x + r*(Wms·s + bms) + bm), as MATLAB's
-    mode and PyTorch's ``nn.GRU`` (its b_hn) have it; ``arrays``,
-    ``learning_rate_multipliers``, ``input``, ``output`` as for every ``RecurrentLayer``.
+    default None); ``reset_gate_mode`` (MATLAB's gruLayer ResetGateMode), where r meets the
+    state:
+
+    - "after-multiplication" (default, Wolfram's equations above): m = σs(Wmx·x + r*(Wms·s) + bm);
+    - "recurrent-bias-after-multiplication" (PyTorch's ``nn.GRU``, Keras's ``reset_after=True``,
+      ONNX's ``linear_before_reset=1``): m = σs(Wmx·x + r*(Wms·s + bms) + bm), with the array
+      "MemoryGateStateBiases" bms ``(n,)``;
+    - "before-multiplication" (Keras's ``reset_after=False``, ONNX's ``linear_before_reset=0``):
+      m = σs(Wmx·x + Wms·(r*s) + bm);
+
+    ``state_activation`` σs "Tanh" (default) | "SoftSign" and ``gate_activation`` σg
+    "LogisticSigmoid" (default) | "HardSigmoid" (0.2·x + 0.5 clipped to [0, 1]), MATLAB's
+    StateActivationFunction and GateActivationFunction, as for LongShortTermMemoryLayer;
+    ``arrays``, ``learning_rate_multipliers``, ``input``, ``output`` as for every
+    ``RecurrentLayer``.
 
     >>> import numpy as np
     >>> from netgraph import GatedRecurrentLayer, NetInitialize
     >>> gru = NetInitialize(GatedRecurrentLayer(3, input=("Varying", 2)), random_seed=0)
     >>> gru(np.ones((4, 2))).shape
     (4, 3)
+    >>> keras_like = GatedRecurrentLayer(3, reset_gate_mode="before-multiplication",
+    ...                                  gate_activation="HardSigmoid", arrays=gru.arrays)
+    >>> keras_like(np.ones((4, 2))).shape
+    (4, 3)
     """
 
     op_class = GRUOp
-    choices = {"reset_gate_mode": RESET_GATE_MODES}
+    choices = {
+        "reset_gate_mode": RESET_GATE_MODES,
+        "state_activation": tuple(STATE_KINDS),
+        "gate_activation": tuple(GATE_KINDS),
+    }
+    # the options a .ngnet file leaves out at these values (files written before they existed)
+    quiet_defaults = {"state_activation": "Tanh", "gate_activation": "LogisticSigmoid"}
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 (Wolfram's and MATLAB's options, each keyword-only)
         self,
         n=None,
         *,
         dropout=None,
         reset_gate_mode="after-multiplication",
+        state_activation="Tanh",
+        gate_activation="LogisticSigmoid",
         arrays=None,
         learning_rate_multipliers=None,
         input=None,
         output=None,
         **unknown,
     ):
-        if reset_gate_mode == "before-multiplication":
-            raise ValueError(
-                'GatedRecurrentLayer: reset_gate_mode "before-multiplication" (MATLAB\'s mode in '
-                "which the reset gate scales the state before the product, Keras's "
-                "reset_after=False) is not computed by netgraph; its modes are "
-                f"{', '.join(RESET_GATE_MODES)}."
-            )
-        if reset_gate_mode == RESET_GATE_MODES[0] and STATE_BIAS in (arrays or {}):
+        if reset_gate_mode != RESET_GATE_MODES[1] and STATE_BIAS in (arrays or {}):
             raise ValueError(
                 f'GatedRecurrentLayer: the array "{STATE_BIAS}" (a state bias inside the reset '
                 "product) belongs to the reset_gate_mode "
@@ -298,6 +310,8 @@ class GatedRecurrentLayer(RecurrentLayer):
             output=output,
             unknown=unknown,
             reset_gate_mode=reset_gate_mode,
+            state_activation=state_activation,
+            gate_activation=gate_activation,
         )
 
     @classmethod
@@ -306,6 +320,12 @@ class GatedRecurrentLayer(RecurrentLayer):
         if options and options.get("reset_gate_mode") == RESET_GATE_MODES[1]:
             return names + (STATE_BIAS,)
         return names
+
+    def construction_options(self) -> dict:
+        """The options, less the activations at their defaults: a file then reads as it did
+        before GatedRecurrentLayer had them."""
+        o = self.options
+        return {k: v for k, v in o.items() if self.quiet_defaults.get(k, object()) != v}
 
 
 class BasicRecurrentLayer(RecurrentLayer):

@@ -177,6 +177,21 @@ def keras_gru(x, kernel, rk, bias):
     return np.array(out)
 
 
+def keras_gru_reset_before(x, kernel, rk, bias, gate=sigmoid, state=np.tanh):
+    """Keras's GRU with reset_after=False: columns z, r, h; one bias row; the reset gate
+    scales the state before the candidate's recurrent kernel."""
+    n = rk.shape[0]
+    h, out = np.zeros(n), []
+    for xt in x:
+        a = xt @ kernel + bias
+        z = gate(a[:n] + h @ rk[:, :n])
+        r = gate(a[n : 2 * n] + h @ rk[:, n : 2 * n])
+        hh = state(a[2 * n :] + (r * h) @ rk[:, 2 * n :])
+        h = z * h + (1 - z) * hh
+        out.append(h)
+    return np.array(out)
+
+
 @pytest.fixture
 def x():
     return np.random.default_rng(1).normal(size=(6, K))
@@ -241,6 +256,43 @@ def test_keras_gru_equations(x, rng):
     bias[1, 2 * N :] = 0
     y = GatedRecurrentLayer(arrays=from_keras_gru(kernel, rk, bias))(x, working_precision="Real64")
     np.testing.assert_allclose(y, keras_gru(x, kernel, rk, bias), rtol=0, atol=1e-12)
+
+
+def test_keras_gru_with_reset_after_false(x, rng):
+    """reset_after=False is the mode "before-multiplication": one bias row, added outside r;
+    with MATLAB's HardSigmoid gates and SoftSign state too. to_keras_gru takes the form from
+    the layer's mode, and MATLAB's "before-multiplication" holds the same arrays."""
+    kernel, rk, bias = (
+        rng.normal(size=(K, 3 * N)),
+        rng.normal(size=(N, 3 * N)),
+        rng.normal(size=3 * N),
+    )
+    arrays = from_keras_gru(kernel, rk, bias, reset_after=False)
+    assert "MemoryGateStateBiases" not in arrays
+    layer = GatedRecurrentLayer(arrays=arrays, reset_gate_mode="before-multiplication")
+    y = layer(x, working_precision="Real64")
+    np.testing.assert_allclose(y, keras_gru_reset_before(x, kernel, rk, bias), rtol=0, atol=1e-12)
+    after = GatedRecurrentLayer(arrays=arrays)(x, working_precision="Real64")
+    assert np.max(np.abs(after - y)) > 1e-3  # the mode matters
+    back = to_keras_gru(layer)
+    assert back["bias"].shape == (3 * N,)
+    for key, value in zip(("kernel", "recurrent_kernel", "bias"), (kernel, rk, bias)):
+        np.testing.assert_array_equal(back[key], value)
+    hard = GatedRecurrentLayer(
+        arrays=arrays,
+        reset_gate_mode="before-multiplication",
+        gate_activation="HardSigmoid",
+        state_activation="SoftSign",
+    )
+    want = keras_gru_reset_before(
+        x, kernel, rk, bias, lambda v: np.clip(0.2 * v + 0.5, 0, 1), lambda v: v / (1 + abs(v))
+    )
+    np.testing.assert_allclose(hard(x, working_precision="Real64"), want, rtol=0, atol=1e-12)
+    matlab = to_matlab_gru(layer, ResetGateMode="before-multiplication")
+    assert matlab["Bias"].shape == (3 * N, 1)
+    again = from_matlab_gru(**matlab, ResetGateMode="before-multiplication")
+    for a, v in arrays.items():
+        np.testing.assert_array_equal(again[a], v)
 
 
 # -- round trips -----------------------------------------------------------------------------
@@ -402,17 +454,28 @@ def test_factors_act_in_nettrain_as_in_matlab(rng):
             r"bias must have shape \(2, 6\).*received shape \(6,\)",
         ),
         (
-            lambda: from_keras_gru(np.ones((K, 6)), np.ones((N, 6)), np.ones(6), reset_after=False),
-            r"reset_after=False applies the reset gate to the state before the state product",
+            lambda: from_keras_gru(
+                np.ones((K, 6)), np.ones((N, 6)), np.ones((2, 6)), reset_after=False
+            ),
+            r"bias must have shape \(6,\).*received shape \(2, 6\)",
         ),
         (
-            lambda: from_matlab_gru(
-                InputWeights=np.ones((6, K)),
-                RecurrentWeights=np.ones((6, N)),
-                Bias=np.ones(6),
-                ResetGateMode="before-multiplication",
+            lambda: to_keras_gru(random_layer(GatedRecurrentLayer), reset_after=False),
+            r'reset_gate_mode is "after-multiplication" \(the reset gate after the state '
+            r"product\), but reset_after=False applies it before the product.*Pass reset_after=True",
+        ),
+        (
+            lambda: to_matlab_gru(
+                GatedRecurrentLayer(
+                    N,
+                    input=("Varying", K),
+                    reset_gate_mode="before-multiplication",
+                    arrays=random_layer(GatedRecurrentLayer).arrays,
+                )
             ),
-            r'ResetGateMode "before-multiplication" applies the reset gate to the state before',
+            r'"before-multiplication" \(the reset gate before the state product\), but '
+            r'ResetGateMode "after-multiplication" applies it after.*'
+            r'ResetGateMode="before-multiplication"',
         ),
         (
             lambda: from_matlab_gru(

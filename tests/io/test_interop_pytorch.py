@@ -455,6 +455,15 @@ def test_from_pytorch_takes_a_module():
             r'the net has gate_activation "HardSigmoid".*nn.LSTM computes only',
         ),
         (
+            GatedRecurrentLayer(N, state_activation="SoftSign", input=("Varying", K)),
+            r'the net has gate_activation "LogisticSigmoid" and state_activation "SoftSign"; '
+            r"nn.GRU computes only",
+        ),
+        (
+            GatedRecurrentLayer(N, reset_gate_mode="before-multiplication", input=("Varying", K)),
+            r'the net has reset_gate_mode "before-multiplication".*nn.GRU applies it after',
+        ),
+        (
             NetChain({"a": BasicRecurrentLayer(N, activation="SoftSign")}, input=("Varying", K)),
             r'layer "a" has activation "SoftSign"; nn.RNN computes only',
         ),

@@ -145,6 +145,14 @@ def zoo() -> dict:
             learning_rate_multipliers={"InputGateBiases": 2.0},
         ),
         "GatedRecurrentLayer": GatedRecurrentLayer(3, input=("Varying", 2), dropout=0.1),
+        "GatedRecurrentLayer before-multiplication": GatedRecurrentLayer(
+            3,
+            input=("Varying", 2),
+            reset_gate_mode="before-multiplication",
+            gate_activation="HardSigmoid",
+            state_activation="SoftSign",
+            dropout={"VariationalState": 0.1},
+        ),
         "BasicRecurrentLayer": BasicRecurrentLayer(2, activation="Ramp", input=seq),
         "NetChain": NetChain(
             [EmbeddingLayer(4), GatedRecurrentLayer(3), SequenceLastLayer(), LinearLayer(2)],

@@ -50,6 +50,12 @@ RECURRENT = {
     "gru-state-bias": lambda **kw: GatedRecurrentLayer(
         4, reset_gate_mode="recurrent-bias-after-multiplication", **kw
     ),
+    "gru-reset-before": lambda **kw: GatedRecurrentLayer(
+        4, reset_gate_mode="before-multiplication", **kw
+    ),
+    "gru-hard-softsign": lambda **kw: GatedRecurrentLayer(
+        4, gate_activation="HardSigmoid", state_activation="SoftSign", **kw
+    ),
     **{
         f"rnn-{f}": (lambda f=f, **kw: BasicRecurrentLayer(4, activation=f, **kw))
         for f in ("Tanh", "Ramp", "ReLU", "LogisticSigmoid", "SoftSign", "Identity")
@@ -70,6 +76,28 @@ def test_bare_recurrent_layer_from_given_initial_states(kind, lengths, rng, tmp_
     initial = {f"{p}/initial": rng.normal(size=(len(lengths), 4)) for p in net.state_ports}
     got = check_onnx(net, {"Input": seqs(rng, lengths, 2)}, tmp_path, initial=initial)
     assert set(got) >= {f"{p}/final" for p in net.state_ports}
+
+
+@pytest.mark.parametrize("mode", ["before-multiplication", "after-multiplication"])
+def test_gru_node_holds_the_mode_and_the_activations(mode, rng, tmp_path):
+    """The GRU node says the layer's reset gate mode (linear_before_reset) and activations
+    (MATLAB's HardSigmoid: alpha 0.2, beta 0.5), with Rb = 0; onnxruntime agrees."""
+    import onnx
+
+    layer = GatedRecurrentLayer(
+        4, reset_gate_mode=mode, gate_activation="HardSigmoid", state_activation="SoftSign"
+    )
+    net = ready(NetChain([layer], input=("Varying", 3)), rng)
+    check_onnx(net, {"Input": seqs(rng, [5, 1, 3], 3)}, tmp_path)
+    model = onnx.load(tmp_path / "net.onnx")
+    (node,) = [n for n in model.graph.node if n.op_type == "GRU"]
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    assert attrs["linear_before_reset"] == (mode == "after-multiplication")
+    assert attrs["activations"] == [b"HardSigmoid", b"Softsign"]
+    assert np.allclose(attrs["activation_alpha"], [0.2])
+    assert np.allclose(attrs["activation_beta"], [0.5])
+    (B,) = [i for i in model.graph.initializer if i.name == node.input[3]]
+    assert not np.any(onnx.numpy_helper.to_array(B)[0, 12:])  # Rb = 0
 
 
 def test_initial_states_default_to_zero(rng, tmp_path):

@@ -174,7 +174,11 @@ REFUSED_ATTRIBUTES = [
         r"the activation HardSigmoid\(alpha=0.3, beta=0.5\)",
     ),
     ("GRU", {"activations": ["Sigmoid", "Relu"]}, r"the activation Relu"),
-    ("GRU", {}, r"linear_before_reset=0 resets the state before the state weights"),
+    (
+        "GRU",
+        {"activations": ["HardSigmoid", "Tanh"], "activation_alpha": [0.3]},
+        r"the activation HardSigmoid\(alpha=0.3, beta=0.5\)",
+    ),
     ("RNN", {"activations": ["LeakyRelu"]}, r"the activation LeakyRelu"),
 ]
 
@@ -226,6 +230,15 @@ def run_both(path, lengths, rng):
         ("LSTM", {"direction": "forward", "input_forget": 0}),
         ("GRU", {"linear_before_reset": 1}),
         ("GRU-Rbh", {"linear_before_reset": 1}),
+        ("GRU-Rbh", {}),
+        (
+            "GRU-Rbh",
+            {
+                "activations": ["HardSigmoid", "Softsign"],
+                "activation_alpha": [0.2],
+                "activation_beta": [0.5],
+            },
+        ),
         ("RNN", {"activations": ["Affine"], "activation_alpha": [1.0], "activation_beta": [0.0]}),
         ("RNN", {"activations": ["Sigmoid"]}),
     ],
@@ -234,6 +247,8 @@ def run_both(path, lengths, rng):
         "lstm-default-attributes",
         "gru",
         "gru-Rbh",
+        "gru-before-reset",
+        "gru-before-reset-hard-softsign",
         "rnn-identity",
         "rnn-sigmoid",
     ],
@@ -253,12 +268,28 @@ def test_onnx_recurrent_ops_with_sequence_lens(op, attrs, tmp_path, rng):
     run_both(path, [4, 1, 3], rng)
 
 
-def test_gru_without_reset_product_state_weights_matches(tmp_path, rng):
-    """linear_before_reset=0 is Wolfram's GRU exactly when Rh = 0."""
+@pytest.mark.parametrize(
+    ("lbr", "rbh", "mode"),
+    [
+        (0, True, "before-multiplication"),
+        (1, False, "after-multiplication"),
+        (1, True, "recurrent-bias-after-multiplication"),
+    ],
+)
+def test_gru_import_takes_the_reset_gate_mode_of_linear_before_reset(lbr, rbh, mode, tmp_path, rng):
+    """linear_before_reset=0 is the mode "before-multiplication", with the two candidate biases
+    summed (Rbh is outside r there); 1 is after the product, with Rbh kept apart when nonzero."""
     W, R = rng.normal(size=(1, 9, 2)).astype("f4"), rng.normal(size=(1, 9, 3)).astype("f4")
-    R[0, 6:] = 0
     B = rng.normal(size=(1, 18)).astype("f4")
-    path = recurrent_model(tmp_path, "GRU", {}, extra_inputs=("lens",), arrays=(W, R, B))
+    if not rbh:
+        B[0, 15:] = 0
+    attrs = {"linear_before_reset": lbr}
+    path = recurrent_model(tmp_path, "GRU", attrs, extra_inputs=("lens",), arrays=(W, R, B))
+    net = import_onnx(path)
+    gru = next(v for v in net.layers.values() if isinstance(v, GatedRecurrentLayer))
+    assert gru.options["reset_gate_mode"] == mode
+    if mode == "before-multiplication":
+        np.testing.assert_allclose(gru.arrays["MemoryGateBiases"], B[0, 6:9] + B[0, 15:])
     run_both(path, [2, 5], rng)
 
 

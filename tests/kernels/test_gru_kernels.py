@@ -27,17 +27,24 @@ from tests.kernels.ops import (
 DROPOUT = VARIATIONAL
 
 
-MODES = ("after-multiplication", "recurrent-bias-after-multiplication")
+MODES = ("after-multiplication", "recurrent-bias-after-multiplication", "before-multiplication")
+ACTIVATIONS = [
+    ("LogisticSigmoid", "SoftSign"),
+    ("HardSigmoid", "Tanh"),
+    ("HardSigmoid", "SoftSign"),
+]
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("lengths", [RAGGED, FULL], ids=["ragged", "full"])
-@pytest.mark.parametrize("method", list(DROPOUT), ids=str)
-@pytest.mark.parametrize("mode", MODES)
-def test_kernels_match_the_reference_with_each_dropout_method(mode, method, lengths, dtype):
+def compare_with_reference(mode, dropout, lengths, dtype, gate="LogisticSigmoid", state="Tanh"):
     rng = np.random.default_rng(0)
-    dropout = DROPOUT[method]
-    layer = GatedRecurrentLayer(N, input=("Varying", K), dropout=dropout, reset_gate_mode=mode)
+    layer = GatedRecurrentLayer(
+        N,
+        input=("Varying", K),
+        dropout=dropout,
+        reset_gate_mode=mode,
+        gate_activation=gate,
+        state_activation=state,
+    )
     arrays = random_arrays(rng, GatedRecurrentLayer, N, K)
     if mode == MODES[1]:  # the state bias inside the reset product
         arrays["MemoryGateStateBiases"] = 0.5 * rng.normal(size=N)
@@ -46,15 +53,51 @@ def test_kernels_match_the_reference_with_each_dropout_method(mode, method, leng
     masks = got[3]
     assert set(masks) == {MASK_KEYS[m] for m in dropout or {}}  # the masks were drawn
     arrays, x, states, dy, dstates = (as_run(v, dtype) for v in (arrays, x, states, dy, dstates))
-    want = gru_reference(arrays, x, lengths, *states, dy, *dstates, gate_masks(masks, GATES))
+    want = gru_reference(
+        arrays,
+        x,
+        lengths,
+        *states,
+        dy,
+        *dstates,
+        gate_masks(masks, GATES),
+        before=mode == MODES[2],
+        gate=gate,
+        state=state,
+    )
     compare(got, want, dtype)
 
 
-def test_reference_backward_equals_finite_differences():
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("lengths", [RAGGED, FULL], ids=["ragged", "full"])
+@pytest.mark.parametrize("method", list(DROPOUT), ids=str)
+@pytest.mark.parametrize("mode", MODES)
+def test_kernels_match_the_reference_with_each_dropout_method(mode, method, lengths, dtype):
+    compare_with_reference(mode, DROPOUT[method], lengths, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(("gate", "state"), ACTIVATIONS)
+@pytest.mark.parametrize("mode", MODES)
+def test_kernels_match_the_reference_with_each_activation(mode, gate, state, dtype):
+    """Every activation in every mode, ragged, with all three dropout methods."""
+    compare_with_reference(mode, DROPOUT["all three"], RAGGED, dtype, gate, state)
+
+
+@pytest.mark.parametrize(
+    ("before", "gate", "state"),
+    [
+        (False, "LogisticSigmoid", "Tanh"),
+        (True, "LogisticSigmoid", "Tanh"),
+        (True, "HardSigmoid", "SoftSign"),
+    ],
+)
+def test_reference_backward_equals_finite_differences(before, gate, state):
     rng = np.random.default_rng(2)
     n, k, T, lengths = 3, 2, 4, [4, 2]
     arrays = random_arrays(rng, GatedRecurrentLayer, n, k)
-    arrays["MemoryGateStateBiases"] = rng.normal(size=n)
+    if not before:
+        arrays["MemoryGateStateBiases"] = rng.normal(size=n)
     x, (s0,), dy, (dsT,) = batch(rng, lengths, T, k, n, states=1)
     masks = {
         "w": {a: rng.uniform(0.5, 1.5, v.shape) for a, v in arrays.items() if "Weights" in a},
@@ -65,7 +108,7 @@ def test_reference_backward_equals_finite_differences():
     def run(inputs):
         a = {name: inputs[name] for name in arrays}
         Y, (sT,), dX, (ds0,), grads = gru_reference(
-            a, inputs["x"], lengths, inputs["s0"], dy, dsT, masks
+            a, inputs["x"], lengths, inputs["s0"], dy, dsT, masks, before, gate, state
         )
         loss = np.sum(Y * dy) + np.sum(sT * dsT)
         return loss, {"x": dX, "s0": ds0, **grads}

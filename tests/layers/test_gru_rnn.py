@@ -31,30 +31,44 @@ ACTIVATIONS = {
 }
 
 
-def gru_reference(x, a, s=None, mx=None, ms=None):
-    """Wolfram's GRU, one example, written for clarity. mx (3, k), ms (3, n): per-gate masks
-    of the input and of the state, in the order input gate, reset gate, memory."""
+def hard_sigmoid(x):
+    return np.clip(0.2 * x + 0.5, 0.0, 1.0)
+
+
+GATE = {"LogisticSigmoid": sigmoid, "HardSigmoid": hard_sigmoid}
+
+
+def gru_reference(
+    x, a, s=None, mx=None, ms=None, before=False, gate="LogisticSigmoid", state="Tanh"
+):
+    """Wolfram's GRU, one example, written for clarity; ``before``: the reset gate scales the
+    state before the memory block's state weights (reset_gate_mode "before-multiplication").
+    mx (3, k), ms (3, n): per-gate masks of the input and of the state, in the order input
+    gate, reset gate, memory."""
     n = a["InputGateBiases"].shape[0]
     s = np.zeros(n) if s is None else s
+    sg, ss = GATE[gate], ACTIVATIONS[state]
     ys = []
     for xt in x:
         xi = [xt if mx is None else xt * mx[g] for g in range(3)]
         si = [s if ms is None else s * ms[g] for g in range(3)]
-        i = sigmoid(
+        i = sg(
             a["InputGateInputWeights"] @ xi[0]
             + a["InputGateStateWeights"] @ si[0]
             + a["InputGateBiases"]
         )
-        r = sigmoid(
+        r = sg(
             a["ResetGateInputWeights"] @ xi[1]
             + a["ResetGateStateWeights"] @ si[1]
             + a["ResetGateBiases"]
         )
-        m = np.tanh(
-            a["MemoryGateInputWeights"] @ xi[2]
-            + r * (a["MemoryGateStateWeights"] @ si[2] + a.get("MemoryGateStateBiases", 0.0))
-            + a["MemoryGateBiases"]
-        )
+        if before:
+            recurrent = a["MemoryGateStateWeights"] @ (r * si[2])
+        else:
+            recurrent = r * (
+                a["MemoryGateStateWeights"] @ si[2] + a.get("MemoryGateStateBiases", 0.0)
+            )
+        m = ss(a["MemoryGateInputWeights"] @ xi[2] + recurrent + a["MemoryGateBiases"])
         s = (1 - i) * m + i * s
         ys.append(s)
     return {"Output": np.array(ys), "State": s}
@@ -110,11 +124,94 @@ def test_gru_with_a_state_bias_inside_the_reset_product(rng):
     assert not np.allclose(net(data["Input"])[0], plain(data["Input"])[0])  # the bias acts
 
 
+def test_gru_reset_before_the_product(rng):
+    """reset_gate_mode="before-multiplication" (MATLAB's, Keras's reset_after=False):
+    m = tanh(Wmx·x + Wms·(r*s) + bm), with an initial state, against the reference; the ONNX
+    trip is a GRU with linear_before_reset=0."""
+    data = {"Input": ragged(rng, [4, 1, 3], 2), "State": [rng.normal(size=3) for _ in range(3)]}
+    layer = GatedRecurrentLayer(3, input=("Varying", 2), reset_gate_mode="before-multiplication")
+    net = check_layer(
+        layer, data, lambda ex, a: gru_reference(ex["Input"], a, ex["State"], before=True), seed=1
+    )
+    after = net._replace(options={**net.options, "reset_gate_mode": "after-multiplication"})
+    assert not np.allclose(net(data["Input"])[0], after(data["Input"])[0])  # the mode acts
+
+
+@pytest.mark.parametrize(
+    ("mode", "gate", "state"),
+    [
+        ("before-multiplication", "HardSigmoid", "SoftSign"),
+        ("after-multiplication", "HardSigmoid", "Tanh"),
+        ("recurrent-bias-after-multiplication", "LogisticSigmoid", "SoftSign"),
+    ],
+)
+def test_gru_state_and_gate_activations(rng, mode, gate, state):
+    """MATLAB's StateActivationFunction and GateActivationFunction in each reset gate mode:
+    forward, gradients, .ngnet and the ONNX GRU's activations attribute."""
+    data = {"Input": ragged(rng, [4, 1, 3], 2), "State": [rng.normal(size=3) for _ in range(3)]}
+    arrays = {"MemoryGateStateBiases": rng.normal(size=3)} if mode.startswith("recurrent") else {}
+    layer = GatedRecurrentLayer(
+        3,
+        input=("Varying", 2),
+        reset_gate_mode=mode,
+        gate_activation=gate,
+        state_activation=state,
+        arrays=arrays,
+    )
+
+    def reference(ex, a):
+        return gru_reference(ex["Input"], a, ex["State"], None, None, mode[0] == "b", gate, state)
+
+    net = check_layer(layer, data, reference, seed=2)
+    plain = net._replace(
+        options={**net.options, "gate_activation": "LogisticSigmoid", "state_activation": "Tanh"}
+    )
+    assert not np.allclose(net(data["Input"])[0], plain(data["Input"])[0])  # they act
+
+
+@pytest.mark.parametrize("mode", ["before-multiplication", "after-multiplication"])
+def test_gru_one_step_by_hand(mode):
+    """Two units, one step, from s = (1, 0) with i = 1/2 and r = (3/4, 1/4), and Wms sending
+    unit 1 to unit 2: before the product m₂ = tanh(Wms·(r*s))₂ = tanh(r₁) = tanh(3/4); after
+    it, m₂ = r₂·(Wms·s)₂ = tanh(1/4). s' = (1 − i)*m + i*s."""
+    zero2, zero21 = np.zeros((2, 2)), np.zeros((2, 1))
+    arrays = {
+        f"{g}Gate{p}": v
+        for g in GRU_GATES
+        for p, v in (("InputWeights", zero21), ("StateWeights", zero2), ("Biases", np.zeros(2)))
+    }
+    arrays["ResetGateBiases"] = np.log([3.0, 1 / 3])  # r = σ(±ln 3) = 3/4, 1/4
+    arrays["MemoryGateStateWeights"] = np.array([[0.0, 0.0], [1.0, 0.0]])
+    gru = GatedRecurrentLayer(reset_gate_mode=mode, arrays=arrays)
+    out = gru(
+        {"Input": np.zeros((1, 1)), "State": np.array([1.0, 0.0])}, working_precision="Real64"
+    )
+    m2 = np.tanh(0.75 if mode == "before-multiplication" else 0.25)
+    np.testing.assert_allclose(out[0], [0.5, 0.5 * m2], rtol=1e-15)
+
+
 def test_gru_reset_gate_modes_are_checked():
-    with pytest.raises(ValueError, match="before-multiplication.*not computed"):
-        GatedRecurrentLayer(3, reset_gate_mode="before-multiplication")
     with pytest.raises(ValueError, match='"MemoryGateStateBiases".*belongs to the reset_gate_mode'):
         GatedRecurrentLayer(3, arrays={"MemoryGateStateBiases": np.ones(3)})
+    with pytest.raises(ValueError, match='"MemoryGateStateBiases".*belongs to the reset_gate_mode'):
+        GatedRecurrentLayer(
+            3, reset_gate_mode="before-multiplication", arrays={"MemoryGateStateBiases": np.ones(3)}
+        )
+    with pytest.raises(
+        ValueError,
+        match=r"unknown reset_gate_mode 'before-multiplcation' \(did you mean "
+        r"\"before-multiplication\"\?\)\. Valid values: after-multiplication, "
+        r"recurrent-bias-after-multiplication, before-multiplication",
+    ):
+        GatedRecurrentLayer(3, reset_gate_mode="before-multiplcation")
+    with pytest.raises(
+        ValueError, match=r"unknown state_activation 'tanh' \(did you mean \"Tanh\""
+    ):
+        GatedRecurrentLayer(3, state_activation="tanh")
+    with pytest.raises(
+        ValueError, match=r"unknown gate_activation 'Sigmoid'.*LogisticSigmoid, HardSigmoid"
+    ):
+        GatedRecurrentLayer(3, gate_activation="Sigmoid")
     gru = GatedRecurrentLayer(3, reset_gate_mode="recurrent-bias-after-multiplication")
     assert gru.arrays["MemoryGateStateBiases"] is None
 
@@ -162,6 +259,18 @@ def test_basic_rnn_default_is_tanh_without_state(rng):
     )
 
 
+def test_gru_files_leave_out_default_activations():
+    """A GRU with the default activations is written as before they existed, so that older
+    files read back; other activations are written."""
+    from netgraph.io.architecture import architecture
+
+    plain = architecture(GatedRecurrentLayer(3, input=("Varying", 2)))["options"]
+    assert "state_activation" not in plain and "gate_activation" not in plain
+    assert plain["reset_gate_mode"] == "after-multiplication"
+    hard = GatedRecurrentLayer(3, input=("Varying", 2), gate_activation="HardSigmoid")
+    assert architecture(hard)["options"]["gate_activation"] == "HardSigmoid"
+
+
 @pytest.mark.parametrize("layer", [GatedRecurrentLayer, BasicRecurrentLayer])
 def test_final_state_is_taken_at_each_true_last_step(rng, layer):
     net = as64(layer(4, input=("Varying", 2)))
@@ -205,12 +314,11 @@ def test_stacked_gru_and_basic_rnn_with_sequence_last(rng):
     check_gradients(net, {"Input": xs})
 
 
-def test_feeding_steps_one_call_at_a_time_equals_the_whole_sequence(rng):
+@pytest.mark.parametrize("mode", ["after-multiplication", "before-multiplication"])
+def test_feeding_steps_one_call_at_a_time_equals_the_whole_sequence(rng, mode):
+    gru = GatedRecurrentLayer(3, reset_gate_mode=mode, gate_activation="HardSigmoid")
     net = as64(
-        NetChain(
-            [GatedRecurrentLayer(3), BasicRecurrentLayer(2, activation="Ramp")],
-            input=("Varying", 2),
-        ),
+        NetChain([gru, BasicRecurrentLayer(2, activation="Ramp")], input=("Varying", 2)),
         seed=7,
     )
     x = rng.normal(size=(6, 2))
@@ -255,6 +363,11 @@ CASES = {  # layer, weight names per gate (in mask-drawing order), reference
         _gru,
         [(f"{g}GateInputWeights", f"{g}GateStateWeights") for g in GRU_GATES],
         gru_reference,
+    ),
+    "GRU before-multiplication": (
+        lambda n=3, k=2, **kw: _gru(n, k, reset_gate_mode="before-multiplication", **kw),
+        [(f"{g}GateInputWeights", f"{g}GateStateWeights") for g in GRU_GATES],
+        lambda x, a, s=None, mx=None, ms=None: gru_reference(x, a, s, mx, ms, before=True),
     ),
     "Basic": (_rnn, [("InputWeights", "StateWeights")], rnn_reference),
 }

@@ -33,6 +33,12 @@ N = 37
 LAYERS = {
     "LSTM": lambda: LongShortTermMemoryLayer(N, input=("Varying", 3)),
     "GRU": lambda: GatedRecurrentLayer(N, input=("Varying", 3)),
+    "GRU before-multiplication": lambda: GatedRecurrentLayer(
+        N, input=("Varying", 3), reset_gate_mode="before-multiplication"
+    ),
+    "GRU HardSigmoid SoftSign": lambda: GatedRecurrentLayer(
+        N, input=("Varying", 3), gate_activation="HardSigmoid", state_activation="SoftSign"
+    ),
     "RNN Tanh": lambda: BasicRecurrentLayer(N, input=("Varying", 3)),
     "RNN LogisticSigmoid": lambda: BasicRecurrentLayer(
         N, activation="LogisticSigmoid", input=("Varying", 3)
