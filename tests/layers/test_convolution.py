@@ -1,0 +1,310 @@
+"""ConvolutionLayer and PoolingLayer through the shared harness (against a loop-by-loop numpy
+reference), ragged sequences, shape inference and refusals."""
+
+import math
+
+import numpy as np
+import pytest
+
+from netgraph import (
+    ConvolutionLayer,
+    NetChain,
+    NetInitialize,
+    NetPortGradient,
+    PoolingLayer,
+)
+from tests.harness import check_layer
+
+
+def same_pads(n, k, s, d):
+    total = max((math.ceil(n / s) - 1) * s + d * (k - 1) + 1 - n, 0)
+    return total // 2, total - total // 2
+
+
+def pads_of(padding, sizes, kernel, stride, dilation):
+    if padding == "Same":
+        return [same_pads(*a) for a in zip(sizes, kernel, stride, dilation)]
+    if isinstance(padding, int):
+        return [(padding, padding)] * len(sizes)
+    return [p if isinstance(p, tuple) else (p, p) for p in padding]
+
+
+def conv_ref(x, w, b, stride, dilation, padding, groups):
+    """x (c, *S), w (n, c/g, *K): a direct loop over output channels and positions."""
+    n, cg, K = w.shape[0], w.shape[1], w.shape[2:]
+    pads = pads_of(padding, x.shape[1:], K, stride, dilation)
+    xp = np.pad(x, [(0, 0)] + pads)
+    out = [(xp.shape[1 + i] - dilation[i] * (K[i] - 1) - 1) // stride[i] + 1 for i in range(len(K))]
+    y = np.zeros((n, *out))
+    for o in range(n):
+        g = o // (n // groups)
+        xs = xp[g * cg : (g + 1) * cg]
+        for pos in np.ndindex(*out):
+            win = tuple(
+                slice(p * s, p * s + dl * (k - 1) + 1, dl)
+                for p, s, dl, k in zip(pos, stride, dilation, K)
+            )
+            y[(o, *pos)] = np.sum(xs[(slice(None), *win)] * w[o]) + (0.0 if b is None else b[o])
+    return y
+
+
+def pool_ref(x, kernel, stride, padding, function):
+    """x (c, *S): Max ignores padding, Mean divides by the whole window (padding counted)."""
+    pads = pads_of(padding, x.shape[1:], kernel, stride, (1,) * len(kernel))
+    xp = np.pad(x, [(0, 0)] + pads, constant_values=np.nan)
+    out = [(xp.shape[1 + i] - kernel[i]) // stride[i] + 1 for i in range(len(kernel))]
+    y = np.zeros((x.shape[0], *out))
+    for pos in np.ndindex(*out):
+        win = xp[(slice(None), *(slice(p * s, p * s + k) for p, s, k in zip(pos, stride, kernel)))]
+        win = win.reshape(len(x), -1)
+        if function == "Max":
+            y[(slice(None), *pos)] = np.nanmax(win, axis=1)
+        else:
+            total = np.nansum(win, axis=1)
+            y[(slice(None), *pos)] = total / win.shape[1] if function == "Mean" else total
+    return y
+
+
+def channel_first(x, interleaving):
+    return np.moveaxis(x, -1, 0) if interleaving else x
+
+
+def conv_reference(stride, dilation, padding, groups=1, interleaving=False):
+    def ref(ex, a):
+        x = channel_first(ex["Input"], interleaving)
+        y = conv_ref(x, a["Weights"], a.get("Biases"), stride, dilation, padding, groups)
+        return {"Output": np.moveaxis(y, 0, -1) if interleaving else y}
+
+    return ref
+
+
+def pool_reference(kernel, stride, padding, function, interleaving=False):
+    def ref(ex, a):
+        y = pool_ref(channel_first(ex["Input"], interleaving), kernel, stride, padding, function)
+        return {"Output": np.moveaxis(y, 0, -1) if interleaving else y}
+
+    return ref
+
+
+# -- ConvolutionLayer ----------------------------------------------------------------------
+
+
+def test_1d_channel_first_stride_padding_dilation(rng):
+    layer = ConvolutionLayer(3, 2, stride=2, padding_size=1, dilation=2, input=(2, 7))
+    assert layer.ports["Output"].dims == (3, 4)  # ⌊(7 + 2 − 2 − 1)/2⌋ + 1
+    x = [rng.normal(size=(2, 7)) for _ in range(2)]
+    check_layer(layer, {"Input": x}, conv_reference((2,), (2,), 1))
+
+
+def test_2d_groups_asymmetric_padding(rng):
+    layer = ConvolutionLayer(
+        4,
+        (2, 3),
+        stride=(1, 2),
+        padding_size=((1, 0), (0, 2)),
+        dilation=(2, 1),
+        channel_groups=2,
+        input=(4, 4, 5),
+    )
+    assert layer.ports["Output"].dims == (4, 3, 3)
+    x = [rng.normal(size=(4, 4, 5)) for _ in range(2)]
+    check_layer(layer, {"Input": x}, conv_reference((1, 2), (2, 1), ((1, 0), (0, 2)), groups=2))
+
+
+def test_2d_channel_last_same_without_biases(rng):
+    layer = ConvolutionLayer(
+        2, (3, 2), stride=2, padding_size="Same", interleaving=True, biases=None, input=(5, 4, 3)
+    )
+    assert layer.ports["Output"].dims == (3, 2, 2)
+    assert set(NetInitialize(layer).arrays) == {"Weights"}
+    x = [rng.normal(size=(5, 4, 3)) for _ in range(2)]
+    check_layer(layer, {"Input": x}, conv_reference((2, 2), (1, 1), "Same", interleaving=True))
+
+
+def test_sequence_keeps_its_length(rng):
+    layer = ConvolutionLayer(3, 3, padding_size=1, interleaving=True, input=("Varying", 2))
+    assert layer.ports["Output"].dims[0] is layer.ports["Input"].dims[0]  # one length
+    x = [rng.normal(size=(n, 2)) for n in (5, 2, 7)]
+    check_layer(layer, {"Input": x}, conv_reference((1,), (1,), 1, interleaving=True))
+
+
+@pytest.mark.parametrize(
+    "padding, stride, dilation, sizes",
+    [("Same", 2, 1, (5, 4, 8, 1)), (0, 2, 2, (5, 6, 8)), (((2, 1),), 3, 1, (4, 6, 1))],
+)
+def test_ragged_sequences_with_lengths_of_their_own(rng, padding, stride, dilation, sizes):
+    layer = ConvolutionLayer(
+        2,
+        3,
+        stride=stride,
+        dilation=dilation,
+        padding_size=padding,
+        interleaving=True,
+        input=("Varying", 3),
+    )
+    x, y = layer.ports["Input"].dims[0], layer.ports["Output"].dims[0]
+    assert x is not y  # a length of its own
+    pads = padding if padding == "Same" else [padding] if isinstance(padding, int) else padding
+    geo = ((stride,), (dilation,), pads)
+
+    def length(ex):
+        n = len(ex["Input"])
+        ((pl, pr),) = pads_of(pads, (n,), (3,), (stride,), (dilation,))
+        return (n + pl + pr - dilation * 2 - 1) // stride + 1
+
+    xs = [rng.normal(size=(n, 3)) for n in sizes]
+    check_layer(
+        layer, {"Input": xs}, conv_reference(*geo, interleaving=True), lengths={"Output": length}
+    )
+    outs = NetInitialize(layer)(xs)
+    assert [len(o) for o in outs] == [length({"Input": x}) for x in xs]
+
+
+def test_padding_never_changes_a_sequence(rng):
+    """A batch with a long sequence next to a short one: the short one's outputs equal its
+    outputs alone, even the last ones, whose windows reach past its end."""
+    layer = NetInitialize(
+        ConvolutionLayer(
+            2, 3, stride=2, padding_size="Same", interleaving=True, input=("Varying", 1)
+        ),
+        random_seed=1,
+    )
+    short, long = np.ones((3, 1)), 5 * np.ones((9, 1))
+    alone = layer(short[None])[0]
+    both = layer([long, short])[1]
+    np.testing.assert_array_equal(both, alone)
+    w = layer.arrays["Weights"][:, 0, :].astype(np.float64)
+    # length 3, stride 2, "Same": output ⌈3/2⌉ = 2, padding (1, 1): windows [0, x0, x1], [x1, x2, 0]
+    np.testing.assert_allclose(alone[0], w[:, 1:].sum(1), rtol=1e-6)
+    np.testing.assert_allclose(alone[1], w[:, :2].sum(1), rtol=1e-6)
+
+
+def test_sequence_too_short_is_refused():
+    layer = NetInitialize(ConvolutionLayer(2, 4, interleaving=True, input=("Varying", 1)))
+    layer([np.ones((4, 1))])
+    with pytest.raises(ValueError, match=r"sequence of length 2 is too short.*length ≥ 4"):
+        layer([np.ones((5, 1)), np.ones((2, 1))])
+
+
+def test_gradients_against_weights_layout(rng):
+    """The weights gradient comes back in Wolfram's layout (n, c/g, kh, kw)."""
+    layer = NetInitialize(ConvolutionLayer(4, (2, 3), channel_groups=2, input=(6, 3, 4)))
+    x = rng.normal(size=(2, 6, 3, 4))
+    g = layer(x, NetPortGradient(["Weights"]), working_precision="Real64")
+    assert g.shape == (4, 3, 2, 3)
+    # every output is a sum of Weights·window; the sum of outputs' gradient is Σ windows
+    xs = x.sum(0)
+    np.testing.assert_allclose(g[0, 0, 0, 0], xs[0, :2, :2].sum(), rtol=1e-10)
+    np.testing.assert_allclose(g[2, 1, 1, 2], xs[4, 1:, 2:].sum(), rtol=1e-10)
+
+
+def test_shapes_inferred_from_the_weights():
+    w = np.zeros((4, 3, 2, 2))
+    layer = ConvolutionLayer(4, (2, 2), channel_groups=2, weights=w)
+    assert layer.ports["Input"].dims == (6, None, None)
+    chain = NetChain([layer], input=(6, 5, 5))
+    assert chain.ports["Output"].dims == (4, 4, 4)
+    assert ConvolutionLayer(5, (3, 3), input=(3, 8, 8)).array_shapes(
+        ConvolutionLayer(5, (3, 3), input=(3, 8, 8)).ports
+    ) == {"Weights": (5, 3, 3, 3), "Biases": (5,)}
+
+
+@pytest.mark.parametrize(
+    "args, kw, message",
+    [
+        ((0, 3), {}, "n .output channels. must be a positive int"),
+        ((2, (1, 2, 3)), {}, "kernel_size must be a positive int"),
+        ((2, 3), {"stride": 0}, "stride must be a positive int"),
+        ((2, (3, 3)), {"dilation": (1, 2, 3)}, "dilation must be a positive int or a tuple of 2"),
+        ((2, 3), {"padding_size": -1}, 'padding_size must be "Same"'),
+        ((2, 3), {"padding_size": "Valid"}, 'padding_size must be "Same"'),
+        ((4, 3), {"channel_groups": 3}, "channel_groups must be a positive int that divides n = 4"),
+        ((4, 3), {"interleaving": 1}, "interleaving must be True or False"),
+        ((2, 3), {"input": ("Varying", 4)}, "give interleaving=True"),
+        ((2, (3, 3)), {"input": ("Varying", 4, 4)}, "give interleaving=True"),
+        ((2, 3), {"input": (3, 2)}, r"size 2 in spatial dimension 1, too small.*size ≥ 3"),
+        ((2, (3, 3)), {"input": (3, 8)}, r"rank 3, \(channels, height, width\), for a 2-D"),
+        ((2, 3), {"input": (3, 8), "weights": np.zeros((2, 2, 3))}, "has 3 channels, but array"),
+        ((2, 3), {"weights": np.zeros((2, 2, 4))}, 'array "Weights" has shape'),
+        ((2, 3), {"biases": np.zeros(3)}, 'array "Biases" has shape'),
+        ((4, 3), {"channel_groups": 2, "input": (3, 8)}, "3 channels, which channel_groups=2"),
+    ],
+)
+def test_convolution_refusals(args, kw, message):
+    with pytest.raises(ValueError, match=message):
+        ConvolutionLayer(*args, **kw)
+
+
+def test_unknown_option():
+    with pytest.raises(TypeError, match="padding_size"):
+        ConvolutionLayer(2, 3, padding=1)
+
+
+# -- PoolingLayer --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("function", ["Max", "Mean", "Total"])
+def test_pooling_1d_padding(rng, function):
+    layer = PoolingLayer(3, 2, function=function, padding_size=((1, 2),), input=(2, 6))
+    assert layer.ports["Output"].dims == (2, 4)
+    x = [rng.normal(size=(2, 6)) for _ in range(2)]
+    check_layer(layer, {"Input": x}, pool_reference((3,), (2,), ((1, 2),), function))
+
+
+@pytest.mark.parametrize("function", ["Max", "Mean"])
+def test_pooling_2d(rng, function):
+    layer = PoolingLayer(
+        (2, 3), (2, 1), function=function, padding_size=((1, 1), (0, 2)), input=(2, 4, 4)
+    )
+    x = [rng.normal(size=(2, 4, 4)) for _ in range(2)]
+    check_layer(layer, {"Input": x}, pool_reference((2, 3), (2, 1), ((1, 1), (0, 2)), function))
+
+
+def test_pooling_2d_channel_last_same(rng):
+    layer = PoolingLayer(
+        (2, 2), 2, padding_size="Same", function="Total", interleaving=True, input=(5, 3, 2)
+    )
+    assert layer.ports["Output"].dims == (3, 2, 2)
+    x = [rng.normal(size=(5, 3, 2)) for _ in range(2)]
+    ref = pool_reference((2, 2), (2, 2), "Same", "Total", interleaving=True)
+    check_layer(layer, {"Input": x}, ref)
+
+
+@pytest.mark.parametrize("function", ["Max", "Mean", "Total"])
+def test_pooling_ragged_sequences(rng, function):
+    layer = PoolingLayer(
+        3, 2, function=function, padding_size="Same", interleaving=True, input=("Varying", 2)
+    )
+
+    def length(ex):
+        return math.ceil(len(ex["Input"]) / 2)
+
+    # all-negative values: a Max that took the batch padding's zeros would be wrong
+    xs = [-rng.uniform(1, 2, size=(n, 2)) for n in (5, 2, 6, 1)]
+    ref = pool_reference((3,), (2,), "Same", function, interleaving=True)
+    check_layer(layer, {"Input": xs}, ref, lengths={"Output": length})
+
+
+def test_pooling_defaults():
+    layer = PoolingLayer(2)
+    assert layer.options["stride"] == (1,) and layer.options["function"] == "Max"
+    np.testing.assert_array_equal(layer([[1.0, 3.0, 2.0]]), [[3.0, 3.0]])
+    seq = PoolingLayer(2, padding_size=((0, 1),), interleaving=True, input=("Varying", 1))
+    assert seq.ports["Output"].dims[0] is seq.ports["Input"].dims[0]
+
+
+@pytest.mark.parametrize(
+    "args, kw, message",
+    [
+        ((), {}, "kernel_size must be a positive int"),
+        ((2,), {"function": "Min"}, "unknown function 'Min'"),
+        ((2,), {"padding_size": 2}, "padding_size must be smaller than the kernel"),
+        ((2, (1, 1)), {}, "stride must be a positive int or a tuple of 1"),
+        ((2,), {"input": ("Varying", 3)}, "give interleaving=True"),
+        ((2,), {"input": 3, "output": (4, 2)}, 'port "Input" must be an array of rank 2'),
+        ((2,), {"input": (3, 5), "output": (4, 4)}, 'port "Output"'),
+    ],
+)
+def test_pooling_refusals(args, kw, message):
+    with pytest.raises(ValueError, match=message):
+        PoolingLayer(*args, **kw)
