@@ -308,3 +308,122 @@ def test_pooling_defaults():
 def test_pooling_refusals(args, kw, message):
     with pytest.raises(ValueError, match=message):
         PoolingLayer(*args, **kw)
+
+
+# -- PyTorch parity ------------------------------------------------------------------------
+
+
+def _torch_padded(torch, x, padding, nd):
+    """x padded as the layer pads it (torch's own padding is symmetric only)."""
+    flat = [q for p in reversed(padding) for q in p]  # F.pad: last dimension first
+    return torch.nn.functional.pad(x, flat) if any(flat) else x
+
+
+@pytest.mark.parametrize(
+    "kernel, stride, padding, dilation, groups, size",
+    [
+        (3, 2, ((1, 2),), 2, 1, (4, 11)),
+        (4, 1, ((0, 0),), 1, 2, (4, 9)),
+        ((3, 2), (2, 1), ((1, 1), (0, 1)), (1, 2), 2, (4, 7, 6)),
+        ((1, 3), 1, ((0, 0), (2, 2)), 1, 1, (3, 5, 5)),
+    ],
+)
+def test_pytorch_conv(rng, kernel, stride, padding, dilation, groups, size):
+    torch = pytest.importorskip("torch", reason="this test compares with PyTorch (torch)")
+    F = torch.nn.functional
+    nd = len(size) - 1
+    n = 6
+    layer = ConvolutionLayer(
+        n,
+        kernel,
+        stride=stride,
+        padding_size=padding,
+        dilation=dilation,
+        channel_groups=groups,
+        input=size,
+    )
+    layer = NetInitialize(layer, random_seed=3)
+    w = np.asarray(layer.arrays["Weights"], np.float64)
+    b = rng.normal(size=n)
+    layer = ConvolutionLayer(
+        n,
+        kernel,
+        stride=stride,
+        padding_size=padding,
+        dilation=dilation,
+        channel_groups=groups,
+        input=size,
+        weights=w,
+        biases=b,
+    )
+    conv = F.conv1d if nd == 1 else F.conv2d
+    x = rng.normal(size=(3, *size))
+    xt = torch.from_numpy(x).requires_grad_()
+    wt, bt = torch.from_numpy(w).requires_grad_(), torch.from_numpy(b).requires_grad_()
+    kw = {"stride": stride, "dilation": dilation, "groups": groups}
+    want = conv(_torch_padded(torch, xt, padding, nd), wt, bt, **kw)
+    np.testing.assert_allclose(
+        layer(x, working_precision="Real64"), want.detach().numpy(), 1e-12, 1e-12
+    )
+    np.testing.assert_allclose(layer(x.astype(np.float32)), want.detach().numpy(), 1e-5, 1e-5)
+
+    og = rng.normal(size=tuple(want.shape))
+    want.backward(torch.from_numpy(og))
+    specs = [NetPortGradient("Input"), NetPortGradient(["Weights"]), NetPortGradient(["Biases"])]
+    for precision, tol in (("Real64", 1e-11), ("Real32", 2e-4)):
+        dx, dw, db = layer(
+            {"Input": x, NetPortGradient("Output"): og}, specs, working_precision=precision
+        ).values()
+        np.testing.assert_allclose(dx, xt.grad.numpy(), tol, tol)
+        np.testing.assert_allclose(dw, wt.grad.numpy(), tol, tol)
+        np.testing.assert_allclose(db, bt.grad.numpy(), tol, tol)
+
+
+def test_pytorch_conv1d_over_time(rng):
+    """A sequence of vectors ("Varying", c) with interleaving=True is conv1d over time,
+    after a transpose (N, T, C) → (N, C, T), each sequence on its own."""
+    torch = pytest.importorskip("torch", reason="this test compares with PyTorch (torch)")
+    layer = NetInitialize(
+        ConvolutionLayer(5, 3, padding_size=1, interleaving=True, input=("Varying", 4)),
+        random_seed=2,
+    )
+    w = torch.from_numpy(np.asarray(layer.arrays["Weights"], np.float64))
+    b = torch.from_numpy(np.asarray(layer.arrays["Biases"], np.float64))
+    xs = [rng.normal(size=(t, 4)) for t in (6, 3)]
+    got = layer(xs, working_precision="Real64")
+    for x, y in zip(xs, got):
+        want = torch.nn.functional.conv1d(torch.from_numpy(x.T)[None], w, b, padding=1)[0].T
+        np.testing.assert_allclose(y, want.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("function", ["Max", "Mean", "Total"])
+@pytest.mark.parametrize(
+    "kernel, stride, padding, size",
+    [(3, 2, 1, (3, 8)), ((2, 3), (2, 1), (1, 1), (2, 5, 6)), ((2, 2), 2, 0, (2, 6, 6))],
+)
+def test_pytorch_pooling(rng, function, kernel, stride, padding, size):
+    torch = pytest.importorskip("torch", reason="this test compares with PyTorch (torch)")
+    F = torch.nn.functional
+    nd = len(size) - 1
+    layer = PoolingLayer(kernel, stride, function=function, padding_size=padding, input=size)
+    x = rng.normal(size=(2, *size))
+    xt = torch.from_numpy(x).requires_grad_()
+    if function == "Max":
+        want = (F.max_pool1d if nd == 1 else F.max_pool2d)(xt, kernel, stride, padding)
+    else:  # Wolfram's Mean counts the padding: count_include_pad=True
+        want = (F.avg_pool1d if nd == 1 else F.avg_pool2d)(
+            xt, kernel, stride, padding, count_include_pad=True
+        )
+        if function == "Total":
+            want = want * int(np.prod(kernel))
+    np.testing.assert_allclose(
+        layer(x, working_precision="Real64"), want.detach().numpy(), 1e-12, 1e-12
+    )
+    og = rng.normal(size=tuple(want.shape))
+    want.backward(torch.from_numpy(og))
+    dx = layer(
+        {"Input": x, NetPortGradient("Output"): og},
+        NetPortGradient("Input"),
+        working_precision="Real64",
+    )
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-12, atol=1e-12)
