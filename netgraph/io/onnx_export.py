@@ -27,6 +27,7 @@ import numpy as np
 from ..inference import infer_net
 from ..layers.aggregation import AggregationLayer
 from ..layers.combine import CatenateLayer, ThreadingLayer, TotalLayer
+from ..layers.convolution import ConvolutionLayer, PoolingLayer
 from ..layers.dropout import DropoutLayer
 from ..layers.elementwise import ElementwiseLayer
 from ..layers.embedding import EmbeddingLayer
@@ -47,6 +48,7 @@ from ..walk import flatten
 from ..walk import states as states_of
 from . import onnx_layers as L
 from . import onnx_sequence as S
+from .onnx_convolution import emit_convolution, emit_pooling
 from .onnx_graph import Builder, Site, TensorProto
 from .onnx_losses import emit_loss
 from .onnx_recurrent import OPS, emit_recurrent
@@ -62,6 +64,8 @@ EMITTERS = {
     ElementwiseLayer: L.emit_elementwise,
     SoftmaxLayer: L.emit_softmax,
     NormalizationLayer: L.emit_normalization,
+    ConvolutionLayer: emit_convolution,
+    PoolingLayer: emit_pooling,
     DropoutLayer: L.emit_dropout,
     EmbeddingLayer: L.emit_embedding,
     FlattenLayer: L.emit_reshape,
