@@ -1,18 +1,24 @@
 """Convolution and pooling over 1 or 2 spatial dimensions, by im2col.
 
-Every op works channel-last, ``x (B, *S, C)``: a channel-first port (Wolfram's
-``Interleaving -> False``) is moved there and back with a transpose. The input is padded
-into ``xp (B, *Sp, C)``; ``windows(xp)`` is a strided view ``(B, *So, *K, C)`` of every
-kernel window (no copy), which the convolution copies once into the im2col matrix
-``cols (M, g, K·c/g)`` (M = B·∏So rows, g channel groups) and multiplies by the weights, one
-GEMM per group. The gradient runs the same products backwards and adds the window gradients
-back into ``dxp`` (col2im) one kernel offset at a time.
+Each op works in its port's layout: channel-first ``x (B, C, *S)`` (Wolfram's
+``Interleaving -> False``) or channel-last ``x (B, *S, C)``. The input is padded into ``xp``
+(``Padded``; no copy when there is no padding), and the im2col matrix is copied out of a
+strided view of every kernel window:
 
-Sequences: when the first spatial dimension is a "Varying" one, each sequence is padded on
-its own: its left padding (which for "Same" depends on its length) shifts it in ``xp``, the
-positions past its true end count as its right padding (zeros, or −∞ for Max pooling), and
-its outputs past ``out_size(L)`` are zeroed by the plan. So a sequence gives, in a padded
-batch, exactly what it gives alone.
+- channel-first, as an image library does: ``cols (B, g, c/g·K, P)`` (P = ∏So output
+  positions, g channel groups, K = ∏ kernel sizes), one batched GEMM ``W (g, n/g, c/g·K) ·
+  cols`` gives the output channel-first;
+- channel-last, as a sequence of vectors needs: ``cols (M, g, K·c/g)`` (M = B·P rows), one GEMM
+  ``cols · W`` per group gives the output channel-last.
+
+The gradient runs the same products backwards and adds the window gradients back into
+``dxp`` (col2im) one kernel offset at a time.
+
+Sequences: when the first spatial dimension is a "Varying" one (channel-last only), each
+sequence is padded on its own: its left padding (which for "Same" depends on its length)
+shifts it in ``xp``, the positions past its true end count as its right padding (zeros, or
+−∞ for Max pooling), and its outputs past ``out_size(L)`` are zeroed by the plan. So a
+sequence gives, in a padded batch, exactly what it gives alone.
 """
 
 from __future__ import annotations
@@ -72,25 +78,16 @@ class Geometry:
         )
 
 
-def channel_last(x: np.ndarray, first: bool) -> np.ndarray:
-    """(B, C, *S) → (B, *S, C) when the port is channel-first, else x (a view either way)."""
-    return np.moveaxis(x, 1, -1) if first else x
-
-
-def channel_back(y: np.ndarray, first: bool) -> np.ndarray:
-    """(B, *S, C) → (B, C, *S) when the port is channel-first."""
-    return np.moveaxis(y, -1, 1) if first else y
-
-
 class Padded:
-    """An input ``x (B, *S, C)`` placed in ``xp (B, *Sp, C)`` with its padding around it.
+    """An input ``x`` placed in ``xp`` with its padding around it; ``axis`` is the first of
+    its spatial axes (1 channel-last, 2 channel-first).
 
     ``offsets`` is each example's shift in the first spatial dimension (a per-sequence left
-    padding, or the same for all), ``starts`` the left padding of the other dimensions and
-    ``out`` the batch's output sizes ``So``."""
+    padding for a sequence, else the same for all), ``starts`` the left padding of the other
+    dimensions and ``out`` the batch's output sizes ``So``."""
 
-    def __init__(self, x: np.ndarray, lens, geo: Geometry, fill: float = 0.0):
-        B, S, C = x.shape[0], x.shape[1:-1], x.shape[-1]
+    def __init__(self, x: np.ndarray, lens, geo: Geometry, axis: int, fill: float = 0.0):
+        B, S = x.shape[0], x.shape[axis : axis + geo.ndim]
         n0 = np.full(B, S[0], np.int64) if lens is None else np.asarray(lens, np.int64)
         left0, right0 = geo.pads(0, n0)
         self.offsets = np.broadcast_to(np.asarray(left0, np.int64), (B,))
@@ -103,13 +100,17 @@ class Padded:
             sizes.append(S[d] + pl + pr)
             self.starts.append(pl)
             out.append(int(geo.out_size(d, S[d])))
-        self.out, self.shape, self.lens, self.S = tuple(out), x.shape, n0, S
-        self.xp = np.full((B, *sizes, C), fill, x.dtype)
+        self.out, self.shape, self.axis, self.S = tuple(out), x.shape, axis, S
+        masked = fill != 0.0 and lens is not None
+        if tuple(sizes) == S and not masked:
+            self.xp = x  # no padding: the input itself
+            return
+        self.xp = np.full(x.shape[:axis] + tuple(sizes) + x.shape[axis + geo.ndim :], fill, x.dtype)
         shifts = np.unique(self.offsets)
         for off in shifts:
             rows = np.flatnonzero(self.offsets == off) if len(shifts) > 1 else None
             self.xp[self._inner(int(off), rows)] = x if rows is None else x[rows]
-        if fill != 0.0 and lens is not None:  # each sequence's own end is padding too
+        if masked:  # each sequence's own end is padding too
             t = np.arange(sizes[0])[None, :]
             self.xp[t >= (self.offsets + n0)[:, None]] = fill
 
@@ -117,10 +118,17 @@ class Padded:
         """The index of the input's place in xp, for the rows shifted by ``off``."""
         spans = [slice(off, off + self.S[0])]
         spans += [slice(a, a + n) for a, n in zip(self.starts, self.S[1:])]
-        return (slice(None) if rows is None else rows, *spans, slice(None))
+        lead = (slice(None),) * (self.axis - 1)
+        return (slice(None) if rows is None else rows, *lead, *spans)
+
+    def zeros(self) -> np.ndarray:
+        """A zero gradient of ``xp``."""
+        return np.zeros(self.xp.shape, self.xp.dtype)
 
     def crop(self, dxp: np.ndarray) -> np.ndarray:
         """The gradient of x out of the gradient of xp (padding dropped)."""
+        if dxp.shape == self.shape:
+            return dxp
         offs = np.unique(self.offsets)
         if len(offs) == 1:
             return dxp[self._inner(int(offs[0]), None)]
@@ -130,27 +138,28 @@ class Padded:
             dx[rows] = dxp[self._inner(int(off), rows)]
         return dx
 
+    def at(self, geo: Geometry, k: tuple) -> tuple:
+        """The index of ``xp`` that kernel offset ``k`` reads for every output position."""
+        spans = (
+            slice(kd * dl, kd * dl + st * (n - 1) + 1, st)
+            for kd, dl, st, n in zip(k, geo.dilation, geo.stride, self.out)
+        )
+        return ((slice(None),) * self.axis) + tuple(spans)
 
-def windows(xp: np.ndarray, geo: Geometry, out: tuple) -> np.ndarray:
-    """The read-only view ``(B, *So, *K, C)`` of every window of ``xp (B, *Sp, C)``."""
-    sB, *sS, sC = xp.strides
-    shape = (xp.shape[0], *out, *geo.kernel, xp.shape[-1])
-    strides = (
-        sB,
-        *(s * st for s, st in zip(sS, geo.stride)),
-        *(s * dl for s, dl in zip(sS, geo.dilation)),
-        sC,
-    )
-    return as_strided(xp, shape, strides, writeable=False)
-
-
-def window_at(a: np.ndarray, geo: Geometry, out: tuple, k: tuple) -> tuple:
-    """The index of ``a (B, *Sp, C)`` that kernel offset ``k`` reads for every output position."""
-    spans = (
-        slice(kd * dl, kd * dl + st * (n - 1) + 1, st)
-        for kd, dl, st, n in zip(k, geo.dilation, geo.stride, out)
-    )
-    return (slice(None), *spans, slice(None))
+    def windows(self, geo: Geometry) -> np.ndarray:
+        """The read-only view of every window: ``(B, *So, *K, C)`` channel-last,
+        ``(B, C, *K, *So)`` channel-first."""
+        xp, nd = self.xp, geo.ndim
+        sS = xp.strides[self.axis : self.axis + nd]
+        step = tuple(s * st for s, st in zip(sS, geo.stride))
+        reach = tuple(s * dl for s, dl in zip(sS, geo.dilation))
+        sB, sC = xp.strides[0], xp.strides[1 if self.axis == 2 else -1]
+        B, C = xp.shape[0], xp.shape[1 if self.axis == 2 else -1]
+        if self.axis == 2:
+            shape, strides = (B, C, *geo.kernel, *self.out), (sB, sC, *reach, *step)
+        else:
+            shape, strides = (B, *self.out, *geo.kernel, C), (sB, *step, *reach, sC)
+        return as_strided(xp, shape, strides, writeable=False)
 
 
 def offsets(geo: Geometry):
@@ -177,80 +186,128 @@ class _WindowOp(Op):
         super().__init__(layer, types)
         self.geo = layer.geometry()
         self.first = not layer.options["interleaving"]
+        self.axis = 2 if self.first else 1  # the first spatial axis of a batch
 
     def out_lengths(self, lens):
         return [np.asarray(self.geo.out_size(0, lens[0]), np.int64)]
 
+    def _padded(self, xs, lens, fill: float = 0.0) -> Padded:
+        check_lengths(self.layer, lens[0], self.geo)
+        return Padded(xs[0], lens[0], self.geo, self.axis, fill)
+
 
 class ConvolutionOp(_WindowOp):
-    """Per channel group g (c/g input channels, n/g output channels), with ``cols`` the
-    im2col matrix of the padded input (one row per output position, one column per kernel
-    offset and input channel) and ``W`` the weights as a (K·c/g, n/g) matrix:
+    """Per channel group (c/g input channels, n/g output channels), with ``cols`` the im2col
+    matrix of the padded input (a row per input channel and kernel offset and a column per
+    output position of every example, or the transpose channel-last), and a row of ones
+    under it that multiplies the biases, which ``prepare`` puts beside the weights:
 
-    forward:  y = cols·W + b;
-    backward: dW = colsᵀ·dy,  db = Σ dy,  dcols = dy·Wᵀ,  dx = col2im(dcols) (each window's
+    forward:  y = [W b]·[cols; 1];
+    backward: [dW db] = dy·[cols; 1]ᵀ,  dcols = Wᵀ·dy,  dx = col2im(dcols) (each window's
               gradient added back where the window was read), padding cropped.
+
+    Channel-first, ``cols (g, c/g·K + 1, B·P)`` makes one GEMM per group for the whole batch
+    (the output comes out as ``(n, B, *So)``, handed on as a transposed view); channel-last,
+    ``cols (M, g, K·c/g + 1)``.
     """
 
     def prepare(self, arrays):
         w = arrays["Weights"]
         g = self.layer.options["channel_groups"]
         n, cg, K = w.shape[0], w.shape[1], w.shape[2:]
-        m = w.reshape(g, n // g, cg, *K)
+        b = arrays.get("Biases")
+        if self.first:  # (g, n/g, c/g·K [+ 1]): the weights as they lie, the biases beside
+            m = w.reshape(g, n // g, -1)
+            if b is not None:
+                m = np.concatenate([m, b.reshape(g, n // g, 1)], axis=2)
+            return {**arrays, "matrix": np.ascontiguousarray(m)}
+        m = w.reshape(g, n // g, cg, *K)  # (g, K·c/g [+ 1], n/g), rows in window order (*K, c)
         m = m.transpose(0, *range(3, 3 + len(K)), 2, 1).reshape(g, -1, n // g)
+        if b is not None:
+            m = np.concatenate([m, b.reshape(g, 1, n // g)], axis=1)
         return {**arrays, "matrix": np.ascontiguousarray(m)}
 
     def forward(self, xs, lens, arrays, ctx):
-        check_lengths(self.layer, lens[0], self.geo)
-        pad = Padded(channel_last(xs[0], self.first), lens[0], self.geo)
-        W = arrays["matrix"]
-        g, ng = W.shape[0], W.shape[2]
-        win = windows(pad.xp, self.geo, pad.out)
-        B, C = win.shape[0], win.shape[-1]
-        win = win.reshape(win.shape[:-1] + (g, C // g))
-        nd = self.geo.ndim
-        perm = (*range(1 + nd), 1 + 2 * nd, *range(1 + nd, 1 + 2 * nd), 2 + 2 * nd)
-        cols = win.transpose(perm).reshape(-1, g, W.shape[1])
-        y = np.empty((len(cols), g * ng), cols.dtype)
+        pad = self._padded(xs, lens)
+        W, ones = arrays["matrix"], int("Biases" in arrays)
+        g, B, nd = W.shape[0], len(xs[0]), self.geo.ndim
+        win = pad.windows(self.geo)
+        if self.first:  # (B, C, *K, *So) → cols (g, c/g·K + 1, B·P)
+            rows = W.shape[2] - ones
+            cols = np.empty((g, W.shape[2], B, int(np.prod(pad.out))), W.dtype)
+            lead = win.shape[1] // g, *self.geo.kernel
+            src = win.reshape(B, g, *lead, *pad.out).transpose(
+                1, *range(2, 3 + nd), 0, *range(3 + nd, 3 + 2 * nd)
+            )
+            np.copyto(cols[:, :rows].reshape(g, *lead, B, *pad.out), src)
+            cols = cols.reshape(g, W.shape[2], -1)
+            if ones:
+                cols[:, rows] = 1
+            y = np.matmul(W, cols).reshape(-1, B, *pad.out)
+            return [np.moveaxis(y, 1, 0)], (pad, cols if ctx.grad else None)
+        rows = W.shape[1] - ones  # (B, *So, *K, C) → cols (M, g, K·c/g + 1)
+        cols = np.empty((B, *pad.out, g, W.shape[1]), W.dtype)
+        dst = cols[..., :rows].reshape(B, *pad.out, g, *self.geo.kernel, -1)
+        win = win.reshape(win.shape[:-1] + (g, -1))
+        np.copyto(
+            dst, win.transpose(*range(1 + nd), 1 + 2 * nd, *range(1 + nd, 1 + 2 * nd), 2 + 2 * nd)
+        )
+        cols = cols.reshape(-1, g, W.shape[1])
+        if ones:
+            cols[:, :, rows] = 1
+        ng = W.shape[2]
+        y = np.empty((len(cols), g * ng), W.dtype)
         for i in range(g):
             np.matmul(cols[:, i], W[i], out=y[:, i * ng : (i + 1) * ng])
-        if "Biases" in arrays:
-            y += arrays["Biases"]
-        y = channel_back(y.reshape(B, *pad.out, g * ng), self.first)
-        return [y], (pad, cols if ctx.grad else None)
+        return [y.reshape(B, *pad.out, -1)], (pad, cols if ctx.grad else None)
 
     def backward(self, saved, dys, arrays, ctx):
         pad, cols = saved
-        W = arrays["matrix"]
-        g, ng = W.shape[0], W.shape[2]
-        dy = np.ascontiguousarray(channel_last(dys[0], self.first)).reshape(-1, g * ng)
-        dW = np.empty_like(W)
-        dcols = np.empty(cols.shape, cols.dtype)
-        for i in range(g):
-            dyi = dy[:, i * ng : (i + 1) * ng]
-            np.matmul(cols[:, i].T, dyi, out=dW[i])
-            np.matmul(dyi, W[i].T, out=dcols[:, i])
+        W, ones = arrays["matrix"], int("Biases" in arrays)
+        g = W.shape[0]
+        if self.first:  # dy as (g, n/g, B·P)
+            dy = np.ascontiguousarray(np.moveaxis(dys[0], 0, 1)).reshape(g, W.shape[1], -1)
+            dWb = np.matmul(dy, cols.transpose(0, 2, 1))  # (g, n/g, c/g·K + 1)
+            dcols = np.matmul(W[:, :, : W.shape[2] - ones].transpose(0, 2, 1), dy)
+            dW, db = dWb[:, :, : W.shape[2] - ones], dWb[:, :, -1]
+        else:  # dy as (M, g, n/g)
+            ng = W.shape[2]
+            dy = np.ascontiguousarray(dys[0]).reshape(len(cols), g, ng)
+            dWb = np.empty_like(W)
+            dcols = np.empty((len(cols), g, W.shape[1] - ones), W.dtype)
+            for i in range(g):
+                np.matmul(cols[:, i].T, dy[:, i], out=dWb[i])
+                np.matmul(dy[:, i], W[i, : W.shape[1] - ones].T, out=dcols[:, i])
+            dW, db = dWb[:, : W.shape[1] - ones], dWb[:, -1]
         grads = {"Weights": self._weights_layout(dW, arrays["Weights"].shape)}
-        if "Biases" in arrays:
-            grads["Biases"] = dy.sum(axis=0)
-        dx = self._col2im(dcols, pad, g)
-        return [channel_back(dx, self.first)], grads
+        if ones:
+            grads["Biases"] = db.reshape(-1)
+        return [self._col2im(dcols, pad)], grads
 
-    @staticmethod
-    def _weights_layout(dW: np.ndarray, shape: tuple) -> np.ndarray:
-        """(g, K·c/g, n/g) back to Wolfram's (n, c/g, *K)."""
+    def _weights_layout(self, dW: np.ndarray, shape: tuple) -> np.ndarray:
+        """The weights' gradient in Wolfram's layout (n, c/g, *K)."""
+        if self.first:
+            return np.ascontiguousarray(dW).reshape(shape)
         g, n, cg, K = dW.shape[0], shape[0], shape[1], shape[2:]
         d = dW.reshape(g, *K, cg, n // g)
         nd = len(K)
         return d.transpose(0, 2 + nd, 1 + nd, *range(1, 1 + nd)).reshape(shape)
 
-    def _col2im(self, dcols: np.ndarray, pad: Padded, g: int) -> np.ndarray:
-        geo, B, C = self.geo, pad.shape[0], pad.shape[-1]
+    def _col2im(self, dcols: np.ndarray, pad: Padded) -> np.ndarray:
+        """Each kernel offset's column gradient added where that offset read the input."""
+        geo, B, nd = self.geo, pad.shape[0], self.geo.ndim
+        C = pad.shape[1] if self.first else pad.shape[-1]
+        dxp = pad.zeros()
+        if self.first:  # (C, *K, B, *So)
+            d = dcols.reshape(C, *geo.kernel, B, *pad.out)
+            for k in offsets(geo):
+                dxp[pad.at(geo, k)] += np.moveaxis(d[(slice(None), *k)], 1, 0)
+            return pad.crop(dxp)
+        g = dcols.shape[1]  # (B, *So, g, *K, c/g)
         d = dcols.reshape(B, *pad.out, g, *geo.kernel, C // g)
-        dxp = np.zeros(pad.xp.shape, dcols.dtype)
-        lead = (slice(None),) * (1 + geo.ndim + 1)
+        lead = (slice(None),) * (1 + nd + 1)
         for k in offsets(geo):
-            dxp[window_at(dxp, geo, pad.out, k)] += d[lead + k].reshape(B, *pad.out, C)
+            dxp[pad.at(geo, k)] += d[lead + k].reshape(B, *pad.out, C)
         return pad.crop(dxp)
 
 
@@ -258,40 +315,36 @@ class PoolingOp(_WindowOp):
     """Per channel, over each window of the padded input (padding: zeros for Mean and
     Total, ignored by Max):
 
-    Max:   y = max over the window, dx = dy at the (first) largest element;
+    Max:   y = max over the window, dx = dy at the first largest element (row-major);
     Mean:  y = Σ window / K (K the window size, padding counted), dx = dy/K at each element;
     Total: y = Σ window, dx = dy at each element.
     """
 
     def forward(self, xs, lens, arrays, ctx):
-        check_lengths(self.layer, lens[0], self.geo)
         f = self.layer.options["function"]
-        x = channel_last(xs[0], self.first)
-        pad = Padded(x, lens[0], self.geo, -np.inf if f == "Max" else 0.0)
+        pad = self._padded(xs, lens, -np.inf if f == "Max" else 0.0)
         ks = list(offsets(self.geo))
-        y = pad.xp[window_at(pad.xp, self.geo, pad.out, ks[0])].copy()
-        arg = np.zeros(y.shape, np.int8 if len(ks) < 128 else np.int32) if f == "Max" else None
-        for i, k in enumerate(ks[1:], 1):
-            v = pad.xp[window_at(pad.xp, self.geo, pad.out, k)]
-            if f == "Max":
-                more = v > y
-                np.copyto(y, v, where=more)
-                arg[more] = i
-            else:
-                y += v
+        y = pad.xp[pad.at(self.geo, ks[0])].copy()
+        for k in ks[1:]:
+            v = pad.xp[pad.at(self.geo, k)]
+            np.maximum(y, v, out=y) if f == "Max" else np.add(y, v, out=y)
         if f == "Mean":
             y *= y.dtype.type(1.0 / len(ks))
-        return [channel_back(y, self.first)], (pad, arg)
+        return [y], (pad, y if f == "Max" and ctx.grad else None)
 
     def backward(self, saved, dys, arrays, ctx):
-        pad, arg = saved
-        f = self.layer.options["function"]
-        dy = channel_last(dys[0], self.first)
-        if f == "Mean":
+        pad, y = saved
+        (dy,) = dys
+        if self.layer.options["function"] == "Mean":
             dy = dy * dy.dtype.type(1.0 / np.prod(self.geo.kernel))
-        dxp = np.zeros(pad.xp.shape, dy.dtype)
-        zero = np.zeros((), dy.dtype)
-        for i, k in enumerate(offsets(self.geo)):
-            at = window_at(dxp, self.geo, pad.out, k)
-            dxp[at] += dy if arg is None else np.where(arg == i, dy, zero)
-        return [channel_back(pad.crop(dxp), self.first)], {}
+        dxp, zero = pad.zeros(), np.zeros((), dy.dtype)
+        taken = None if y is None else np.zeros(y.shape, bool)
+        for k in offsets(self.geo):
+            at = pad.at(self.geo, k)
+            if taken is None:
+                dxp[at] += dy
+                continue
+            hit = (pad.xp[at] == y) & ~taken  # the first window element equal to the max
+            dxp[at] += np.where(hit, dy, zero)
+            taken |= hit
+        return [pad.crop(dxp)], {}
