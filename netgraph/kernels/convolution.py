@@ -198,117 +198,133 @@ class _WindowOp(Op):
 
 class ConvolutionOp(_WindowOp):
     """Per channel group (c/g input channels, n/g output channels), with ``cols`` the im2col
-    matrix of the padded input (a row per input channel and kernel offset and a column per
-    output position of every example, or the transpose channel-last), and a row of ones
-    under it that multiplies the biases, which ``prepare`` puts beside the weights:
+    matrix of the padded input (a row per input channel and kernel offset, a column per
+    output position of every example) and a row of ones under it that multiplies the
+    biases, which ``prepare`` puts beside the weights:
 
     forward:  y = [W b]·[cols; 1];
     backward: [dW db] = dy·[cols; 1]ᵀ,  dcols = Wᵀ·dy,  dx = col2im(dcols) (each window's
               gradient added back where the window was read), padding cropped.
 
-    Channel-first, ``cols (g, c/g·K + 1, B·P)`` makes one GEMM per group for the whole batch
-    (the output comes out as ``(n, B, *So)``, handed on as a transposed view); channel-last,
-    ``cols (M, g, K·c/g + 1)``.
+    Two layouts of the same products, one GEMM per group for the whole batch:
+
+    - channel-first ``cols (g, c/g·K + 1, B·P)``, ``[W b] (g, n/g, c/g·K + 1)``, the output
+      ``(n, B, *So)`` handed on as a view; a channel-last input with few channels per group
+      (an RGB image) goes this way too, read and written through transposed views;
+    - channel-last ``cols (B·P, g, K·c/g + 1)`` (rows in window order ``(*K, c)``),
+      ``[W; b] (g, K·c/g + 1, n/g)``, when the port is channel-last with at least
+      ``WIDE`` channels per group: the windows are copied in runs of whole channel vectors,
+      and the output comes out in the port's layout (a sequence of vectors).
     """
 
+    WIDE = 16
+
+    def __init__(self, layer, types):
+        super().__init__(layer, types)
+        c = types["Input"].dims[-1]
+        self.rows_last = not self.first and c // layer.options["channel_groups"] >= self.WIDE
+
     def prepare(self, arrays):
-        w = arrays["Weights"]
+        w, b = arrays["Weights"], arrays.get("Biases")
         g = self.layer.options["channel_groups"]
-        n, cg, K = w.shape[0], w.shape[1], w.shape[2:]
-        b = arrays.get("Biases")
-        if self.first:  # (g, n/g, c/g·K [+ 1]): the weights as they lie, the biases beside
+        n, K = w.shape[0], w.shape[2:]
+        if not self.rows_last:
             m = w.reshape(g, n // g, -1)
-            if b is not None:
-                m = np.concatenate([m, b.reshape(g, n // g, 1)], axis=2)
-            return {**arrays, "matrix": np.ascontiguousarray(m)}
-        m = w.reshape(g, n // g, cg, *K)  # (g, K·c/g [+ 1], n/g), rows in window order (*K, c)
-        m = m.transpose(0, *range(3, 3 + len(K)), 2, 1).reshape(g, -1, n // g)
-        if b is not None:
-            m = np.concatenate([m, b.reshape(g, 1, n // g)], axis=1)
-        return {**arrays, "matrix": np.ascontiguousarray(m)}
+            parts = [m] if b is None else [m, b.reshape(g, -1, 1)]
+            return {**arrays, "matrix": np.ascontiguousarray(np.concatenate(parts, axis=2))}
+        m = w.reshape(g, n // g, w.shape[1], *K).transpose(0, *range(3, 3 + len(K)), 2, 1)
+        m = m.reshape(g, -1, n // g)
+        parts = [m] if b is None else [m, b.reshape(g, 1, -1)]
+        return {**arrays, "matrix": np.ascontiguousarray(np.concatenate(parts, axis=1))}
 
     def forward(self, xs, lens, arrays, ctx):
-        pad = self._padded(xs, lens)
-        W, ones = arrays["matrix"], int("Biases" in arrays)
-        g, B, nd = W.shape[0], len(xs[0]), self.geo.ndim
-        win = pad.windows(self.geo)
-        if self.first:  # (B, C, *K, *So) → cols (g, c/g·K + 1, B·P)
-            rows = W.shape[2] - ones
-            cols = np.empty((g, W.shape[2], B, int(np.prod(pad.out))), W.dtype)
-            lead = win.shape[1] // g, *self.geo.kernel
-            src = win.reshape(B, g, *lead, *pad.out).transpose(
-                1, *range(2, 3 + nd), 0, *range(3 + nd, 3 + 2 * nd)
-            )
-            np.copyto(cols[:, :rows].reshape(g, *lead, B, *pad.out), src)
-            cols = cols.reshape(g, W.shape[2], -1)
-            if ones:
-                cols[:, rows] = 1
-            y = np.matmul(W, cols).reshape(-1, B, *pad.out)
-            return [np.moveaxis(y, 1, 0)], (pad, cols if ctx.grad else None)
-        rows = W.shape[1] - ones  # (B, *So, *K, C) → cols (M, g, K·c/g + 1)
+        check_lengths(self.layer, lens[0], self.geo)
+        ones = int("Biases" in arrays)
+        if self.rows_last:
+            pad = Padded(xs[0], lens[0], self.geo, 1)
+            y, cols = self._forward_last(pad, arrays["matrix"], ones)
+        else:
+            pad = Padded(xs[0] if self.first else np.moveaxis(xs[0], -1, 1), lens[0], self.geo, 2)
+            y, cols = self._forward_first(pad, arrays["matrix"], ones)
+            y = y if self.first else np.moveaxis(y, 1, -1)
+        return [y], (pad, cols if ctx.grad else None)
+
+    def _forward_first(self, pad: Padded, W: np.ndarray, ones: int) -> tuple:
+        g, B, nd = W.shape[0], pad.shape[0], self.geo.ndim
+        rows = W.shape[2] - ones
+        lead = (pad.shape[1] // g, *self.geo.kernel)
+        cols = np.empty((g, W.shape[2], B, int(np.prod(pad.out))), W.dtype)
+        win = pad.windows(self.geo).reshape(B, g, *lead, *pad.out)  # (B, g, c/g, *K, *So)
+        order = (1, *range(2, 3 + nd), 0, *range(3 + nd, 3 + 2 * nd))
+        np.copyto(cols[:, :rows].reshape(g, *lead, B, *pad.out), win.transpose(order))
+        cols = cols.reshape(g, W.shape[2], -1)
+        if ones:
+            cols[:, rows] = 1
+        y = np.matmul(W, cols).reshape(-1, B, *pad.out)
+        return np.moveaxis(y, 1, 0), cols
+
+    def _forward_last(self, pad: Padded, W: np.ndarray, ones: int) -> tuple:
+        g, ng, B, nd = W.shape[0], W.shape[2], pad.shape[0], self.geo.ndim
+        rows = W.shape[1] - ones
         cols = np.empty((B, *pad.out, g, W.shape[1]), W.dtype)
         dst = cols[..., :rows].reshape(B, *pad.out, g, *self.geo.kernel, -1)
+        win = pad.windows(self.geo)  # (B, *So, *K, g, c/g)
         win = win.reshape(win.shape[:-1] + (g, -1))
-        np.copyto(
-            dst, win.transpose(*range(1 + nd), 1 + 2 * nd, *range(1 + nd, 1 + 2 * nd), 2 + 2 * nd)
-        )
+        order = (*range(1 + nd), 1 + 2 * nd, *range(1 + nd, 1 + 2 * nd), 2 + 2 * nd)
+        np.copyto(dst, win.transpose(order))
         cols = cols.reshape(-1, g, W.shape[1])
         if ones:
             cols[:, :, rows] = 1
-        ng = W.shape[2]
         y = np.empty((len(cols), g * ng), W.dtype)
         for i in range(g):
             np.matmul(cols[:, i], W[i], out=y[:, i * ng : (i + 1) * ng])
-        return [y.reshape(B, *pad.out, -1)], (pad, cols if ctx.grad else None)
+        return y.reshape(B, *pad.out, -1), cols
 
     def backward(self, saved, dys, arrays, ctx):
         pad, cols = saved
         W, ones = arrays["matrix"], int("Biases" in arrays)
-        g = W.shape[0]
-        if self.first:  # dy as (g, n/g, B·P)
-            dy = np.ascontiguousarray(np.moveaxis(dys[0], 0, 1)).reshape(g, W.shape[1], -1)
-            dWb = np.matmul(dy, cols.transpose(0, 2, 1))  # (g, n/g, c/g·K + 1)
-            dcols = np.matmul(W[:, :, : W.shape[2] - ones].transpose(0, 2, 1), dy)
-            dW, db = dWb[:, :, : W.shape[2] - ones], dWb[:, :, -1]
-        else:  # dy as (M, g, n/g)
-            ng = W.shape[2]
-            dy = np.ascontiguousarray(dys[0]).reshape(len(cols), g, ng)
-            dWb = np.empty_like(W)
-            dcols = np.empty((len(cols), g, W.shape[1] - ones), W.dtype)
-            for i in range(g):
-                np.matmul(cols[:, i].T, dy[:, i], out=dWb[i])
-                np.matmul(dy[:, i], W[i, : W.shape[1] - ones].T, out=dcols[:, i])
-            dW, db = dWb[:, : W.shape[1] - ones], dWb[:, -1]
-        grads = {"Weights": self._weights_layout(dW, arrays["Weights"].shape)}
+        if self.rows_last:
+            dW, db, dx = self._backward_last(pad, cols, dys[0], W, ones)
+        else:
+            dy = np.moveaxis(dys[0], 0, 1) if self.first else np.moveaxis(dys[0], -1, 0)
+            dW, db, dx = self._backward_first(pad, cols, dy, W, ones)
+            dx = dx if self.first else np.moveaxis(dx, 1, -1)
+        grads = {"Weights": dW}
         if ones:
-            grads["Biases"] = db.reshape(-1)
-        return [self._col2im(dcols, pad)], grads
+            grads["Biases"] = db
+        return [dx], grads
 
-    def _weights_layout(self, dW: np.ndarray, shape: tuple) -> np.ndarray:
-        """The weights' gradient in Wolfram's layout (n, c/g, *K)."""
-        if self.first:
-            return np.ascontiguousarray(dW).reshape(shape)
-        g, n, cg, K = dW.shape[0], shape[0], shape[1], shape[2:]
-        d = dW.reshape(g, *K, cg, n // g)
-        nd = len(K)
-        return d.transpose(0, 2 + nd, 1 + nd, *range(1, 1 + nd)).reshape(shape)
-
-    def _col2im(self, dcols: np.ndarray, pad: Padded) -> np.ndarray:
-        """Each kernel offset's column gradient added where that offset read the input."""
-        geo, B, nd = self.geo, pad.shape[0], self.geo.ndim
-        C = pad.shape[1] if self.first else pad.shape[-1]
+    def _backward_first(self, pad, cols, dy, W, ones) -> tuple:
+        """dy as (n, B, *So); returns dW, db, dx (channel-first)."""
+        g, rows = W.shape[0], W.shape[2] - ones
+        dy = np.ascontiguousarray(dy).reshape(g, W.shape[1], -1)  # (g, n/g, B·P)
+        dWb = np.matmul(dy, cols.transpose(0, 2, 1))  # (g, n/g, c/g·K + 1)
+        dcols = np.matmul(np.ascontiguousarray(W[:, :, :rows].transpose(0, 2, 1)), dy)
+        C, B = pad.shape[1], pad.shape[0]
+        d = dcols.reshape(C, *self.geo.kernel, B, *pad.out)
         dxp = pad.zeros()
-        if self.first:  # (C, *K, B, *So)
-            d = dcols.reshape(C, *geo.kernel, B, *pad.out)
-            for k in offsets(geo):
-                dxp[pad.at(geo, k)] += np.moveaxis(d[(slice(None), *k)], 1, 0)
-            return pad.crop(dxp)
-        g = dcols.shape[1]  # (B, *So, g, *K, c/g)
-        d = dcols.reshape(B, *pad.out, g, *geo.kernel, C // g)
-        lead = (slice(None),) * (1 + nd + 1)
-        for k in offsets(geo):
-            dxp[pad.at(geo, k)] += d[lead + k].reshape(B, *pad.out, C)
-        return pad.crop(dxp)
+        for k in offsets(self.geo):
+            dxp[pad.at(self.geo, k)] += np.moveaxis(d[(slice(None), *k)], 1, 0)
+        dW = dWb[:, :, :rows].reshape(-1, pad.shape[1] // g, *self.geo.kernel)
+        return dW, dWb[:, :, rows:].reshape(-1), pad.crop(dxp)
+
+    def _backward_last(self, pad, cols, dy, W, ones) -> tuple:
+        """dy as (B, *So, n); returns dW, db, dx (channel-last)."""
+        g, ng, rows, K = W.shape[0], W.shape[2], W.shape[1] - ones, self.geo.kernel
+        dy = np.ascontiguousarray(dy).reshape(len(cols), g, ng)
+        dWb = np.empty_like(W)
+        dcols = np.empty((len(cols), g, rows), W.dtype)
+        for i in range(g):
+            np.matmul(cols[:, i].T, dy[:, i], out=dWb[i])
+            np.matmul(dy[:, i], np.ascontiguousarray(W[i, :rows].T), out=dcols[:, i])
+        B, C, nd = pad.shape[0], pad.shape[-1], len(K)
+        d = dcols.reshape(B, *pad.out, g, *K, C // g)
+        dxp = pad.zeros()
+        for k in offsets(self.geo):
+            dxp[pad.at(self.geo, k)] += d[(slice(None),) * (2 + nd) + k].reshape(B, *pad.out, C)
+        dW = dWb[:, :rows].reshape(g, *K, C // g, ng)
+        dW = dW.transpose(0, 2 + nd, 1 + nd, *range(1, 1 + nd)).reshape(g * ng, C // g, *K)
+        return dW, dWb[:, rows:].reshape(-1), pad.crop(dxp)
 
 
 class PoolingOp(_WindowOp):

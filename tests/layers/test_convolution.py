@@ -160,6 +160,30 @@ def test_ragged_sequences_with_lengths_of_their_own(rng, padding, stride, dilati
     assert [len(o) for o in outs] == [length({"Input": x}) for x in xs]
 
 
+def test_wide_channel_last_layout(rng):
+    """At least 16 channels per group, channel-last: the windows are copied in runs of
+    channel vectors (the other im2col layout), over ragged sequences and over 2-D maps."""
+    layer = ConvolutionLayer(
+        4,
+        3,
+        stride=2,
+        padding_size="Same",
+        channel_groups=2,
+        interleaving=True,
+        input=("Varying", 32),
+    )
+    xs = [rng.normal(size=(n, 32)) for n in (5, 2, 6)]
+    ref = conv_reference((2,), (1,), "Same", groups=2, interleaving=True)
+    check_layer(
+        layer, {"Input": xs}, ref, lengths={"Output": lambda ex: math.ceil(len(ex["Input"]) / 2)}
+    )
+    layer = ConvolutionLayer(
+        3, (2, 2), dilation=(1, 2), padding_size=1, interleaving=True, input=(3, 4, 16)
+    )
+    x = [rng.normal(size=(3, 4, 16)) for _ in range(2)]
+    check_layer(layer, {"Input": x}, conv_reference((1, 1), (1, 2), 1, interleaving=True))
+
+
 def test_padding_never_changes_a_sequence(rng):
     """A batch with a long sequence next to a short one: the short one's outputs equal its
     outputs alone, even the last ones, whose windows reach past its end."""
