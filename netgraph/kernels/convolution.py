@@ -296,16 +296,20 @@ class ConvolutionOp(_WindowOp):
 
     def _backward_first(self, pad, cols, dy, W, ones) -> tuple:
         """dy as (n, B, *So); returns dW, db, dx (channel-first)."""
-        g, rows = W.shape[0], W.shape[2] - ones
-        dy = np.ascontiguousarray(dy).reshape(g, W.shape[1], -1)  # (g, n/g, B·P)
-        dWb = np.matmul(dy, cols.transpose(0, 2, 1))  # (g, n/g, c/g·K + 1)
-        dcols = np.matmul(np.ascontiguousarray(W[:, :, :rows].transpose(0, 2, 1)), dy)
-        C, B = pad.shape[1], pad.shape[0]
-        d = dcols.reshape(C, *self.geo.kernel, B, *pad.out)
+        g, ng, rows, K = W.shape[0], W.shape[1], W.shape[2] - ones, self.geo.kernel
+        dy = np.ascontiguousarray(dy).reshape(g, ng, -1)  # (g, n/g, B·P)
+        dWb = np.empty(W.shape, W.dtype)  # (g, n/g, c/g·K + 1)
+        dcols = np.empty((g, rows, dy.shape[2]), W.dtype)
+        for i in range(g):  # 2-D products: a stacked matmul of transposed views is slower
+            np.matmul(dy[i], cols[i].T, out=dWb[i])
+            np.matmul(np.ascontiguousarray(W[i, :, :rows].T), dy[i], out=dcols[i])
+        B, C = pad.shape[0], pad.shape[1]
+        d = dcols.reshape(-1, B, int(np.prod(pad.out))).transpose(1, 0, 2)
+        d = np.ascontiguousarray(d).reshape(B, C, *K, *pad.out)  # contiguous adds below
         dxp = pad.zeros()
         for k in offsets(self.geo):
-            dxp[pad.at(self.geo, k)] += np.moveaxis(d[(slice(None), *k)], 1, 0)
-        dW = dWb[:, :, :rows].reshape(-1, pad.shape[1] // g, *self.geo.kernel)
+            dxp[pad.at(self.geo, k)] += d[(slice(None), slice(None), *k)]
+        dW = dWb[:, :, :rows].reshape(-1, C // g, *K)
         return dW, dWb[:, :, rows:].reshape(-1), pad.crop(dxp)
 
     def _backward_last(self, pad, cols, dy, W, ones) -> tuple:

@@ -96,9 +96,9 @@ class _WindowLayer(Layer):
         c, spatial = self._layout(x.dims)
         if isinstance(c, Var) or any(isinstance(d, Var) for d in spatial[1:]):
             raise TypeConflict(
-                f'port "{p}" is {describe(x)}; only the first dimension may be "Varying", and it '
-                "must be a spatial one: give interleaving=True for channel-last data such as a "
-                'sequence of vectors ("Varying", c)'
+                f'port "{p}" is {describe(x)}, but with interleaving=False its first dimension '
+                'holds the channels, which cannot be "Varying": give interleaving=True for '
+                'channel-last data such as a sequence of vectors ("Varying", c)'
             )
         return x
 
