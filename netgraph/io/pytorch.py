@@ -12,6 +12,7 @@ from ..containers import NetChain
 from ..editing import NetReplacePart
 from ..layers import (
     BasicRecurrentLayer,
+    ConvolutionLayer,
     DropoutLayer,
     ElementwiseLayer,
     EmbeddingLayer,
@@ -20,6 +21,7 @@ from ..layers import (
     LinearLayer,
     LongShortTermMemoryLayer,
     NormalizationLayer,
+    PoolingLayer,
     SoftmaxLayer,
 )
 from ..layers.recurrent import STATE_BIAS
@@ -196,6 +198,61 @@ def _layer_norm(m, nn, where: str):
     return NormalizationLayer(epsilon=float(m.eps), arrays=arrays)
 
 
+def _refuse(where: str, what: str, why: str):
+    raise ValueError(f"from_pytorch: {_at(where)} is an {what}; {why}")
+
+
+def _conv(m, nn, where: str):
+    """nn.Conv1d, nn.Conv2d: ConvolutionLayer, channel-first, weights as they lie."""
+    kind = type(m).__name__
+    if m.padding_mode != "zeros":
+        _refuse(
+            where, f"nn.{kind} with padding_mode={m.padding_mode!r}", "netgraph pads with zeros."
+        )
+    W = _tensor(m, "weight", where)
+    pads = {"same": "Same", "valid": 0}.get(m.padding, m.padding)
+    return ConvolutionLayer(
+        W.shape[0],
+        tuple(m.kernel_size),
+        stride=tuple(m.stride),
+        padding_size=pads if isinstance(pads, (int, str)) else tuple(pads),
+        dilation=tuple(m.dilation),
+        channel_groups=m.groups,
+        weights=W,
+        biases=None if m.bias is None else _tensor(m, "bias", where),
+    )
+
+
+def _pool(m, nn, where: str):
+    """nn.MaxPool1d/2d and nn.AvgPool1d/2d: PoolingLayer "Max" and "Mean" (PyTorch's stride
+    defaults to the kernel size, Wolfram's to 1: it is given explicitly)."""
+    kind, nd = type(m).__name__, int(type(m).__name__[-2])
+
+    def per_dim(v):
+        return tuple(v) if isinstance(v, (tuple, list)) else (v,) * nd
+
+    if m.ceil_mode:
+        _refuse(where, f"nn.{kind} with ceil_mode=True", "netgraph's output sizes round down.")
+    pad = per_dim(m.padding)
+    if kind.startswith("Max") and (per_dim(m.dilation) != (1,) * nd or m.return_indices):
+        _refuse(where, f"nn.{kind} with dilation or return_indices", "PoolingLayer has neither.")
+    if kind.startswith("Avg") and (
+        getattr(m, "divisor_override", None) is not None or (not m.count_include_pad and any(pad))
+    ):
+        _refuse(
+            where,
+            f"nn.{kind} with divisor_override or count_include_pad=False",
+            'PoolingLayer\'s "Mean" divides by the whole window, padding counted '
+            "(count_include_pad=True).",
+        )
+    return PoolingLayer(
+        per_dim(m.kernel_size),
+        per_dim(m.stride or m.kernel_size),
+        function="Max" if kind.startswith("Max") else "Mean",
+        padding_size=pad,
+    )
+
+
 def _sequential(m, nn, where: str):
     layers = {}
     for name, child in m.named_children():
@@ -215,6 +272,8 @@ CONVERTERS = {
     "Identity": lambda m, nn, where: None,
     "Flatten": _flatten,
     "LayerNorm": _layer_norm,
+    **dict.fromkeys(("Conv1d", "Conv2d"), _conv),
+    **dict.fromkeys(("MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d"), _pool),
     "Sequential": _sequential,
 }
 
@@ -255,8 +314,12 @@ def from_pytorch(module, *, input=None) -> Net:
     Converts ``nn.LSTM``, ``nn.GRU``, ``nn.RNN`` (tanh or relu), ``nn.Linear``,
     ``nn.Embedding``, ``nn.ReLU``, ``nn.Tanh``, ``nn.Sigmoid``, ``nn.Softsign``, ``nn.ELU``,
     ``nn.SELU``, ``nn.GELU``, ``nn.Softmax(dim=-1)``, ``nn.Dropout``, ``nn.Identity``,
-    ``nn.Flatten``, ``nn.LayerNorm(k)`` (a NormalizationLayer) and ``nn.Sequential`` of these (children keep their names; an Identity is
-    left out). Arrays keep the module's dtype (float32 or float64).
+    ``nn.Flatten``, ``nn.LayerNorm(k)`` (a NormalizationLayer), ``nn.Conv1d`` and ``nn.Conv2d``
+    (ConvolutionLayers, channel-first, zero padding), ``nn.MaxPool1d/2d`` and
+    ``nn.AvgPool1d/2d`` (PoolingLayers "Max" and "Mean", the stride given explicitly, since
+    Wolfram's defaults to 1 and PyTorch's to the kernel size) and ``nn.Sequential`` of these
+    (children keep their names; an Identity is left out). Arrays keep the module's dtype
+    (float32 or float64). A convolution's input sizes are left to the data (or ``input``).
 
     Recurrent modules: netgraph is batch-first whatever ``batch_first`` says; the two biases
     are summed; ``bias=False`` gives zero biases with learning-rate multiplier 0, so NetTrain
@@ -391,6 +454,11 @@ def _layer_state(layer, prefix: str) -> dict:
             f"{prefix}weight": np.array(layer.arrays["Scaling"]),
             f"{prefix}bias": np.array(layer.arrays["Biases"]),
         }
+    if isinstance(layer, ConvolutionLayer):  # an nn.Conv1d or nn.Conv2d, weights as they lie
+        out = {f"{prefix}weight": np.array(layer.arrays["Weights"])}
+        if "Biases" in layer.arrays:
+            out[f"{prefix}bias"] = np.array(layer.arrays["Biases"])
+        return out
     if isinstance(layer, LinearLayer) and layer.arrays["Weights"].ndim == 2:
         out = {f"{prefix}weight": np.array(layer.arrays["Weights"])}
         if "Biases" in layer.arrays:
@@ -431,6 +499,7 @@ def to_pytorch_state_dict(net) -> dict:
     DropoutLayers) is one module with ``num_layers`` layers, keys "…_l0", "…_l1", …; a
     LinearLayer(n) is an ``nn.Linear``, "weight" and "bias"; an EmbeddingLayer an
     ``nn.Embedding``, "weight"; a NormalizationLayer an ``nn.LayerNorm``, "weight" and
+    "bias"; a ConvolutionLayer an ``nn.Conv1d``/``nn.Conv2d``, "weight" ``(n, c/g, *K)`` and
     "bias"; any other container is an ``nn.Sequential`` whose children
     are named as its layers: keys "name.weight", nested "outer.inner.weight". Layers without
     arrays give no keys. Refused: uninitialized arrays, activations PyTorch's recurrent
