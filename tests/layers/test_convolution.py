@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from netgraph import (
     ConvolutionLayer,
@@ -451,3 +453,50 @@ def test_pytorch_pooling(rng, function, kernel, stride, padding, size):
         working_precision="Real64",
     )
     np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+# -- properties ----------------------------------------------------------------------------
+
+geometry = st.fixed_dictionaries(
+    {
+        "nd": st.integers(1, 2),
+        "k": st.integers(1, 3),
+        "s": st.integers(1, 3),
+        "d": st.integers(1, 2),
+        "pad": st.one_of(st.just("Same"), st.integers(0, 2)),
+        "size": st.integers(1, 7),
+        "interleaving": st.booleans(),
+        "pool": st.booleans(),
+    }
+)
+
+
+@settings(deadline=None, max_examples=40, suppress_health_check=[HealthCheck.too_slow])
+@given(g=geometry, seed=st.integers(0, 2**16))
+def test_inferred_sizes_are_the_formula_and_the_outputs(g, seed):
+    """Any valid construction infers ⌊(L + pl + pr − d·(K−1) − 1)/s⌋ + 1 (⌈L/s⌉ "Same") per
+    dimension, and the output computed has that shape; too small an input is refused."""
+    nd, k, s, d, pad, L = g["nd"], g["k"], g["s"], g["d"], g["pad"], g["size"]
+    if g["pool"]:
+        d, pad = 1, pad if pad == "Same" or pad < k else k - 1
+    ext = d * (k - 1) + 1
+    want = -(-L // s) if pad == "Same" else (L + 2 * pad - ext) // s + 1
+    shape = (L,) * nd + (2,) if g["interleaving"] else (2,) + (L,) * nd
+    kw = {"padding_size": pad, "interleaving": g["interleaving"], "input": shape}
+    kernel = k if nd == 1 else (k, k)
+
+    def make():
+        if g["pool"]:
+            return PoolingLayer(kernel, s, **kw)
+        return ConvolutionLayer(3, kernel, stride=s, dilation=d, **kw)
+
+    if want < 1:
+        with pytest.raises(ValueError, match="too small"):
+            make()
+        return
+    layer = NetInitialize(make(), random_seed=seed)
+    c = 2 if g["pool"] else 3
+    expected = (want,) * nd + (c,) if g["interleaving"] else (c,) + (want,) * nd
+    assert layer.ports["Output"].dims == expected
+    x = np.random.default_rng(seed).normal(size=shape)
+    assert layer(x).shape == expected
