@@ -30,6 +30,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .base import Op
+from .blas import one_blas_thread
 
 
 @dataclass(frozen=True)
@@ -239,6 +240,10 @@ class ConvolutionOp(_WindowOp):
 
     def forward(self, xs, lens, arrays, ctx):
         check_lengths(self.layer, lens[0], self.geo)
+        with one_blas_thread():
+            return self._forward(xs, lens, arrays, ctx)
+
+    def _forward(self, xs, lens, arrays, ctx):
         ones = int("Biases" in arrays)
         if self.rows_last:
             pad = Padded(xs[0], lens[0], self.geo, 1)
@@ -281,6 +286,10 @@ class ConvolutionOp(_WindowOp):
         return y.reshape(B, *pad.out, -1), cols
 
     def backward(self, saved, dys, arrays, ctx):
+        with one_blas_thread():
+            return self._backward(saved, dys, arrays, ctx)
+
+    def _backward(self, saved, dys, arrays, ctx):
         pad, cols = saved
         W, ones = arrays["matrix"], int("Biases" in arrays)
         if self.rows_last:
