@@ -28,6 +28,7 @@ from ..containers import NetBidirectionalOperator
 from ..inference import infer_net
 from ..layers.aggregation import AggregationLayer
 from ..layers.combine import CatenateLayer, ThreadingLayer, TotalLayer
+from ..layers.convolution import ConvolutionLayer, PoolingLayer
 from ..layers.dropout import DropoutLayer
 from ..layers.elementwise import ElementwiseLayer
 from ..layers.embedding import EmbeddingLayer
@@ -53,6 +54,7 @@ from ..walk import states as states_of
 from . import onnx_layers as L
 from . import onnx_sequence as S
 from .onnx_bidirectional import emit_bidirectional
+from .onnx_convolution import emit_convolution, emit_pooling
 from .onnx_graph import Builder, Site, TensorProto
 from .onnx_losses import emit_loss
 from .onnx_recurrent import OPS, emit_recurrent
@@ -70,6 +72,8 @@ EMITTERS = {
     NormalizationLayer: L.emit_normalization,
     BatchNormalizationLayer: L.emit_batch_normalization,
     InputNormalizationLayer: L.emit_input_normalization,
+    ConvolutionLayer: emit_convolution,
+    PoolingLayer: emit_pooling,
     DropoutLayer: L.emit_dropout,
     EmbeddingLayer: L.emit_embedding,
     FlattenLayer: L.emit_reshape,

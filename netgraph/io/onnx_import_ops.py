@@ -21,6 +21,7 @@ from ..layers.shape import ReshapeLayer
 from ..layers.softmax import SoftmaxLayer
 from .onnx_graph import helper
 from .onnx_import import LENGTHS, Dims, Value, Zeros
+from .onnx_import_convolution import HANDLERS as WINDOW_HANDLERS
 from .onnx_read import to_array
 from .onnx_recurrent import layer_from_node
 
@@ -526,4 +527,5 @@ HANDLERS = {
     "LSTM": recurrent,
     "GRU": recurrent,
     "RNN": recurrent,
+    **WINDOW_HANDLERS,
 }

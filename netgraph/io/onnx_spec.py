@@ -19,6 +19,7 @@ import numpy as np
 
 from ..containers import NetBidirectionalOperator, NetChain, NetGraph
 from ..layers.aggregation import AggregationLayer
+from ..layers.convolution import ConvolutionLayer
 from ..layers.linear import LinearLayer
 from ..layers.recurrent import STATE_BIAS
 from ..symbols import All, Automatic, NetPort, Restricted
@@ -131,7 +132,7 @@ def _fields(node, *names) -> list:
 def _kwargs(cls, options: dict) -> dict:
     """Constructor keywords from a layer's validated options (their names, with two forms)."""
     kw = dict(options)
-    if cls is LinearLayer and "biases" in kw:
+    if cls in (LinearLayer, ConvolutionLayer) and "biases" in kw:
         kw["biases"] = Automatic if kw["biases"] else None
     if cls is AggregationLayer and isinstance(kw.get("levels"), tuple):
         kw["levels"] = list(kw["levels"])  # a list of levels (a tuple is a span)

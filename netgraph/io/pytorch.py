@@ -13,6 +13,7 @@ from ..editing import NetReplacePart
 from ..layers import (
     BasicRecurrentLayer,
     BatchNormalizationLayer,
+    ConvolutionLayer,
     DropoutLayer,
     ElementwiseLayer,
     EmbeddingLayer,
@@ -21,6 +22,7 @@ from ..layers import (
     LinearLayer,
     LongShortTermMemoryLayer,
     NormalizationLayer,
+    PoolingLayer,
     SoftmaxLayer,
 )
 from ..layers.recurrent import STATE_BIAS
@@ -222,6 +224,61 @@ def _batch_norm(m, nn, where: str):
     return BatchNormalizationLayer(epsilon=float(m.eps), momentum=momentum, arrays=arrays)
 
 
+def _refuse(where: str, what: str, why: str):
+    raise ValueError(f"from_pytorch: {_at(where)} is an {what}; {why}")
+
+
+def _conv(m, nn, where: str):
+    """nn.Conv1d, nn.Conv2d: ConvolutionLayer, channel-first, weights as they lie."""
+    kind = type(m).__name__
+    if m.padding_mode != "zeros":
+        _refuse(
+            where, f"nn.{kind} with padding_mode={m.padding_mode!r}", "netgraph pads with zeros."
+        )
+    W = _tensor(m, "weight", where)
+    pads = {"same": "Same", "valid": 0}.get(m.padding, m.padding)
+    return ConvolutionLayer(
+        W.shape[0],
+        tuple(m.kernel_size),
+        stride=tuple(m.stride),
+        padding_size=pads if isinstance(pads, (int, str)) else tuple(pads),
+        dilation=tuple(m.dilation),
+        channel_groups=m.groups,
+        weights=W,
+        biases=None if m.bias is None else _tensor(m, "bias", where),
+    )
+
+
+def _pool(m, nn, where: str):
+    """nn.MaxPool1d/2d and nn.AvgPool1d/2d: PoolingLayer "Max" and "Mean" (PyTorch's stride
+    defaults to the kernel size, Wolfram's to 1: it is given explicitly)."""
+    kind, nd = type(m).__name__, int(type(m).__name__[-2])
+
+    def per_dim(v):
+        return tuple(v) if isinstance(v, (tuple, list)) else (v,) * nd
+
+    if m.ceil_mode:
+        _refuse(where, f"nn.{kind} with ceil_mode=True", "netgraph's output sizes round down.")
+    pad = per_dim(m.padding)
+    if kind.startswith("Max") and (per_dim(m.dilation) != (1,) * nd or m.return_indices):
+        _refuse(where, f"nn.{kind} with dilation or return_indices", "PoolingLayer has neither.")
+    if kind.startswith("Avg") and (
+        getattr(m, "divisor_override", None) is not None or (not m.count_include_pad and any(pad))
+    ):
+        _refuse(
+            where,
+            f"nn.{kind} with divisor_override or count_include_pad=False",
+            'PoolingLayer\'s "Mean" divides by the whole window, padding counted '
+            "(count_include_pad=True).",
+        )
+    return PoolingLayer(
+        per_dim(m.kernel_size),
+        per_dim(m.stride or m.kernel_size),
+        function="Max" if kind.startswith("Max") else "Mean",
+        padding_size=pad,
+    )
+
+
 def _sequential(m, nn, where: str):
     layers = {}
     for name, child in m.named_children():
@@ -243,6 +300,8 @@ CONVERTERS = {
     "LayerNorm": _layer_norm,
     "BatchNorm1d": _batch_norm,
     "BatchNorm2d": _batch_norm,
+    **dict.fromkeys(("Conv1d", "Conv2d"), _conv),
+    **dict.fromkeys(("MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d"), _pool),
     "Sequential": _sequential,
 }
 
@@ -287,6 +346,12 @@ def from_pytorch(module, *, input=None) -> Net:
     ``nn.BatchNorm2d`` (a BatchNormalizationLayer, channels first, momentum 1 − torch's) and
     ``nn.Sequential`` of these (children keep their names; an Identity is left out). Arrays
     keep the module's dtype (float32 or float64).
+    ``nn.Flatten``, ``nn.LayerNorm(k)`` (a NormalizationLayer), ``nn.Conv1d`` and ``nn.Conv2d``
+    (ConvolutionLayers, channel-first, zero padding), ``nn.MaxPool1d/2d`` and
+    ``nn.AvgPool1d/2d`` (PoolingLayers "Max" and "Mean", the stride given explicitly, since
+    Wolfram's defaults to 1 and PyTorch's to the kernel size) and ``nn.Sequential`` of these
+    (children keep their names; an Identity is left out). Arrays keep the module's dtype
+    (float32 or float64). A convolution's input sizes are left to the data (or ``input``).
 
     Recurrent modules: netgraph is batch-first whatever ``batch_first`` says; the two biases
     are summed; ``bias=False`` gives zero biases with learning-rate multiplier 0, so NetTrain
@@ -444,32 +509,36 @@ def _stacked(chain, prefix: str) -> list | None:
     return [(_where(f"{prefix}{k}."), v) for k, v in named]
 
 
+def _named_state(layer) -> dict | None:
+    """The state dict of a layer whose torch module names its arrays weight, bias, … (None:
+    not such a layer)."""
+    a = layer.arrays
+    if isinstance(layer, EmbeddingLayer):
+        return {"weight": a["Weights"]}
+    if isinstance(layer, BatchNormalizationLayer):  # an nn.BatchNorm1d/2d, momentum 1 − ours
+        return {
+            "weight": a["Scaling"],
+            "bias": a["Biases"],
+            "running_mean": a["MovingMean"],
+            "running_var": a["MovingVariance"],
+            "num_batches_tracked": np.array(0, np.int64),
+        }
+    if isinstance(layer, NormalizationLayer):  # an nn.LayerNorm(k, eps=epsilon)
+        return {"weight": a["Scaling"], "bias": a["Biases"]}
+    linear = isinstance(layer, LinearLayer) and a["Weights"].ndim == 2
+    if linear or isinstance(layer, ConvolutionLayer):  # nn.Linear, nn.Conv1d/2d as they lie
+        return {"weight": a["Weights"], **({"bias": a["Biases"]} if "Biases" in a else {})}
+    return None
+
+
 def _layer_state(layer, prefix: str) -> dict:
     where = _where(prefix)
     _check_initialized(layer, where)
     if isinstance(layer, (LongShortTermMemoryLayer, GatedRecurrentLayer, BasicRecurrentLayer)):
         return _recurrent_state([(where, layer)], prefix)
-    if isinstance(layer, EmbeddingLayer):
-        return {f"{prefix}weight": np.array(layer.arrays["Weights"])}
-    if isinstance(layer, BatchNormalizationLayer):  # an nn.BatchNorm1d/2d, momentum 1 − ours
-        a = layer.arrays
-        return {
-            f"{prefix}weight": np.array(a["Scaling"]),
-            f"{prefix}bias": np.array(a["Biases"]),
-            f"{prefix}running_mean": np.array(a["MovingMean"]),
-            f"{prefix}running_var": np.array(a["MovingVariance"]),
-            f"{prefix}num_batches_tracked": np.array(0, np.int64),
-        }
-    if isinstance(layer, NormalizationLayer):  # an nn.LayerNorm(k, eps=epsilon)
-        return {
-            f"{prefix}weight": np.array(layer.arrays["Scaling"]),
-            f"{prefix}bias": np.array(layer.arrays["Biases"]),
-        }
-    if isinstance(layer, LinearLayer) and layer.arrays["Weights"].ndim == 2:
-        out = {f"{prefix}weight": np.array(layer.arrays["Weights"])}
-        if "Biases" in layer.arrays:
-            out[f"{prefix}bias"] = np.array(layer.arrays["Biases"])
-        return out
+    named = _named_state(layer)
+    if named is not None:
+        return {f"{prefix}{k}": np.array(v) for k, v in named.items()}
     if layer.arrays:
         raise ValueError(
             f"to_pytorch_state_dict: {where}, a {type(layer).__name__} with arrays of shapes "
@@ -513,6 +582,9 @@ def to_pytorch_state_dict(net) -> dict:
     "weight", "bias", "running_mean", "running_var" and "num_batches_tracked" (0: netgraph
     does not count batches; torch reads it only with momentum=None); any other container is
     an ``nn.Sequential`` whose children are named as its layers: keys "name.weight", nested "outer.inner.weight". Layers without
+    "bias"; a ConvolutionLayer an ``nn.Conv1d``/``nn.Conv2d``, "weight" ``(n, c/g, *K)`` and
+    "bias"; any other container is an ``nn.Sequential`` whose children
+    are named as its layers: keys "name.weight", nested "outer.inner.weight". Layers without
     arrays give no keys. Refused: uninitialized arrays, activations PyTorch's recurrent
     modules lack (HardSigmoid and SoftSign LSTMs, RNNs other than Tanh and Ramp), and arrays
     without a counterpart. A net from ``from_pytorch`` gives back keys of the original module.

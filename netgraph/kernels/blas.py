@@ -62,3 +62,20 @@ def gemm(a, b):
     x, tx = (b.T, 0) if b.T.flags.f_contiguous else (b, 1)
     y, ty = (a.T, 0) if a.T.flags.f_contiguous else (a, 1)
     return f(1.0, x, y, trans_a=tx, trans_b=ty).T
+
+
+@cache
+def _controller() -> ThreadpoolController:
+    return ThreadpoolController()
+
+
+@contextmanager
+def one_blas_thread():
+    """Every BLAS pool at one thread for the duration of a call, the user's settings restored
+    after it. For products with one small side, a convolution's (n or c·K rows against every
+    output position of the batch): OpenBLAS splits them so finely between its threads that on
+    a busy 2-core machine the threads spend longer waiting for each other than computing
+    (the weights' gradient of ``benchmarks/convolution.py``'s images: 200 ms on two threads,
+    12 ms on one)."""
+    with _controller().limit(limits=1, user_api="blas"):
+        yield

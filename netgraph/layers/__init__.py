@@ -3,6 +3,7 @@
 from . import (
     aggregation,
     combine,
+    convolution,
     dropout,
     elementwise,
     embedding,
@@ -21,6 +22,7 @@ _families = (
     elementwise,
     softmax,
     normalization,
+    convolution,
     dropout,
     embedding,
     sequence,

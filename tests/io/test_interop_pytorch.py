@@ -13,6 +13,7 @@ import pytest
 
 from netgraph import (
     BasicRecurrentLayer,
+    ConvolutionLayer,
     DropoutLayer,
     EmbeddingLayer,
     GatedRecurrentLayer,
@@ -24,6 +25,7 @@ from netgraph import (
     NetPort,
     NetPortGradient,
     NetReplacePart,
+    PoolingLayer,
     from_pytorch,
     to_pytorch_state_dict,
 )
@@ -420,8 +422,8 @@ class MyLinear(nn.Linear):
     [
         (lambda: nn.LSTM(K, N, proj_size=2), r"proj_size=2.*no projection"),
         (
-            lambda: nn.Sequential(nn.Linear(K, 2), nn.Conv1d(1, 1, 1)),
-            r'module "1" is a torch.nn.modules.conv.Conv1d, which does not convert.*LSTM, GRU, RNN',
+            lambda: nn.Sequential(nn.Linear(K, 2), nn.Conv3d(1, 1, 1)),
+            r'module "1" is a torch.nn.modules.conv.Conv3d, which does not convert.*LSTM, GRU, RNN',
         ),
         (lambda: MyLinear(K, 2), r"is a .*MyLinear, which does not convert.*not subclasses"),
         (lambda: nn.Softmax(dim=0), r"nn.Softmax with dim=0.*only nn.Softmax\(dim=-1\)"),
@@ -435,6 +437,13 @@ class MyLinear(nn.Linear):
         (lambda: nn.Sequential(nn.Identity()), r"computes the identity"),
         (lambda: nn.Flatten(0, -1), r"nn.Flatten\(start_dim=0, end_dim=-1\)"),
         (lambda: nn.ModuleList([nn.ReLU()]), r"ModuleList, which does not convert"),
+        (lambda: nn.Conv2d(2, 2, 3, padding_mode="reflect"), r"padding_mode='reflect'.*zeros"),
+        (lambda: nn.MaxPool2d(2, ceil_mode=True), r"ceil_mode=True"),
+        (lambda: nn.MaxPool1d(2, dilation=2), r"dilation or return_indices"),
+        (
+            lambda: nn.AvgPool2d(3, padding=1, count_include_pad=False),
+            r"count_include_pad=False.*padding counted",
+        ),
     ],
 )
 def test_from_pytorch_refusals(module, message):
@@ -564,3 +573,76 @@ def test_batch_norm_without_running_statistics_is_refused():
         from_pytorch(nn.BatchNorm1d(3, track_running_stats=False))
     with pytest.raises(ValueError, match=r"momentum=None"):
         from_pytorch(nn.BatchNorm2d(3, momentum=None))
+
+
+# -- convolution and pooling -------------------------------------------------------------------
+
+
+def image_net():
+    torch.manual_seed(2)
+    return (
+        nn.Sequential(
+            nn.Conv2d(2, 4, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(4, 6, (2, 3), stride=(1, 2), padding=(1, 0), dilation=(2, 1), groups=2),
+            nn.Tanh(),
+            nn.AvgPool2d(2, stride=1, padding=1),
+            nn.Flatten(),
+            nn.Linear(6 * 5 * 2, 3),
+        )
+        .double()
+        .eval()
+    )
+
+
+def test_conv2d_pooling_net():
+    s = image_net()
+    net = from_pytorch(s, input=(2, 8, 9))
+    assert isinstance(net.layers["0"], ConvolutionLayer)
+    assert net.layers["2"].options["stride"] == (2, 2)  # PyTorch's default: the kernel size
+    assert net.layers["5"].options["function"] == "Mean"
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(3, 2, 8, 9))
+    same_as_sequential(net, s, x, rng.normal(size=(3, 3)))
+    state = to_pytorch_state_dict(net)
+    assert sorted(state) == sorted(s.state_dict())
+    for k, v in s.state_dict().items():
+        assert np.array_equal(state[k], v.numpy()), k
+
+
+def test_conv1d_same_and_pools_without_input_shape():
+    torch.manual_seed(3)
+    s = nn.Sequential(
+        nn.Conv1d(3, 4, 3, padding="same", dilation=2),
+        nn.MaxPool1d(3, stride=2, padding=1),
+        nn.Conv1d(4, 2, 2, bias=False),
+        nn.AvgPool1d(2),
+    ).double()
+    net = from_pytorch(s)  # the sizes come from the data
+    x = np.random.default_rng(6).normal(size=(2, 3, 11))
+    og = np.random.default_rng(7).normal(size=(2, 2, 2))
+    same_as_sequential(net, s, x, og)
+    assert sorted(to_pytorch_state_dict(net)) == ["0.bias", "0.weight", "2.weight"]
+
+
+def test_state_dict_of_convolutions_loads_into_torch():
+    net = NetChain(
+        {
+            "c1": ConvolutionLayer(4, (3, 3), padding_size=1, channel_groups=2),
+            "pool": PoolingLayer((2, 2), 2),
+            "c2": ConvolutionLayer(2, (2, 2), biases=None),
+        },
+        input=(2, 6, 6),
+    )
+    net = NetInitialize(net, random_seed=1)
+    m = nn.Sequential(
+        OrderedDict(
+            c1=nn.Conv2d(2, 4, 3, padding=1, groups=2),
+            pool=nn.MaxPool2d(2),
+            c2=nn.Conv2d(4, 2, 2, bias=False),
+        )
+    )
+    m.load_state_dict({k: torch.from_numpy(v) for k, v in to_pytorch_state_dict(net).items()})
+    x = np.random.default_rng(8).normal(size=(2, 2, 6, 6)).astype(np.float32)
+    close(net(x), m(torch.from_numpy(x)).detach().numpy(), 1e-5)

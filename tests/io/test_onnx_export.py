@@ -213,6 +213,55 @@ def test_normalization(shape, lengths, rng, tmp_path):
     check_onnx(net, {"Input": x}, tmp_path)
 
 
+@pytest.mark.parametrize("padding", ["Same", 1, ((2, 0),)], ids=str)
+def test_convolution_and_pooling_over_time(padding, lengths, rng, tmp_path):
+    """Conv and MaxPool with strides 2 over ragged sequences: each sequence's outputs and
+    lengths (the "Same" padding of each, shifted row by row), then Max over time."""
+    net = NetChain(
+        [
+            ConvolutionLayer(4, 3, stride=2, padding_size=padding, interleaving=True),
+            ElementwiseLayer("Ramp"),
+            PoolingLayer(2, 2, function="Max", padding_size="Same", interleaving=True),
+            ConvolutionLayer(3, 2, dilation=2, padding_size="Same", interleaving=True),
+            PoolingLayer(2, function="Mean", padding_size=((1, 0),), interleaving=True),
+        ],
+        input=("Varying", 2),
+    )
+    xs = [rng.normal(size=(n + 6, 2)).astype("f4") for n in lengths]
+    check_onnx(ready(net, rng), {"Input": xs}, tmp_path)
+    pooled = NetChain([net, AggregationLayer("Max", 1)])
+    check_onnx(ready(pooled, rng), {"Input": xs}, tmp_path)
+
+
+@pytest.mark.parametrize("function", ["Max", "Mean", "Total"])
+def test_convolution_and_pooling_of_images(function, rng, tmp_path):
+    net = NetChain(
+        [
+            ConvolutionLayer(4, (3, 3), padding_size=1, channel_groups=2, dilation=(1, 2)),
+            ElementwiseLayer("Tanh"),
+            PoolingLayer((2, 2), (2, 1), function=function, padding_size=((1, 0), (0, 1))),
+            ConvolutionLayer(2, (2, 1), stride=2, padding_size="Same", biases=None),
+            FlattenLayer(),
+            LinearLayer(3),
+        ],
+        input=(2, 7, 6),
+    )
+    x = [rng.normal(size=(2, 7, 6)).astype("f4") for _ in range(3)]
+    check_onnx(ready(net, rng), {"Input": x}, tmp_path)
+    last = NetChain(
+        [
+            ConvolutionLayer(3, (2, 2), interleaving=True),
+            PoolingLayer((2, 2), 2, interleaving=True),
+        ],
+        input=("Varying", 5, 2),
+    )
+    check_onnx(
+        ready(last, rng),
+        {"Input": [rng.normal(size=(n, 5, 2)).astype("f4") for n in (3, 6)]},
+        tmp_path,
+    )
+
+
 def test_dropout_is_the_identity(lengths, rng, tmp_path):
     net = ready(
         NetChain(

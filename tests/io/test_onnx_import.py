@@ -332,7 +332,35 @@ def test_softsign_and_opset_11_softmax(tmp_path, rng):
             {"w": (1, 1, 1)},
             2,
             17,
-            r'node "n0" \(Conv\): netgraph has no layer for this op',
+            r'node "n0" \(Conv\): reads something other than a batch of 1-D or 2-D',
+        ),
+        (
+            [("Conv", ["x", "w"], {"auto_pad": "SAME_LOWER"})],
+            {"w": (2, 4, 2)},
+            3,
+            17,
+            r'\(Conv\): pads "SAME_LOWER"; netgraph\'s "Same" puts the odd zero after',
+        ),
+        (
+            [("MaxPool", ["x"], {"kernel_shape": [2], "ceil_mode": 1})],
+            {},
+            3,
+            17,
+            r"\(MaxPool\): rounds its output sizes up \(ceil_mode=1\)",
+        ),
+        (
+            [("MaxPool", ["x"], {"kernel_shape": [2], "dilations": [2]})],
+            {},
+            3,
+            17,
+            r"\(MaxPool\): dilates its window",
+        ),
+        (
+            [("AveragePool", ["x"], {"kernel_shape": [2], "pads": [1, 1]})],
+            {},
+            3,
+            17,
+            r"\(AveragePool\): leaves its padding out of the average \(count_include_pad=0\)",
         ),
         ([("Gemm", ["x", "w"], {"alpha": 2.0})], {"w": (3, 3)}, 2, 17, r"has alpha ≠ 1"),
         ([("Softmax", ["x"], {"axis": 1})], {}, 3, 11, r"\(opset 11\) flattens the axes"),
@@ -348,7 +376,11 @@ def test_softsign_and_opset_11_softmax(tmp_path, rng):
         ),
     ],
     ids=[
-        "conv",
+        "conv-on-vectors",
+        "conv-same-lower",
+        "maxpool-ceil",
+        "maxpool-dilated",
+        "averagepool-uncounted-padding",
         "gemm-alpha",
         "softmax-opset-11",
         "softmax-axis",
@@ -417,3 +449,30 @@ def test_stacked_recurrent_ops_sharing_sequence_lens(tmp_path, rng):
     net = import_onnx(tmp_path / "stack.onnx")
     assert set(net.input_ports()) == {"x"}
     run_both(tmp_path / "stack.onnx", [3, 5, 1], rng)
+
+
+def test_channel_last_convolutions_read_through_transposes(tmp_path, rng):
+    """A netgraph net of channel-last convolutions, exported and stripped of netgraph's
+    description, read back as another framework's graph: the Transposes around Conv and
+    MaxPool make layers with interleaving=True."""
+    import onnx
+
+    net = NetChain(
+        [
+            ConvolutionLayer(4, (3, 2), padding_size=((1, 1), (0, 1)), interleaving=True),
+            ElementwiseLayer("Tanh"),
+            PoolingLayer((2, 2), 2, interleaving=True),
+            ConvolutionLayer(3, (2, 2)),  # channel-first: reads (3, 2, 4) as 3 channels
+        ],
+        input=(6, 5, 2),
+    )
+    net = NetInitialize(net, random_seed=0)
+    path = export_onnx(tmp_path / "net.onnx", net)
+    m = onnx.load(str(path))
+    del m.metadata_props[:]
+    onnx.save(m, str(path))
+    back = import_onnx(path)
+    kinds = [(type(v).__name__, v.options.get("interleaving")) for v in back.layers.values()]
+    assert ("ConvolutionLayer", True) in kinds and ("PoolingLayer", True) in kinds
+    x = rng.normal(size=(2, 6, 5, 2)).astype(np.float32)
+    np.testing.assert_allclose(back(x), net(x), rtol=TOL, atol=TOL)

@@ -165,3 +165,54 @@ def test_bidirectional(kind, layers, tmp_path, rng):
     assert Information(net, "LayerTypeCounts")[cls] == 2 * layers  # both directions, each layer
     bi = [v for v in net.layers.values() if type(v).__name__ == "NetBidirectionalOperator"]
     assert len(bi) == layers
+
+
+def export_fixed(module, path, shape) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            module,
+            (torch.zeros(shape),),
+            str(path),
+            dynamo=False,
+            opset_version=17,
+            input_names=["x"],
+            output_names=["y"],
+            dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}},
+        )
+
+
+@pytest.mark.parametrize("dims", [1, 2])
+def test_convolution_and_pooling(dims, tmp_path, rng):
+    """Conv (groups, dilation, stride, asymmetric kernels), MaxPool and AveragePool with
+    padding (PyTorch's count_include_pad=True) read as ConvolutionLayer and PoolingLayer."""
+    nn = torch.nn
+    conv, maxpool, avgpool = (
+        (nn.Conv1d, nn.MaxPool1d, nn.AvgPool1d)
+        if dims == 1
+        else (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)
+    )
+    k = 3 if dims == 1 else (3, 2)
+    torch.manual_seed(dims)
+    module = nn.Sequential(
+        conv(2, 4, k, padding=1),
+        nn.ReLU(),
+        maxpool(2),
+        conv(4, 6, 2, stride=2, dilation=1, groups=2, bias=False),
+        avgpool(2, stride=1, padding=1),
+    ).eval()
+    shape = (2, 2, 9) if dims == 1 else (2, 2, 9, 8)
+    export_fixed(module, tmp_path / "conv.onnx", shape)
+    net = import_onnx(tmp_path / "conv.onnx")
+    kinds = [type(v).__name__ for v in net.layers.values()]
+    assert kinds == [
+        "ConvolutionLayer",
+        "ElementwiseLayer",
+        "PoolingLayer",
+        "ConvolutionLayer",
+        "PoolingLayer",
+    ]
+    x = rng.normal(size=(3, *shape[1:])).astype(np.float32)
+    with torch.no_grad():
+        want = module(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(net(x), want, rtol=TOL, atol=TOL)
