@@ -71,3 +71,10 @@ def test_custom_cell_without_peepholes_is_the_lstm_layer(rng):
         fold(xs, working_precision="Real64"), lstm(xs, working_precision="Real64")
     ):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+
+
+def test_video_classification():
+    accuracy = load("video_classification").main(
+        n_train=200, n_test=100, size=16, rounds=6, report=None
+    )
+    assert accuracy >= 0.9  # four directions: chance is 0.25
