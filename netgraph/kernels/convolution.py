@@ -1,24 +1,26 @@
 """Convolution and pooling over 1 or 2 spatial dimensions, by im2col.
 
-Each op works in its port's layout: channel-first ``x (B, C, *S)`` (Wolfram's
-``Interleaving -> False``) or channel-last ``x (B, *S, C)``. The input is padded into ``xp``
-(``Padded``; no copy when there is no padding), and the im2col matrix is copied out of a
-strided view of every kernel window:
+A port is channel-first ``x (B, C, *S)`` (Wolfram's ``Interleaving -> False``) or
+channel-last ``x (B, *S, C)``. The input is padded into ``xp`` (``Padded``; no copy when
+there is no padding), and a convolution copies its im2col matrix out of a strided view of
+every kernel window (``Padded.windows``), in one of two layouts (``ConvolutionOp``):
 
-- channel-first, as an image library does: ``cols (B, g, c/g·K, P)`` (P = ∏So output
-  positions, g channel groups, K = ∏ kernel sizes), one batched GEMM ``W (g, n/g, c/g·K) ·
-  cols`` gives the output channel-first;
-- channel-last, as a sequence of vectors needs: ``cols (M, g, K·c/g)`` (M = B·P rows), one GEMM
-  ``cols · W`` per group gives the output channel-last.
+- ``cols (g, c/g·K + 1, B·P)`` (g channel groups, K = ∏ kernel sizes, P = ∏ output sizes),
+  one GEMM per group for the whole batch, the output ``(n, B, *So)`` handed on as a view:
+  channel-first ports, and channel-last ones with few channels per group (an RGB image);
+- ``cols (B·P, g, K·c/g + 1)``, the output channel-last as it comes: channel-last ports with
+  at least 16 channels per group (a sequence of vectors).
 
-The gradient runs the same products backwards and adds the window gradients back into
-``dxp`` (col2im) one kernel offset at a time.
+The extra row (column) of ones multiplies the biases in the same product. The gradient runs
+the same products backwards and adds the window gradients back into ``dxp`` (col2im) one
+kernel offset at a time. The products run on one BLAS thread (``blas.one_blas_thread``).
+Pooling reads the same windows one kernel offset at a time (``Padded.at``).
 
-Sequences: when the first spatial dimension is a "Varying" one (channel-last only), each
-sequence is padded on its own: its left padding (which for "Same" depends on its length)
-shifts it in ``xp``, the positions past its true end count as its right padding (zeros, or
-−∞ for Max pooling), and its outputs past ``out_size(L)`` are zeroed by the plan. So a
-sequence gives, in a padded batch, exactly what it gives alone.
+Sequences: when the first spatial dimension is a "Varying" one (channel-last ports only),
+each sequence is padded on its own: its left padding (which for "Same" depends on its
+length) shifts it in ``xp``, the positions past its true end count as its right padding
+(zeros, or −∞ for Max pooling), and its outputs past ``out_size(L)`` are zeroed by the plan.
+So a sequence gives, in a padded batch, exactly what it gives alone.
 """
 
 from __future__ import annotations
@@ -111,7 +113,7 @@ class Padded:
         for off in shifts:
             rows = np.flatnonzero(self.offsets == off) if len(shifts) > 1 else None
             self.xp[self._inner(int(off), rows)] = x if rows is None else x[rows]
-        if masked:  # each sequence's own end is padding too
+        if masked:  # each sequence's own end is padding too (sequences: axis 1)
             t = np.arange(sizes[0])[None, :]
             self.xp[t >= (self.offsets + n0)[:, None]] = fill
 
