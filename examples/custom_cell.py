@@ -1,5 +1,6 @@
 """A custom recurrent cell: a peephole LSTM written as a NetGraph and folded over sequences
-with NetFoldOperator.
+with NetFoldOperator (and, the same way, a layer-normalized LSTM cell:
+``layer_norm_lstm_cell``).
 
 The cell (Gers and Schmidhuber's LSTM with peephole connections, here full matrices P·c)
 takes the step's "Input" x and the states "State" s and "CellState" c, and gives the new
@@ -32,6 +33,7 @@ from netgraph import (
     NetGraph,
     NetPort,
     NetTrain,
+    NormalizationLayer,
     SequenceLastLayer,
     SoftmaxLayer,
     ThreadingLayer,
@@ -66,6 +68,48 @@ def peephole_lstm_cell(n: int, k: int) -> NetGraph:
         (["i", "m"], "im"),
         (["fc", "im"], "c"),
         ("c", "tc"),
+        (["o", "tc"], "s"),
+        ("s", NetPort("Output")),
+        ("c", NetPort("NewCellState")),
+    ]
+    return NetGraph(layers, edges, input=k, State=n, CellState=n)
+
+
+def layer_norm_lstm_cell(n: int, k: int) -> NetGraph:
+    """One step of a layer-normalized LSTM (Ba, Kiros and Hinton) with n units on k inputs:
+    each gate's input and state products normalized apart (NormalizationLayer, whose
+    "Biases" are the gate's biases), and the new cell normalized before its tanh:
+
+        g = act(LN(Wg·x) + LN(Ug·s))   for g = i, f, o (σ) and m (tanh)
+        c' = f*c + i*m                 s' = o*tanh(LN(c'))
+    """
+    layers, edges = {}, []
+    for g in "ifmo":
+        layers[f"x{g}"] = LinearLayer(n, biases=None)
+        layers[f"s{g}"] = LinearLayer(n, biases=None)
+        layers[f"nx{g}"] = NormalizationLayer()
+        layers[f"ns{g}"] = NormalizationLayer()
+        layers[f"sum{g}"] = ThreadingLayer("Plus")
+        layers[g] = ElementwiseLayer("Tanh" if g == "m" else "LogisticSigmoid")
+        edges += [
+            (NetPort("Input"), f"x{g}", f"nx{g}"),
+            (NetPort("State"), f"s{g}", f"ns{g}"),
+            ([f"nx{g}", f"ns{g}"], f"sum{g}"),
+            (f"sum{g}", g),
+        ]
+    layers.update(
+        fc=ThreadingLayer("Times"),
+        im=ThreadingLayer("Times"),
+        c=ThreadingLayer("Plus"),
+        nc=NormalizationLayer(),
+        tc=ElementwiseLayer("Tanh"),
+        s=ThreadingLayer("Times"),
+    )
+    edges += [
+        (["f", NetPort("CellState")], "fc"),
+        (["i", "m"], "im"),
+        (["fc", "im"], "c"),
+        ("c", "nc", "tc"),
         (["o", "tc"], "s"),
         ("s", NetPort("Output")),
         ("c", NetPort("NewCellState")),

@@ -78,3 +78,18 @@ def test_video_classification():
         n_train=200, n_test=100, size=16, rounds=6, report=None
     )
     assert accuracy >= 0.9  # four directions: chance is 0.25
+
+
+def test_layer_norm_lstm_cell_gradients(rng):
+    """The example's layer-normalized LSTM cell, folded over ragged sequences: outputs of
+    the right shapes, and input, state and array gradients equal to finite differences."""
+    from netgraph import NetFoldOperator
+    from tests.harness import as64, check_gradients
+
+    cell = load("custom_cell").layer_norm_lstm_cell(4, 2)
+    fold = NetFoldOperator(
+        cell, {"Output": "State", "NewCellState": "CellState"}, outputs=["Output"]
+    )
+    assert fold.state_ports == ("State", "CellState")
+    data = {"Input": [rng.normal(size=(t, 2)) for t in (3, 1)]}
+    check_gradients(as64(fold, 1), data, max_elements=3)
