@@ -173,8 +173,13 @@ def _assemble(net: Net, given: dict, relax: bool, path: tuple = ()) -> Net:
         return _construct(net, layers, {**keep, **net.coders, **mine})
     if net.is_operator:  # built again from its inner nets, its options and kept port types
         layers = {k: _assemble(c, given, relax, path + (k,)) for k, c in net.layers.items()}
-        ins = net.input_ports() if path == () else ()
-        keep = {p: t for p, t in net.ports.items() if not relax or p in ins}
+        # the states follow the inner nets; at the top, a relaxed retry keeps the inputs
+        ins = net.required_inputs() if path == () else ()
+        keep = {
+            p: t
+            for p, t in net.ports.items()
+            if (not relax and p not in net.state_ports) or p in ins
+        }
         keep.update({p: parse_type(t) for p, t in mine.items()})
         return type(net).from_parts(layers, net.construction_options(), keep)
     if isinstance(net, Container):
@@ -621,7 +626,7 @@ def NetFlatten(net: Net, level: int | None = None) -> Net:
         raise ValueError(f"{fn}: the level must be a positive int or None; received {level!r}.")
     if not isinstance(net, Container):
         return net
-    flat = flatten(net, level)
+    flat = flatten(net, level, closed=True)  # an operator stays one layer
     units, wires = flat.leaves, links(flat)
     opened = {p[:i] for p in units for i in range(len(p))}
     if all(_numbered(_at(net, p).layers) for p in opened):

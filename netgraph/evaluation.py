@@ -144,6 +144,13 @@ def _check_inner_port(flat, o: NetPort) -> NetPort:
             )
         return o
     node = flat.leaves.get(o.path) or flat.containers.get(o.path)
+    inside = next((o.path[:i] for i in range(len(o.path)) if o.path[:i] in flat.leaves), None)
+    if node is None and inside is not None and flat.leaves[inside].is_operator:
+        raise ValueError(
+            f'"{"/".join(o.path)}" is inside the {type(flat.leaves[inside]).__name__} '
+            f'"{"/".join(inside)}", whose inner nets run as one step: NetPort reaches its own '
+            f"ports ({', '.join(flat.leaves[inside].ports)}), not theirs."
+        )
     if node is None:
         names = ["/".join(p) for p in list(flat.leaves) + list(flat.containers) if p]
         shown = "/".join(o.path)

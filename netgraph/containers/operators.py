@@ -141,12 +141,11 @@ class Operator(Net):
         return lead
 
 
-def _fixed(net_types: dict, name: str) -> None:
+def _fixed(net_types: dict, why: str) -> None:
     for p, t in net_types.items():
         if t.dims is not None and any(isinstance(d, Var) for d in t.dims):
             raise TypeConflict(
-                f'it applies its {name} to one element at a time, so port "{p}" of the {name} '
-                f"must have a fixed shape; it is {describe(t)}"
+                f'{why}, so port "{p}" of the net must have a fixed shape; it is {describe(t)}'
             )
 
 
@@ -172,6 +171,11 @@ class NetMapOperator(Operator):
     """
 
     def __init__(self, net, *, input=None, output=None, **ports):
+        if not isinstance(net, Net):
+            raise TypeError(
+                "NetMapOperator: net must be a layer or a net such as LinearLayer(3); received "
+                f"{net!r} of type {type(net).__name__}."
+            )
         ins, outs = net.input_ports(), net.output_ports()
         if net.optional_inputs or net.state_ports:
             raise ValueError(
@@ -188,7 +192,7 @@ class NetMapOperator(Operator):
     def infer(self, t, u):
         lead = self._lead(u, t)
         inner = self._inner("Net", self.given("Net", t))
-        _fixed(inner.ports, "net")
+        _fixed(inner.ports, "it applies its net to one element at a time")
         out = {}
         for p in self.ports:
             it = inner.ports[p]
@@ -316,6 +320,11 @@ class NetBidirectionalOperator(Operator):
         if fo.dims is None or bo.dims is None:
             return TensorType(None, REAL)
         seq = [o.var is not None and o.var is n.ports["Input"].var for o, n in ((fo, f), (bo, b))]
+        if any(o.var is not None and not s for o, s in zip((fo, bo), seq)):
+            raise TypeConflict(
+                'each net\'s "Output" must be a sequence as long as its "Input" (the backward '
+                "output is reversed back step by step), or not a sequence at all"
+            )
         if seq[0] != seq[1]:
             raise TypeConflict(
                 "the forward and backward nets must both give sequences as long as the input, "
@@ -396,6 +405,11 @@ class NetFoldOperator(Operator):
         outputs = tuple(outputs)
         _names("outputs", outputs, net.output_ports(), "outputs")
         seq_in = tuple(p for p in net.input_ports() if p not in states_ and p not in constants)
+        if not seq_in:
+            raise ValueError(
+                f"NetFoldOperator: every input of the net ({', '.join(net.input_ports())}) is a "
+                "state or a constant; at least one must be a sequence to fold over."
+            )
         clash = set(outputs) & set(states_)
         if clash:
             raise ValueError(
@@ -427,7 +441,7 @@ class NetFoldOperator(Operator):
     def infer(self, t, u):
         lead = self._lead(u, t)
         inner = self._inner("Net", self.given("Net", t))
-        _fixed(inner.ports, "net")
+        _fixed(inner.ports, "it applies its net to one step at a time")
         out = dict(t)
         for p in self.mapped:
             it = inner.ports[p]
@@ -445,8 +459,8 @@ class NetFoldOperator(Operator):
 
 class NetNestOperator(Operator):
     """Applies ``net`` ``n`` times: ``Output = net(net(… net(Input)))``, with the same arrays
-    at every application. ``net`` takes one input and gives one output of the same shape.
-    Wolfram's NetNestOperator.
+    at every application. ``net`` takes one input and gives one output of the same fixed
+    shape (not a "Varying" sequence). Wolfram's NetNestOperator.
 
     >>> from netgraph import LinearLayer, NetNestOperator
     >>> double = LinearLayer(2, weights=[[2.0, 0.0], [0.0, 2.0]], biases=[0.0, 0.0])
@@ -482,7 +496,7 @@ class NetNestOperator(Operator):
         x = _meet(u, t["Input"], t["Output"], 'ports "Input" and "Output"')
         net = self.layers["Net"]
         inner = self._inner("Net", self.given("Net", {"Input": x, "Output": x}))
-        _fixed(inner.ports, "net")
+        _fixed(inner.ports, "it applies its net to arrays of one shape (not to sequences)")
         i, o = inner.ports[net.required_inputs()[0]], inner.ports[net.exposed_outputs()[0]]
         x = _meet(u, i, x, 'port "Input"')
         x = _meet(u, o, x, 'port "Output"')

@@ -464,7 +464,7 @@ def bidirectional(r, node, x: Value, weights: tuple, states: list):
     out = [Value((name, "Output"), (0, "dir", "B", ("half", 1)), (x.dims[0], 2 * n))]
     used = set(r.uses) | {o.name for o in r.graph.output}
     for i, p in enumerate(halves[0].state_ports):
-        if node.output[1 + i] if len(node.output) > 1 + i else "" in used:
+        if (node.output[1 + i] if len(node.output) > 1 + i else "") in used:
             parts = [Value((name, d + p), ("1", "B", 0), (n,)) for d in ("Forward", "Backward")]
             out.append(join_units(r, parts, 0))
         else:

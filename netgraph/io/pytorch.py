@@ -580,12 +580,10 @@ def to_pytorch_state_dict(net) -> dict:
     ``nn.Embedding``, "weight"; a NormalizationLayer an ``nn.LayerNorm``, "weight" and
     "bias"; a BatchNormalizationLayer an ``nn.BatchNorm1d``/``2d`` (momentum 1 − ours),
     "weight", "bias", "running_mean", "running_var" and "num_batches_tracked" (0: netgraph
-    does not count batches; torch reads it only with momentum=None); any other container is
-    an ``nn.Sequential`` whose children are named as its layers: keys "name.weight", nested "outer.inner.weight". Layers without
-    "bias"; a ConvolutionLayer an ``nn.Conv1d``/``nn.Conv2d``, "weight" ``(n, c/g, *K)`` and
-    "bias"; any other container is an ``nn.Sequential`` whose children
-    are named as its layers: keys "name.weight", nested "outer.inner.weight". Layers without
-    arrays give no keys. Refused: uninitialized arrays, activations PyTorch's recurrent
+    does not count batches; torch reads it only with momentum=None); a ConvolutionLayer an
+    ``nn.Conv1d``/``nn.Conv2d``, "weight" ``(n, c/g, *K)`` and "bias"; any other container is
+    an ``nn.Sequential`` whose children are named as its layers: keys "name.weight", nested
+    "outer.inner.weight". Layers without arrays give no keys. Refused: uninitialized arrays, activations PyTorch's recurrent
     modules lack (HardSigmoid and SoftSign LSTMs, RNNs other than Tanh and Ramp), and arrays
     without a counterpart. A net from ``from_pytorch`` gives back keys of the original module.
 

@@ -120,11 +120,15 @@ class BatchNormalizationOp(Op):
         return [dx], grads
 
     def updates(self, saved, arrays, previous, ctx):
+        """Moving averages moved by this batch's statistics; a layer run several times in
+        one pass (inside a NetFoldOperator or NetNestOperator) moves them once per run, each
+        from the last (as a PyTorch loop calling the module at every step)."""
         mu, var = saved[2][:2]
         m = self.layer.options["momentum"]
+        base = arrays if previous is None else previous
         return {
-            "MovingMean": m * arrays["MovingMean"] + (1 - m) * mu,
-            "MovingVariance": m * arrays["MovingVariance"] + (1 - m) * var,
+            "MovingMean": m * base["MovingMean"] + (1 - m) * mu,
+            "MovingVariance": m * base["MovingVariance"] + (1 - m) * var,
         }
 
 

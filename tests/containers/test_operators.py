@@ -25,6 +25,7 @@ from netgraph import (
     NetStateObject,
     NetTrain,
     SequenceLastLayer,
+    SequenceRestLayer,
     SoftmaxLayer,
     ThreadingLayer,
 )
@@ -389,3 +390,100 @@ def test_moving_statistics_inside_a_map_are_updated_by_net_train(rng):
     h = np.concatenate([linear(x, working_precision="Real64") for x in xs])
     got = NetExtract(trained, ["1", "Net", "2", "MovingMean"])
     np.testing.assert_allclose(got, 0.1 * h.mean(0), rtol=1e-5, atol=1e-6)
+
+
+# -- regressions ----------------------------------------------------------------------------
+
+
+def test_moving_statistics_in_a_fold_move_at_every_step():
+    """A BatchNormalizationLayer in a folded cell moves its statistics once per step, each
+    from the last (as a PyTorch loop calling the module at every step), not only at the
+    last step."""
+    from netgraph import BatchNormalizationLayer
+
+    cell = NetGraph(
+        {
+            "x": LinearLayer(2, weights=np.eye(2), biases=np.zeros(2)),
+            "bn": BatchNormalizationLayer(),
+            "s": LinearLayer(2),
+            "add": ThreadingLayer("Plus"),
+        },
+        [(NetPort("Input"), "x"), ("x", "bn"), (NetPort("State"), "s"), (["bn", "s"], "add")],
+        input=2,
+        State=2,
+    )
+    net = NetChain([NetFoldOperator(cell), SequenceLastLayer(), LinearLayer(2), SoftmaxLayer()])
+    xs = [np.array([[10.0 * t + 1 + i] * 2 for t in range(n)]) for i, n in enumerate((3, 3, 1))]
+    trained = NetTrain(
+        net, (xs, [0, 1, 0]), batch_size=3, max_training_rounds=1, method="SGD", random_seed=0
+    )
+    want = 0.0
+    for t in range(3):  # the sequences still running at step t
+        want = 0.9 * want + 0.1 * np.mean([x[t, 0] for x in xs if len(x) > t])
+    got = NetExtract(trained, ["1", "Net", "bn", "MovingMean"])
+    np.testing.assert_allclose(got, [want, want], rtol=1e-5)
+
+
+def test_net_flatten_keeps_operators_whole(rng):
+    from netgraph import NetFlatten
+
+    net = NetInitialize(
+        NetChain(
+            [
+                NetChain(
+                    [
+                        NetMapOperator(LinearLayer(3)),
+                        NetBidirectionalOperator(BasicRecurrentLayer(2)),
+                    ]
+                ),
+                SequenceLastLayer(),
+            ],
+            input=("Varying", 2),
+        ),
+        random_seed=0,
+    )
+    flat = NetFlatten(net)
+    assert [type(v).__name__ for v in flat.layers.values()] == [
+        "NetMapOperator",
+        "NetBidirectionalOperator",
+        "SequenceLastLayer",
+    ]
+    x = rng.normal(size=(4, 2))
+    np.testing.assert_array_equal(flat(x), net(x))
+
+
+def test_replacing_the_net_of_a_top_level_operator(rng):
+    from netgraph import NetReplacePart
+
+    bi = NetBidirectionalOperator(GatedRecurrentLayer(3), input=("Varying", 2))
+    new = NetReplacePart(bi, {"ForwardNet": GatedRecurrentLayer(5)})
+    assert new.ports["ForwardState"].dims == (5,) and new.ports["Output"].dims[1:] == (8,)
+    two = NetReplacePart(
+        bi, {"ForwardNet": NetChain([GatedRecurrentLayer(2), GatedRecurrentLayer(2)])}
+    )
+    assert two.state_ports == ("Forward1State", "Forward2State", "BackwardState")
+
+
+def test_more_refusals():
+    with pytest.raises(TypeError, match="NetMapOperator: net must be a layer or a net"):
+        NetMapOperator(3)
+    with pytest.raises(ValueError, match="at least one must be a sequence"):
+        NetFoldOperator(LinearLayer(3, input=3), feedback={"Output": "Input"})
+    with pytest.raises(ValueError, match="arrays of one shape"):
+        NetNestOperator(LongShortTermMemoryLayer(2), 2, input=("Varying", 2))
+    with pytest.raises(
+        ValueError, match='each net.s "Output" must be a sequence as long as its "Input"'
+    ):
+        NetBidirectionalOperator(
+            NetChain([BasicRecurrentLayer(2), SequenceRestLayer()]), input=("Varying", 1)
+        )
+    net = NetInitialize(
+        NetChain(
+            [NetBidirectionalOperator(BasicRecurrentLayer(2)), SequenceLastLayer()],
+            input=("Varying", 1),
+        )
+    )
+    with pytest.raises(
+        ValueError, match=r'"1/ForwardNet" is inside the NetBidirectionalOperator "1"'
+    ):
+        net(np.ones((3, 1)), NetPort(["1", "ForwardNet"], "Output"))

@@ -216,3 +216,38 @@ def test_convolution_and_pooling(dims, tmp_path, rng):
     with torch.no_grad():
         want = module(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(net(x), want, rtol=TOL, atol=TOL)
+
+
+def test_bidirectional_final_states_nobody_reads_add_no_outputs(tmp_path, rng):
+    """PyTorch's Y_h and Y_c of a bidirectional LSTM that the graph does not read give no
+    layers and no extra outputs."""
+
+    class Last(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.r = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True, batch_first=True)
+            self.head = torch.nn.Linear(8, 2)
+
+        def forward(self, x):
+            return self.head(self.r(x)[0][:, -1])
+
+    torch.manual_seed(0)
+    module = Last().eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            module,
+            (torch.zeros(2, 4, 3),),
+            str(tmp_path / "last.onnx"),
+            dynamo=False,
+            opset_version=17,
+            input_names=["x"],
+            output_names=["y"],
+            dynamic_axes={"x": {0: "batch", 1: "T"}, "y": {0: "batch"}},
+        )
+    net = import_onnx(tmp_path / "last.onnx")
+    assert net.exposed_outputs() == ["Output"]  # one output (a NetChain's), no final states
+    x = rng.normal(size=(2, 5, 3)).astype(np.float32)
+    with torch.no_grad():
+        want = module(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(net(x), want, rtol=TOL, atol=TOL)
