@@ -120,6 +120,8 @@ class Reader:
         if len(axes) != len(dims):
             self.refuse(f'the input "{vi.name}" has rank {len(dims)}, not {len(axes)}')
         size = {a: d for a, d in zip(axes, dims) if isinstance(a, int)}
+        if sorted(size) != list(range(len(size))):
+            self.refuse(f'the input "{vi.name}" reaches its op through axes {list(axes)}')
         example = tuple("T" if size[i] is None and i == 0 else size[i] for i in range(len(size)))
         if None in example:
             self.refuse(f'the input "{vi.name}" has a dimension of unknown size {dims}')

@@ -230,3 +230,12 @@ def test_fuzz_a_mutated_description_gives_a_net_or_a_value_error(saved, tmp_path
     except ValueError:
         return
     assert isinstance(net, (NetChain, NetGraph))
+
+
+def test_a_mutated_transpose_before_a_recurrent_op_is_refused(tmp_path):
+    """A byte changed in a Transpose's perm (found by the fuzz test): the input's axes no
+    longer cover the example's dims, a ValueError that says so."""
+    data = bytearray(FOREIGN[2].read_bytes())
+    data[57344 % len(data)] = 0
+    with pytest.raises(ValueError, match=r'the input "x" reaches its op through axes'):
+        import_onnx(write(tmp_path, bytes(data), "fuzz.onnx"))
