@@ -15,6 +15,8 @@ whose learning-rate multiplier is 0 keeps them.
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -57,6 +59,7 @@ class Trainer:
         self.params, self.opt, self.rng = params, opt, rng
         self.options, self.report, self.dtype = options, report, options.dtype
         self.spare = {k: np.empty_like(w) for k, w in params.items() if k in opt.state}
+        self.ctrl_c = CtrlC()  # installed while train() runs
         self.load()
 
     def load(self) -> None:
@@ -165,10 +168,11 @@ class Trainer:
         self.keep_round(state.first_round - 1)
         state.net_round = state.first_round - 1
         try:
-            for rnd in range(state.first_round, rounds + 1):
-                reason = self.round(rnd, data)
-                if reason is not None:
-                    return reason
+            with CtrlC() as self.ctrl_c:
+                for rnd in range(state.first_round, rounds + 1):
+                    reason = self.round(rnd, data)
+                    if reason is not None:
+                        return reason
         except KeyboardInterrupt:
             return "ManualStop"
         except SystemError as e:  # Ctrl-C inside a numba call surfaces as a SystemError
@@ -187,6 +191,8 @@ class Trainer:
         for ex, idx in data.round(rnd, self.rng):
             self.state.batch_no += 1
             loss = self.batch(ex.take(idx), tally)
+            if self.ctrl_c.pressed:  # a Ctrl-C whose KeyboardInterrupt was swallowed
+                raise KeyboardInterrupt
             if loss is None:
                 return self.back_to_last_round(rnd)
             self.state.net_round = rnd
@@ -270,6 +276,37 @@ class Trainer:
             "best_monitor": float(s.best_monitor) if np.isfinite(s.best_monitor) else 1e308,
             "results": results,
         }
+
+
+class CtrlC:
+    """Remembers a Ctrl-C during training. Python's own handler still raises
+    KeyboardInterrupt wherever the signal lands, which stops a batch at once; but one that
+    lands in a ctypes callback (llvmlite's, while numba compiles a kernel) is printed and
+    dropped there, so the loop also stops at the next batch when ``pressed``. Installed only
+    from the main thread (the only one that may set signal handlers), else inert."""
+
+    def __init__(self):
+        self.pressed, self.previous = False, None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.getsignal(signal.SIGINT)
+            signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def _handler(self, signum, frame):
+        if self.previous is signal.SIG_IGN:
+            return
+        self.pressed = True
+        if callable(self.previous):
+            self.previous(signum, frame)  # Python's default raises KeyboardInterrupt
+        else:
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False
 
 
 def _interrupted(e: BaseException) -> bool:

@@ -54,3 +54,36 @@ def test_ctrl_c_at_random_moments_returns_the_net_so_far():
         assert p.returncode == 0, f"after {delay:.2f} s: {err[-800:]}"
         reason, batches, finite = out.split()
         assert reason == "ManualStop" and finite == "True", out
+
+
+@pytest.mark.skipif(os.name != "posix", reason="raises SIGINT in the test process (POSIX)")
+def test_a_ctrl_c_that_something_swallows_still_stops_training():
+    """A Ctrl-C whose KeyboardInterrupt is swallowed where it lands (as a ctypes callback
+    swallows it: llvmlite's, while numba compiles a kernel) still stops NetTrain at the next
+    batch, with the net trained so far."""
+    from netgraph import LinearLayer, NetTrain
+
+    calls = []
+
+    def data(batch_size, round):
+        calls.append(round)
+        if len(calls) == 3:
+            try:
+                signal.raise_signal(signal.SIGINT)
+            except KeyboardInterrupt:
+                pass  # swallowed, as in a ctypes callback
+        x = np.random.default_rng(len(calls)).normal(size=(batch_size, 2))
+        return (x, x.sum(1, keepdims=True))
+
+    res = NetTrain(
+        LinearLayer(1, input=2),
+        data,
+        "All",
+        batch_size=4,
+        round_length=8,
+        max_training_rounds=50,
+        training_progress_reporting=None,
+        random_seed=0,
+    )
+    assert res["ReasonTrainingStopped"] == "ManualStop"
+    assert len(calls) <= 4  # the batch being read when it came, then no more
