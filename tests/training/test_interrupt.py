@@ -32,6 +32,12 @@ SCRIPT = textwrap.dedent(
 )
 
 
+def _default_sigint():
+    """In the child before it runs Python: SIGINT at its default, whatever the test runner's
+    process does with it (pytest-xdist's workers ignore it, and a child inherits that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.skipif(os.name != "posix", reason="sends SIGINT to a subprocess (POSIX)")
 def test_ctrl_c_at_random_moments_returns_the_net_so_far():
     rng = np.random.default_rng(1)
@@ -41,6 +47,7 @@ def test_ctrl_c_at_random_moments_returns_the_net_so_far():
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=_default_sigint,
         )
         try:
             assert p.stdout.readline().strip() == "ready"
@@ -56,15 +63,12 @@ def test_ctrl_c_at_random_moments_returns_the_net_so_far():
         assert reason == "ManualStop" and finite == "True", out
 
 
-@pytest.mark.skipif(os.name != "posix", reason="raises SIGINT in the test process (POSIX)")
-def test_a_ctrl_c_that_something_swallows_still_stops_training():
-    """A Ctrl-C whose KeyboardInterrupt is swallowed where it lands (as a ctypes callback
-    swallows it: llvmlite's, while numba compiles a kernel) still stops NetTrain at the next
-    batch, with the net trained so far."""
+SWALLOWED = textwrap.dedent(
+    """
+    import signal
+    import numpy as np
     from netgraph import LinearLayer, NetTrain
-
     calls = []
-
     def data(batch_size, round):
         calls.append(round)
         if len(calls) == 3:
@@ -74,16 +78,26 @@ def test_a_ctrl_c_that_something_swallows_still_stops_training():
                 pass  # swallowed, as in a ctypes callback
         x = np.random.default_rng(len(calls)).normal(size=(batch_size, 2))
         return (x, x.sum(1, keepdims=True))
+    res = NetTrain(LinearLayer(1, input=2), data, "All", batch_size=4, round_length=8,
+                   max_training_rounds=50, training_progress_reporting=None, random_seed=0)
+    print(res["ReasonTrainingStopped"], len(calls))
+    """
+)
 
-    res = NetTrain(
-        LinearLayer(1, input=2),
-        data,
-        "All",
-        batch_size=4,
-        round_length=8,
-        max_training_rounds=50,
-        training_progress_reporting=None,
-        random_seed=0,
+
+@pytest.mark.skipif(os.name != "posix", reason="raises SIGINT in a subprocess (POSIX)")
+def test_a_ctrl_c_that_something_swallows_still_stops_training():
+    """A Ctrl-C whose KeyboardInterrupt is swallowed where it lands (as a ctypes callback
+    swallows it: llvmlite's, while numba compiles a kernel) still stops NetTrain at the next
+    batch, with the net trained so far (in a fresh process, whose SIGINT handler is Python's)."""
+    p = subprocess.run(
+        [sys.executable, "-c", SWALLOWED],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=_default_sigint,
     )
-    assert res["ReasonTrainingStopped"] == "ManualStop"
-    assert len(calls) <= 4  # the batch being read when it came, then no more
+    assert p.returncode == 0, p.stderr[-800:]
+    reason, calls = p.stdout.split()
+    assert reason == "ManualStop"
+    assert int(calls) <= 4  # the batch being read when it came, then no more
