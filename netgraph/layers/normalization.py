@@ -57,9 +57,7 @@ class NormalizationLayer(Layer):
 
     def infer(self, t, u):
         k = _vector_size(self)
-        t = {p: meet(u, t[p], TensorType(None, REAL), f'port "{p}"') for p in t}
-        t = same(u, t, "Input", "Output", "NormalizationLayer")
-        x = t["Input"]
+        t, x = _reals(u, t, "NormalizationLayer")
         if x.dims is None:
             return t
         if not x.dims:
@@ -72,14 +70,11 @@ class NormalizationLayer(Layer):
                 'fixed size in the last dimension, as in ("Varying", k)'
             )
         src = "" if k is None else f' (arrays "Scaling" and "Biases" have size {k})'
-        x = meet(u, x, TensorType(x.dims[:-1] + (k,), REAL), f'port "Input"{src}')
-        return same(u, {**t, "Input": x}, "Input", "Output", "NormalizationLayer")
+        return _sized(u, t, "NormalizationLayer", x.dims[:-1] + (k,), src)
 
     def array_shapes(self, t):
-        d = t["Input"].dims
-        k = None if not d or isinstance(d[-1], Var) else d[-1]
-        shape = None if k is None else (k,)
-        return dict.fromkeys(ARRAYS, shape)
+        k = _last_size(t["Input"].dims)
+        return dict.fromkeys(ARRAYS, None if k is None else (k,))
 
     def init_array(self, name, shape, rng, method):
         return np.ones(shape) if name == "Scaling" else None
@@ -98,6 +93,26 @@ def _vector_size(layer) -> int | None:
         shown = ", ".join(f'"{n}" {s}' for n, s in sizes.items())
         raise TypeConflict(f"the arrays have shapes {shown}; they must be equal")
     return next(iter(sizes.values()))[0] if sizes else None
+
+
+def _reals(u, t: dict, owner: str) -> tuple[dict, TensorType]:
+    """The rule every normalization starts with: reals on both ports, of one type. Returns
+    the ports' types and the input's."""
+    t = {p: meet(u, t[p], TensorType(None, REAL), f'port "{p}"') for p in t}
+    t = same(u, t, "Input", "Output", owner)
+    return t, t["Input"]
+
+
+def _sized(u, t: dict, owner: str, want: tuple, src: str) -> dict:
+    """The ports' types with the input's dims met with ``want`` (its size where the arrays
+    fix it; ``src`` says so in a conflict)."""
+    x = meet(u, t["Input"], TensorType(want, REAL), f'port "Input"{src}')
+    return same(u, {**t, "Input": x}, "Input", "Output", owner)
+
+
+def _last_size(dims) -> int | None:
+    """The fixed size of the last dimension, or None (unknown, or a length)."""
+    return None if not dims or isinstance(dims[-1], Var) else dims[-1]
 
 
 def _nonnegative(layer, name: str, what: str) -> None:
@@ -188,9 +203,7 @@ class BatchNormalizationLayer(Layer):
 
     def infer(self, t, u):
         c = _vector_size(self)
-        t = {p: meet(u, t[p], TensorType(None, REAL), f'port "{p}"') for p in t}
-        t = same(u, t, "Input", "Output", "BatchNormalizationLayer")
-        x = t["Input"]
+        t, x = _reals(u, t, "BatchNormalizationLayer")
         if x.dims is None:
             return t
         if not x.dims:
@@ -208,8 +221,7 @@ class BatchNormalizationLayer(Layer):
         a = self.channel(x.dims)
         want = tuple(c if i == a else d for i, d in enumerate(x.dims))
         src = "" if c is None else f" (the arrays have {c} channels)"
-        x = meet(u, x, TensorType(want, REAL), f'port "Input"{src}')
-        return same(u, {**t, "Input": x}, "Input", "Output", "BatchNormalizationLayer")
+        return _sized(u, t, "BatchNormalizationLayer", want, src)
 
     def array_shapes(self, t):
         d = t["Input"].dims
@@ -290,9 +302,7 @@ class InputNormalizationLayer(Layer):
 
     def infer(self, t, u):
         k = _vector_size(self)
-        t = {p: meet(u, t[p], TensorType(None, REAL), f'port "{p}"') for p in t}
-        t = same(u, t, "Input", "Output", "InputNormalizationLayer")
-        x = t["Input"]
+        t, x = _reals(u, t, "InputNormalizationLayer")
         if x.dims is None:
             return t
         if not x.dims or isinstance(x.dims[-1], Var):
@@ -301,12 +311,10 @@ class InputNormalizationLayer(Layer):
                 f"with features in the last dimension; it is {describe(x)}"
             )
         src = "" if k is None else f" (the arrays have {k} features)"
-        x = meet(u, x, TensorType(x.dims[:-1] + (k,), REAL), f'port "Input"{src}')
-        return same(u, {**t, "Input": x}, "Input", "Output", "InputNormalizationLayer")
+        return _sized(u, t, "InputNormalizationLayer", x.dims[:-1] + (k,), src)
 
     def array_shapes(self, t):
-        d = t["Input"].dims
-        k = None if not d or isinstance(d[-1], Var) else d[-1]
+        k = _last_size(t["Input"].dims)
         return dict.fromkeys(self.arrays, None if k is None else (k,))
 
     def init_array(self, name, shape, rng, method):
