@@ -156,6 +156,18 @@ def hard_sigmoid(x):
     return min(max(x * like(x, 0.2) + like(x, 0.5), like(x, 0.0)), like(x, 1.0))
 
 
+@njit(**FAST, inline="always")
+def gate_rows(z, g, a, stop, gk):
+    """a[j] = σg(z[j] + g[j]) for j < stop (the gate blocks of a fused LSTM or GRU row): the
+    logistic sigmoid, or the hard one when ``gk`` is not None."""
+    if gk is None:
+        for j in range(stop):
+            a[j] = sigmoid(z[j] + g[j])
+    else:
+        for j in range(stop):
+            a[j] = hard_sigmoid(z[j] + g[j])
+
+
 @njit(cache=True, inline="always")
 def softsign(x):
     return x / (abs(x) + like(x, 1.0))

@@ -46,7 +46,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .fastmath import FAST, dgate, dsquash, hard_sigmoid, like, sigmoid, softsign, tanh
+from .fastmath import FAST, dgate, dsquash, gate_rows, like, softsign, tanh
 from .gemm import gemm
 from .rnn_kernels import batch_order, copy_row, in_order, state_product, state_product_back
 
@@ -57,17 +57,6 @@ GATES = ("Input", "Reset", "Memory")
 # the block of each gate, as in a[RG * n + j]
 IG, RG, MG = map(GATES.index, ("Input", "Reset", "Memory"))
 assert MG == 2, "the memory block must be the last (σs after two σg blocks)"
-
-
-@njit(**FAST, inline="always")
-def gates(z, g, a, n, gk):
-    """a = σg(z + g) on the i and r blocks of one row."""
-    if gk is None:
-        for j in range(MG * n):
-            a[j] = sigmoid(z[j] + g[j])
-    else:
-        for j in range(MG * n):
-            a[j] = hard_sigmoid(z[j] + g[j])
 
 
 @njit(**FAST, inline="always")
@@ -110,7 +99,7 @@ def rows_after(Z, G, s, Y, A, GM, scratch, p, t, Bt, order, bs, gk, sk, store):
         b = order[row]
         a = A[b, t] if store else scratch[row]
         g = G[row]
-        gates(Z[b, t], g, a, n, gk)
+        gate_rows(Z[b, t], g, a, MG * n, gk)  # the i and r blocks
         for j in range(n):
             g[MG * n + j] += bs[j]
             p[j] = a[RG * n + j] * g[MG * n + j]
@@ -128,7 +117,7 @@ def rows_before(Z, G, s, Y, A, scratch, rs, msm, Wm, t, Bt, order, gk, sk, store
     for row in range(Bt):
         b = order[row]
         a = A[b, t] if store else scratch[row]
-        gates(Z[b, t], G[row], a, n, gk)
+        gate_rows(Z[b, t], G[row], a, MG * n, gk)  # the i and r blocks
         for j in range(n):
             rs[row, j] = a[RG * n + j] * s[row, j] * msm[row, j]
     gemm(rs[:Bt], Wm, G[:Bt, MG * n :], False)

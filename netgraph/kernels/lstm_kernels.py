@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .fastmath import FAST, dgate, dsquash, hard_sigmoid, sigmoid, softsign, tanh
+from .fastmath import FAST, dgate, dsquash, gate_rows, softsign, tanh
 from .rnn_kernels import batch_order, copy_row, in_order, state_product, state_product_back
 
 # The LSTM's one gate order, for every fused array, activation, gradient and per-gate mask:
@@ -49,12 +49,7 @@ assert MG == 3, "the candidate m must be the last block (σs after three σg blo
 @njit(**FAST, inline="always")
 def activate(z, g, a, n, gk, sk):
     """a = σg(z + g) on the three gate blocks, σs(z + g) on the candidate block, for one row."""
-    if gk is None:
-        for j in range(MG * n):
-            a[j] = sigmoid(z[j] + g[j])
-    else:
-        for j in range(MG * n):
-            a[j] = hard_sigmoid(z[j] + g[j])
+    gate_rows(z, g, a, MG * n, gk)
     if sk is None:
         for j in range(MG * n, 4 * n):
             a[j] = tanh(z[j] + g[j])
