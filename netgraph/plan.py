@@ -18,7 +18,7 @@ from .kernels.base import Ctx, zero_padding
 from .kernels.blas import numba_blas_only
 from .kernels.loss import LOGITS
 from .kernels.softmax import SoftmaxOp
-from .plan_operators import operator_op
+from .plan_operators import operator_op, updates_under
 from .types import Var, describe
 from .walk import Flat, flatten, states, trace, units_graph, where
 
@@ -255,18 +255,11 @@ class Plan:
 
 
 def _op_forward(st: Step, xs: list, ls: list, arrays: dict, ctx: Ctx):
-    """The step's op forward. An operator's inner plans collect the new values of arrays set
-    without gradients by paths below it; here they go under the operator's path."""
-    outer = ctx.updates
-    if outer is None or not st.op.nested:
+    """The step's op forward; an operator's collected ``ctx.updates`` go under its path."""
+    if not st.op.nested:
         return st.op.forward(xs, ls, arrays, ctx)
-    n = len(st.path)
-    ctx.updates = {p[n:]: v for p, v in outer.items() if len(p) > n and p[:n] == st.path}
-    try:
+    with updates_under(ctx, st.path):
         return st.op.forward(xs, ls, arrays, ctx)
-    finally:
-        outer.update({st.path + p: v for p, v in ctx.updates.items()})
-        ctx.updates = outer
 
 
 def _updated_now(layer, ctx: Ctx) -> bool:

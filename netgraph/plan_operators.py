@@ -9,10 +9,30 @@ updates them.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
 from .kernels.base import Op, by_length, step_mask
 from .kernels.sequence import reversal
+
+
+@contextmanager
+def updates_under(ctx, prefix: tuple):
+    """While inside, ``ctx.updates`` (the new values of arrays set without gradients, by layer
+    path) holds only the entries below ``prefix``, by their paths from there; on the way out
+    they go back under it. An operator's inner plans thus collect by their own paths."""
+    outer = ctx.updates
+    if outer is None:
+        yield
+        return
+    n = len(prefix)
+    ctx.updates = {p[n:]: v for p, v in outer.items() if len(p) > n and p[:n] == prefix}
+    try:
+        yield
+    finally:
+        outer.update({prefix + p: v for p, v in ctx.updates.items()})
+        ctx.updates = outer
 
 
 def _add(d: dict, key, value) -> None:
@@ -47,18 +67,10 @@ class OperatorOp(Op):
         return {(name,) + p: d for p, d in dparams.items()}
 
     def run(self, name: str, feeds: dict, lens: dict, ctx):
-        """The inner net ``name``'s forward pass. The new values of arrays set without
-        gradients that it collects (``ctx.updates``, by its own layer paths) are put under
-        ``name``; the plan above puts them under the operator's path."""
-        outer = ctx.updates
-        if outer is None:
+        """The inner net ``name``'s forward pass; what it collects in ``ctx.updates`` goes
+        under ``name`` (and the plan above puts it under the operator's path)."""
+        with updates_under(ctx, (name,)):
             return self.plans[name].run_forward(feeds, lens, ctx)
-        ctx.updates = {p[1:]: v for p, v in outer.items() if p[:1] == (name,)}
-        try:
-            return self.plans[name].run_forward(feeds, lens, ctx)
-        finally:
-            outer.update({(name,) + p: v for p, v in ctx.updates.items()})
-            ctx.updates = outer
 
 
 def _rows(x: np.ndarray, rows) -> np.ndarray:
@@ -108,12 +120,21 @@ class BidirectionalOp(OperatorOp):
 
     NETS = ("ForwardNet", "BackwardNet")
 
+    def __init__(self, layer, types: dict, plan_cls):
+        super().__init__(layer, types, plan_cls)
+        # each direction's states: (final slot, initial slot, the operator's port)
+        self.states = {
+            name: [
+                (ep, plan.initial_slot(plan.state_name(ep)), port)
+                for ep, port in layer.state_map[name].items()
+            ]
+            for name, plan in self.plans.items()
+        }
+
     def _run(self, name, x, n, ins, ctx):
         plan = self.plans[name]
         feeds = {(None, "Input"): x}
-        for ep, port in self.layer.state_map[name].items():
-            if ins.get(port) is not None:
-                feeds[plan.initial_slot(plan.state_name(ep))] = ins[port]
+        feeds.update({init: ins[p] for _, init, p in self.states[name] if ins.get(p) is not None})
         return self.run(name, feeds, {plan.types[(None, "Input")].var: n}, ctx)
 
     def forward(self, xs, lens, arrays, ctx):
@@ -132,7 +153,7 @@ class BidirectionalOp(OperatorOp):
         finals = [
             vals[ep]
             for name, (vals, _, _) in zip(self.NETS, runs)
-            for ep in self.layer.state_map[name]
+            for ep, _, _ in self.states[name]
         ]
         return [y, *finals], ((runs, idx, yf.shape[-1]) if ctx.grad else None)
 
@@ -152,15 +173,14 @@ class BidirectionalOp(OperatorOp):
             plan = self.plans[name]
             seeds = {}
             _add(seeds, plan.outputs["Output"], part)
-            for ep in self.layer.state_map[name]:
+            for ep, _, _ in self.states[name]:
                 _add(seeds, ep, dstates.pop(0))
             grads, dp = plan.run_backward(vals, env, tape, seeds, ctx)
             g = grads.get((None, "Input"))
             if g is not None:
                 g = g if name == "ForwardNet" else g[idx]
                 dx = g if dx is None else dx + g
-            for ep in self.layer.state_map[name]:
-                dinit.append(grads.get(plan.initial_slot(plan.state_name(ep))))
+            dinit += [grads.get(init) for _, init, _ in self.states[name]]
             dparams.update(self.by_path(name, dp))
         return [dx, *dinit], dparams
 

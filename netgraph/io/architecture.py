@@ -124,11 +124,7 @@ def _node_type(node, path: tuple) -> type:
             f"{_where(path)} ({kind}): the node has the fields {sorted(node)}; "
             f"expected {sorted(want)}."
         )
-    for k in (
-        ("ports", "coders")
-        + (() if cls.is_container else ("options", "arrays"))
-        + (("options",) if cls.is_operator else ())
-    ):
+    for k in [k for k in ("ports", "coders", "options", "arrays") if k in want]:  # objects
         if not isinstance(node[k], dict):
             raise ValueError(f'{_where(path)} ({kind}): "{k}" must be a JSON object.')
     return cls
