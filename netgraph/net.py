@@ -53,6 +53,8 @@ class Net:
 
     is_container: bool = False
     is_operator: bool = False  # an operator net: a container to arrays, a leaf to the plan
+    # None, or why a sequence cannot be fed to it in parts (NetStateObject refuses it)
+    whole_sequences: str | None = None
     optional_inputs: tuple[str, ...] = ()  # inputs that may stay unconnected (initial states)
     optional_outputs: tuple[str, ...] = ()  # outputs a plain call does not return (final states)
     state_ports: tuple[str, ...] = ()  # recurrent states: optional inputs and outputs at once

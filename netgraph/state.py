@@ -39,13 +39,12 @@ class NetStateObject:
         if not isinstance(net, Net):
             raise TypeError(f"NetStateObject takes a net; received {type(net).__name__}.")
         for path, leaf in flatten(net, closed=True).leaves.items():
-            if type(leaf).__name__ == "NetBidirectionalOperator":
+            if leaf.whole_sequences:
                 where = f'layer "{"/".join(path)}" is a' if path else "the net is a"
                 raise ValueError(
                     f"NetStateObject cannot keep the states of a bidirectional net ({where} "
-                    "NetBidirectionalOperator): its backward net reads each sequence from its "
-                    "end, so a sequence cannot be fed in parts. Evaluate whole sequences with "
-                    "net(x) instead."
+                    f"{type(leaf).__name__}): {leaf.whole_sequences}, so a sequence cannot be "
+                    "fed in parts. Evaluate whole sequences with net(x) instead."
                 )
         self.net = net
         self._initial = dict(states or {})

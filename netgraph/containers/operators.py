@@ -241,6 +241,7 @@ class NetBidirectionalOperator(Operator):
 
     mapped = ("Input", "Output")
     NETS = ("ForwardNet", "BackwardNet")
+    whole_sequences = "its backward net reads each sequence from its end"
 
     def __init__(self, net, aggregation="Catenate", *, input=None, output=None, **ports):
         if isinstance(net, (list, tuple)):
