@@ -390,15 +390,18 @@ def merge_directions(r, x: Value, shape: list) -> Value:
     """The Reshape that joins a bidirectional node's two directions, (…, "dir", ("half", k))
     → (…, k), as PyTorch writes it after a Transpose: the value is the operator's own
     catenated output. Any other Reshape of a computed value is refused."""
-    pairs = [
-        i for i, a in enumerate(x.axes[:-1]) if a == "dir" and isinstance(x.axes[i + 1], tuple)
-    ]
-    keep = len(shape) == len(x.axes) - 1 and pairs
-    if keep:
-        i = pairs[0]
-        keep = all(d == 0 for j, d in enumerate(shape) if j != i) and shape[i] in (-1, 0)
-        keep = keep or (shape[i] == x.dims[x.axes[i + 1][1]])
-    if not keep:
+    i = next(
+        (j for j, a in enumerate(x.axes[:-1]) if a == "dir" and isinstance(x.axes[j + 1], tuple)),
+        None,
+    )
+    joined = None if i is None else x.dims[x.axes[i + 1][1]]
+    # every other axis copied (0), the pair joined into one of the catenated size (or −1)
+    if (
+        i is None
+        or len(shape) != len(x.axes) - 1
+        or shape[i] not in (-1, joined)
+        or any(d != 0 for j, d in enumerate(shape) if j != i)
+    ):
         r.refuse("reshapes a computed value, which netgraph has no layer for")
     axes = x.axes[:i] + (x.axes[i + 1][1],) + x.axes[i + 2 :]
     return Value(x.src, axes, x.dims)

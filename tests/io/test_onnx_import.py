@@ -476,3 +476,42 @@ def test_channel_last_convolutions_read_through_transposes(tmp_path, rng):
     assert ("ConvolutionLayer", True) in kinds and ("PoolingLayer", True) in kinds
     x = rng.normal(size=(2, 6, 5, 2)).astype(np.float32)
     np.testing.assert_allclose(back(x), net(x), rtol=TOL, atol=TOL)
+
+
+def _bidirectional_reshape(tmp_path, shape):
+    """A bidirectional LSTM node whose Y is transposed to (T, B, 2, 3) and reshaped to
+    ``shape``, as PyTorch joins the directions (with [0, 0, -1])."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    arrays = [rng.normal(size=s).astype("f4") for s in ((2, 12, 2), (2, 12, 3), (2, 24))]
+    inits = [numpy_helper.from_array(a, n) for a, n in zip(arrays, "WRB")]
+    inits.append(numpy_helper.from_array(np.array(shape, np.int64), "shape"))
+    nodes = [
+        helper.make_node(
+            "LSTM", ["x", "W", "R", "B"], ["Y"], hidden_size=3, direction="bidirectional"
+        ),
+        helper.make_node("Transpose", ["Y"], ["Yt"], perm=[0, 2, 1, 3]),
+        helper.make_node("Reshape", ["Yt", "shape"], ["y"]),
+    ]
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["T", "batch", 2])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["T", "batch", 6])
+    path = tmp_path / "bi.onnx"
+    path.write_bytes(model(nodes, [x], [y], inits).SerializeToString())
+    return path
+
+
+def test_a_bidirectional_node_joined_by_a_reshape(tmp_path, rng):
+    pytest.importorskip("onnxruntime", reason="the ONNX checks need onnx and onnxruntime")
+    path = _bidirectional_reshape(tmp_path, [0, 0, -1])
+    net = import_onnx(path)
+    x = rng.normal(size=(4, 2, 2)).astype(np.float32)  # (T, B, 2)
+    want = session(path).run(None, {"x": x})[0]  # (T, B, 6)
+    got = net(list(x.transpose(1, 0, 2)))
+    for b in range(2):
+        np.testing.assert_allclose(got[b], want[:, b], rtol=TOL, atol=TOL)
+
+
+def test_a_reshape_that_does_not_join_the_directions_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="reshapes a computed value"):
+        import_onnx(_bidirectional_reshape(tmp_path, [2, -1, 6]))
