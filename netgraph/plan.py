@@ -18,7 +18,7 @@ from .kernels.base import Ctx, zero_padding
 from .kernels.blas import numba_blas_only
 from .kernels.loss import LOGITS
 from .kernels.softmax import SoftmaxOp
-from .plan_operators import operator_op, updates_under
+from .plan_operators import below, operator_op, updates_under
 from .types import Var, describe
 from .walk import Flat, flatten, states, trace, units_graph, where
 
@@ -189,8 +189,7 @@ class Plan:
             if st.path in arrays:
                 current[st.path] = st.op.prepare(arrays[st.path])
             elif st.op.nested:
-                n = len(st.path)
-                inner = {p[n:]: a for p, a in arrays.items() if len(p) > n and p[:n] == st.path}
+                inner = below(arrays, st.path)
                 if inner:
                     st.op.load_arrays(dtype, inner)
 

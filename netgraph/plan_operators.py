@@ -17,6 +17,13 @@ from .kernels.base import Op, by_length, step_mask
 from .kernels.sequence import reversal
 
 
+def below(by_path: dict, prefix: tuple) -> dict:
+    """The entries of a dict by layer path at or below ``prefix``, by their paths from it (a
+    bare inner layer's path is ``()``)."""
+    n = len(prefix)
+    return {p[n:]: v for p, v in by_path.items() if p[:n] == prefix}
+
+
 @contextmanager
 def updates_under(ctx, prefix: tuple):
     """While inside, ``ctx.updates`` (the new values of arrays set without gradients, by layer
@@ -26,8 +33,7 @@ def updates_under(ctx, prefix: tuple):
     if outer is None:
         yield
         return
-    n = len(prefix)
-    ctx.updates = {p[n:]: v for p, v in outer.items() if len(p) > n and p[:n] == prefix}
+    ctx.updates = below(outer, prefix)
     try:
         yield
     finally:
@@ -58,7 +64,7 @@ class OperatorOp(Op):
     def load_arrays(self, dtype, arrays: dict) -> None:
         """New arrays by path below the operator ((inner net name, layer path…) → dict)."""
         for name, plan in self.plans.items():
-            inner = {p[1:]: a for p, a in arrays.items() if p[0] == name}
+            inner = below(arrays, (name,))
             if inner:
                 plan.load_arrays(dtype, inner)
 
