@@ -20,6 +20,7 @@ from .containers import (
 from .editing import *
 from .information import *
 from .initialization import NetInitialize
+from .kernels.settings import KernelOptions
 from .io import Export, Import, interop
 from .io.interop import *
 from .layers import *
@@ -43,6 +44,7 @@ __all__ = [  # noqa: PLE0604
     "NetTrainResultsObject",
     "NetGraph",
     "NetInitialize",
+    "KernelOptions",
     "NetMeasurements",
     "NetStateObject",
     *information.__all__,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import threads
 from .blas import gemm
 from .gru_kernels import GATES, MG, RG, gru_backward, gru_forward
 from .rnn import GATE_KINDS, STATE_KINDS, RecurrentOp
@@ -46,8 +47,12 @@ class GRUOp(RecurrentOp):
         bs = P["named"].get(STATE_BIAS)
         bs = np.zeros(n, dt) if bs is None else np.ascontiguousarray(bs, dt)
         rs = np.empty((B, n), dt) if self.before else None
-        sT = gru_forward(
+        S = run.states(run.s0)
+        threads.run(
+            gru_forward,
+            run.parts(),
             Z=Z,
+            S=S,
             bs=bs,
             gk=self.gk,
             sk=self.sk,
@@ -58,7 +63,7 @@ class GRUOp(RecurrentOp):
             store=store,
             **run.forward_args(),
         )
-        return [Y, sT], ((run, Y, A, GM) if store else None)
+        return [Y, run.finals(S)], ((run, Y, A, GM) if store else None)
 
     def backward(self, saved, dys, P, ctx):
         run, Y, A, GM = saved
@@ -67,9 +72,12 @@ class GRUOp(RecurrentOp):
         dZ = np.zeros((B, T, 3 * n), Y.dtype)
         dG = np.zeros((B, T, 3 * n), Y.dtype)
         rs = np.empty((B, n), Y.dtype) if self.before else None
-        ds0 = gru_backward(
+        ds = run.in_order(dsT)
+        threads.run(
+            gru_backward,
+            run.parts(),
             dY=dY,
-            dsT=dsT,
+            ds=ds,
             A=A,
             GM=GM,
             Y=Y,
@@ -79,6 +87,7 @@ class GRUOp(RecurrentOp):
             rs=rs,
             dZ=dZ,
             dG=dG,
+            D2=np.empty((2, B, 3 * n), Y.dtype),
             **run.backward_args(),
         )
         dx, grads = self.finish(run, dZ, dG, Y)
@@ -86,7 +95,7 @@ class GRUOp(RecurrentOp):
             grads[STATE_BIAS] = dG[:, :, MG * n :].sum((0, 1))
         if self.before:
             grads[self.names[MG][1]] = self.reset_state_grad(run, dG, A, Y)
-        return [dx, ds0], grads
+        return [dx, run.batch_order(ds)], grads
 
     def reset_state_grad(self, run, dG, A, Y):
         """The gradient of the memory block's state weights when r resets the state before

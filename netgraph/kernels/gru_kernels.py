@@ -47,8 +47,9 @@ import numpy as np
 from numba import njit
 
 from .fastmath import FAST, dgate, dsquash, gate_rows, like, softsign, tanh
-from .gemm import gemm
-from .rnn_kernels import batch_order, copy_row, in_order, state_product, state_product_back
+from .packed import product
+from .rnn_kernels import block, columns, copy_row, state_product, state_product_back, units
+from .sync import barrier
 
 # The GRU's one gate order (Wolfram's array order, and ONNX's z, r, h order): the two
 # σg gates, so that one loop covers columns 0 … 2n, then the memory block m. It lives
@@ -60,24 +61,40 @@ assert MG == 2, "the memory block must be the last (σs after two σg blocks)"
 
 
 @njit(**FAST, inline="always")
-def candidate(z, p, a, n, sk):
-    """a's memory block = σs(z's memory block + p), p the row's state term (n,)."""
+def candidate(z, p, a, n, u0, u1, sk):
+    """a's memory block = σs(z's memory block + p) for units u0 … u1 − 1, p the row's state
+    term (a view of those units)."""
+    zm, m = block(z, MG, n, u0, u1), block(a, MG, n, u0, u1)
     if sk is None:
-        for j in range(n):
-            a[MG * n + j] = tanh(z[MG * n + j] + p[j])
+        for j in range(u1 - u0):
+            m[j] = tanh(zm[j] + p[j])
     else:
-        for j in range(n):
-            a[MG * n + j] = softsign(z[MG * n + j] + p[j])
+        for j in range(u1 - u0):
+            m[j] = softsign(zm[j] + p[j])
 
 
 @njit(**FAST, inline="always")
-def update(a, s, y, n):
-    """s' = (1−i)*m + i*s in place, and the output y = s'."""
+def update(a, s, s_next, y, n, u0, u1):
+    """s' = (1−i)*m + i*s for units u0 … u1 − 1 (s, s_next, y: views of them), and the
+    output y = s'."""
     one = like(s[0], 1.0)
-    for j in range(n):
-        i, m = a[IG * n + j], a[MG * n + j]
-        s[j] = (one - i) * m + i * s[j]
-        y[j] = s[j]
+    i, m = block(a, IG, n, u0, u1), block(a, MG, n, u0, u1)
+    for j in range(u1 - u0):
+        s_next[j] = (one - i[j]) * m[j] + i[j] * s[j]
+        y[j] = s_next[j]
+
+
+@njit(**FAST, inline="always")
+def gates(z, g, a, n, u0, u1, gk):
+    """The i and r blocks of a = σg(z + g), units u0 … u1 − 1."""
+    for blk in (IG, RG):
+        gate_rows(
+            block(z, blk, n, u0, u1),
+            block(g, blk, n, u0, u1),
+            block(a, blk, n, u0, u1),
+            u1 - u0,
+            gk,
+        )
 
 
 @njit(**FAST)
@@ -92,61 +109,90 @@ def memory_masks(ms, rs):
 
 
 @njit(**FAST, inline="always")
-def rows_after(Z, G, s, Y, A, GM, scratch, p, t, Bt, order, bs, gk, sk, store):
+def rows_after(Z, G, S, Y, A, GM, scratch, p, t, Bt, order, bs, gk, sk, store, u0, u1):
     """One step's rows, reset after the product: m = σs(zm + r*(gm + bs))."""
-    n = s.shape[1]
+    n = S.shape[2]
+    s, s_next = S[t % 2], S[(t + 1) % 2]
     for row in range(Bt):
         b = order[row]
         a = A[b, t] if store else scratch[row]
         g = G[row]
-        gate_rows(Z[b, t], g, a, MG * n, gk)  # the i and r blocks
-        for j in range(n):
-            g[MG * n + j] += bs[j]
-            p[j] = a[RG * n + j] * g[MG * n + j]
+        gates(Z[b, t], g, a, n, u0, u1, gk)
+        gm, r, bsu = block(g, MG, n, u0, u1), block(a, RG, n, u0, u1), bs[u0:u1]
+        for j in range(u1 - u0):
+            gm[j] += bsu[j]
+            p[j] = r[j] * gm[j]
         if store:
-            copy_row(GM[b, t], g[MG * n :])
-        candidate(Z[b, t], p, a, n, sk)
-        update(a, s[row], Y[b, t], n)
+            copy_row(GM[b, t][u0:u1], gm)
+        candidate(Z[b, t], p, a, n, u0, u1, sk)
+        update(a, s[row][u0:u1], s_next[row][u0:u1], Y[b, t][u0:u1], n, u0, u1)
 
 
 @njit(**FAST, inline="always")
-def rows_before(Z, G, s, Y, A, scratch, rs, msm, Wm, t, Bt, order, gk, sk, store):
-    """One step's rows, reset before the product: rs = r*(s∘ms_m), gm = rs·Wm (Wm = Wmsᵀ),
-    m = σs(zm + gm)."""
-    n = s.shape[1]
+def rows_before(Z, G, S, Y, A, scratch, rs, msm, Wm, t, Bt, order, gk, sk, store, lanes, cut, sync):
+    """One step's rows, reset before the product: rs = r*(s∘ms_m), gm = rs·Wm (Wm = Wmsᵀ, or
+    its packed panels), m = σs(zm + gm). rs (B, n) is shared: every thread writes its units,
+    then after a barrier reads all of them for its units of the product."""
+    n = rs.shape[1]
+    p0, p1, u0, u1, parts = cut
+    s, s_next = S[t % 2], S[(t + 1) % 2]
     for row in range(Bt):
         b = order[row]
         a = A[b, t] if store else scratch[row]
-        gate_rows(Z[b, t], G[row], a, MG * n, gk)  # the i and r blocks
-        for j in range(n):
-            rs[row, j] = a[RG * n + j] * s[row, j] * msm[row, j]
-    gemm(rs[:Bt], Wm, G[:Bt, MG * n :], False)
+        gates(Z[b, t], G[row], a, n, u0, u1, gk)
+        r, rsr, sr, mr = block(a, RG, n, u0, u1), rs[row][u0:u1], s[row][u0:u1], msm[row][u0:u1]
+        for j in range(u1 - u0):
+            rsr[j] = r[j] * sr[j] * mr[j]
+    barrier(sync, parts)
+    product(rs[:Bt], columns(Wm, p0, p1, lanes), G[:Bt, MG * n + u0 : MG * n + u1], False, lanes)
     for row in range(Bt):
         b = order[row]
         a = A[b, t] if store else scratch[row]
-        candidate(Z[b, t], G[row, MG * n :], a, n, sk)
-        update(a, s[row], Y[b, t], n)
+        candidate(Z[b, t], block(G[row], MG, n, u0, u1), a, n, u0, u1, sk)
+        update(a, s[row][u0:u1], s_next[row][u0:u1], Y[b, t][u0:u1], n, u0, u1)
 
 
-@njit(**FAST)
-def gru_forward(Z, Ws, Wsg, s0, order, batch_sizes, ms, bs, gk, sk, rs, Y, A, GM, store):
-    """Run the recurrence over Z (B, T, 3n) = x·Wx + b.
+@njit(**FAST, nogil=True)
+def gru_forward(
+    Z,
+    Ws,
+    Wsg,
+    S,
+    order,
+    batch_sizes,
+    ms,
+    bs,
+    gk,
+    sk,
+    rs,
+    Y,
+    A,
+    GM,
+    store,
+    lanes,
+    part,
+    parts,
+    sync,
+):
+    """Run the recurrence over Z (B, T, 3n) = x·Wx + b: the units of ``part`` of ``parts``
+    threads (kernels/threads.py).
 
-    Ws (n, 3n): the stacked state weights transposed, so that a step's product is s·Ws; Wsg
-    (3, n, n): its blocks per gate. s0 (B, n): the initial state. order, batch_sizes: the rows
-    by decreasing length and how many run at each step. ms (B, 3, n): state masks, rows in
-    ``order``, or None. bs (n,): the memory block's state bias, inside the reset product. gk,
-    sk: the kinds of σg and σs. rs: None to reset after the product, or a (B, n) work array to
-    reset before it.
+    Ws (n, 3n): the stacked state weights transposed, so that a step's product is s·Ws; Wsg:
+    its blocks per gate, or their packed panels (``lanes``). S (2, B, n): the double buffer
+    of running states, as in lstm_forward. order, batch_sizes: the rows by decreasing length
+    and how many run at each step. ms (B, 3, n): state masks, rows in ``order``, or None.
+    bs (n,): the memory block's state bias, inside the reset product. gk, sk: the kinds of
+    σg and σs. rs: None to reset after the product, or a shared (B, n) work array to reset
+    before it. sync: the barrier's state, met once per step (twice before the product).
 
     Fills Y (the states s) and, when ``store``, A (i, r, m) and GM (after the product, the
-    memory block gm of the state product, bias included) for the backward pass; returns the
-    final state (B, n), taken at each sequence's last step."""
+    memory block gm of the state product, bias included) for the backward pass."""
     B, T, n3 = Z.shape
     n = n3 // 3
-    s = in_order(s0, order)
+    p0, p1, u0, u1 = units(n, Wsg, part, parts, lanes)
     G = np.empty((B, n3), Z.dtype)
     scratch = np.empty((B, n3), Z.dtype)
+    masked = np.empty((B, n) if ms is not None else (0, n), Z.dtype)
     p = np.empty(n, Z.dtype)
     if rs is not None:
         msm = memory_masks(ms, rs)
@@ -154,97 +200,162 @@ def gru_forward(Z, Ws, Wsg, s0, order, batch_sizes, ms, bs, gk, sk, rs, Y, A, GM
         Bt = batch_sizes[t]
         if Bt == 0:
             break
+        s = S[t % 2]
         if rs is None:
-            state_product(s, Ws, Wsg, ms, Bt, G)
-            rows_after(Z, G, s, Y, A, GM, scratch, p, t, Bt, order, bs, gk, sk, store)
+            state_product(s, Ws, Wsg, ms, Bt, G, lanes, p0, p1, u0, u1, masked)
+            rows_after(Z, G, S, Y, A, GM, scratch, p, t, Bt, order, bs, gk, sk, store, u0, u1)
         else:
-            state_product(s, Ws[:, : MG * n], Wsg[:MG], ms, Bt, G[:, : MG * n])
-            rows_before(Z, G, s, Y, A, scratch, rs, msm, Wsg[MG], t, Bt, order, gk, sk, store)
-    return batch_order(s, order)
+            Gir = G[:, : MG * n]
+            state_product(s, Ws[:, : MG * n], Wsg[:MG], ms, Bt, Gir, lanes, p0, p1, u0, u1, masked)
+            cut = (p0, p1, u0, u1, parts)
+            rows_before(
+                Z,
+                G,
+                S,
+                Y,
+                A,
+                scratch,
+                rs,
+                msm,
+                Wsg[MG],
+                t,
+                Bt,
+                order,
+                gk,
+                sk,
+                store,
+                lanes,
+                cut,
+                sync,
+            )
+        barrier(sync, parts)
 
 
 @njit(**FAST, inline="always")
-def step_back(a, s, dsr, dy, dz, dg, n, gk, sk):
-    """One row of one step, all but the reset gate: dzi, dzm (into dz and dg) and ds'*i (into
-    dsr, which held ds'₊)."""
+def step_back(a, s, dsr, dy, dz, dg, n, u0, u1, gk, sk):
+    """One row of one step, units u0 … u1 − 1 (s, dsr, dy: views of them), all but the reset
+    gate: dzi, dzm (into dz and dg) and ds'*i (into dsr, which held ds'₊)."""
     one = like(dsr[0], 1.0)
-    for j in range(n):
-        i, m = a[IG * n + j], a[MG * n + j]
+    i, m = block(a, IG, n, u0, u1), block(a, MG, n, u0, u1)
+    dzi, dzm = block(dz, IG, n, u0, u1), block(dz, MG, n, u0, u1)
+    dgi, dgm = block(dg, IG, n, u0, u1), block(dg, MG, n, u0, u1)
+    for j in range(u1 - u0):
         dsv = dsr[j] + dy[j]
-        dzi = dsv * (s[j] - m) * dgate(i, gk)
-        dzm = dsv * (one - i) * dsquash(m, sk)
-        dz[IG * n + j] = dzi
-        dz[MG * n + j] = dzm
-        dg[IG * n + j] = dzi
-        dg[MG * n + j] = dzm
-        dsr[j] = dsv * i
+        dzi[j] = dsv * (s[j] - m[j]) * dgate(i[j], gk)
+        dzm[j] = dsv * (one - i[j]) * dsquash(m[j], sk)
+        dgi[j] = dzi[j]
+        dgm[j] = dzm[j]
+        dsr[j] = dsv * i[j]
 
 
 @njit(**FAST, inline="always")
-def reset_back_after(a, gm, dz, dg, n, gk):
-    """The reset gate's row, reset after the product: dzr = dzm*gm*σg'(r), dgm = dzm*r."""
-    for j in range(n):
-        r = a[RG * n + j]
-        dzr = dz[MG * n + j] * gm[j] * dgate(r, gk)
-        dz[RG * n + j] = dzr
-        dg[RG * n + j] = dzr
-        dg[MG * n + j] = dz[MG * n + j] * r
+def reset_back_after(a, gm, dz, dg, n, u0, u1, gk):
+    """The reset gate's row, reset after the product (gm: a view of units u0 … u1 − 1):
+    dzr = dzm*gm*σg'(r), dgm = dzm*r."""
+    r, dzr, dzm = block(a, RG, n, u0, u1), block(dz, RG, n, u0, u1), block(dz, MG, n, u0, u1)
+    dgr, dgm = block(dg, RG, n, u0, u1), block(dg, MG, n, u0, u1)
+    for j in range(u1 - u0):
+        dzr[j] = dzm[j] * gm[j] * dgate(r[j], gk)
+        dgr[j] = dzr[j]
+        dgm[j] = dzm[j] * r[j]
 
 
 @njit(**FAST, inline="always")
-def reset_back_before(a, s, q, msm, dz, dg, dsr, n, gk):
-    """The reset gate's row, reset before the product, from q = Wmsᵀ·dzm:
-    dzr = q*(s∘ms_m)*σg'(r), and ds += r*q∘ms_m."""
-    for j in range(n):
-        r, qm = a[RG * n + j], q[j] * msm[j]
-        dzr = qm * s[j] * dgate(r, gk)
-        dz[RG * n + j] = dzr
-        dg[RG * n + j] = dzr
-        dsr[j] += qm * r
+def reset_back_before(a, s, q, msm, dz, dg, dsr, n, u0, u1, gk):
+    """The reset gate's row, reset before the product, from q = Wmsᵀ·dzm (s, q, msm, dsr:
+    views of units u0 … u1 − 1): dzr = q*(s∘ms_m)*σg'(r), and ds += r*q∘ms_m."""
+    r, dzr, dgr = block(a, RG, n, u0, u1), block(dz, RG, n, u0, u1), block(dg, RG, n, u0, u1)
+    for j in range(u1 - u0):
+        qm = q[j] * msm[j]
+        dzr[j] = qm * s[j] * dgate(r[j], gk)
+        dgr[j] = dzr[j]
+        dsr[j] += qm * r[j]
 
 
-@njit(**FAST)
-def gru_backward(dY, dsT, A, GM, Y, s0, WsT, WsgT, order, batch_sizes, ms, gk, sk, rs, dZ, dG):
-    """Back-propagate through time.
+@njit(**FAST, nogil=True)
+def gru_backward(
+    dY,
+    ds,
+    A,
+    GM,
+    Y,
+    s0,
+    WsT,
+    WsgT,
+    order,
+    batch_sizes,
+    ms,
+    gk,
+    sk,
+    rs,
+    dZ,
+    dG,
+    D2,
+    lanes,
+    part,
+    parts,
+    sync,
+):
+    """Back-propagate through time: the units of ``part`` of ``parts`` threads.
 
-    dY (B, T, n): gradient of the outputs; dsT (B, n): of the final state. A, GM: what
-    gru_forward stored; Y: its states; s0 (B, n): the initial state. WsT (3n, n): the stacked
-    state weights, so that ds = dg·WsT; WsgT (3, n, n): its blocks per gate. order,
-    batch_sizes, ms, gk, sk: as in gru_forward; rs: None after the product, or a (B, n) work
-    array before it (there it holds q = Wmsᵀ·dzm).
+    dY (B, T, n): gradient of the outputs; ds (B, n): that of the final state, rows in
+    ``order``, updated in place into the initial state's. A, GM: what gru_forward stored;
+    Y: its states; s0 (B, n): the initial state. WsT (3n, n): the stacked state weights, so
+    that ds = dg·WsT; WsgT: its blocks per gate, or their packed panels. D2 (2, B, 3n): the
+    double buffer of each step's dg, rows in ``order``, as in lstm_backward. order,
+    batch_sizes, ms, gk, sk, lanes, sync: as in gru_forward; rs: None after the product, or
+    a (B, n) array before it (its shape only: each thread keeps its units of q = Wmsᵀ·dzm).
 
     Fills dZ (the gradient of z) and dG (of g), both (B, T, 3n) and zero past each sequence's
-    end; returns the gradient of the initial state (B, n)."""
+    end."""
     B, T, n3 = dZ.shape
     n = n3 // 3
-    ds = in_order(dsT, order)
-    D = np.empty((B, n3), dZ.dtype)
+    p0, p1, u0, u1 = units(n, WsgT, part, parts, lanes)
     back = np.empty((B, n), dZ.dtype)
+    work = np.empty((B, n) if ms is not None else (0, n), dZ.dtype)
+    qs = np.empty((B, n) if rs is not None else (0, n), dZ.dtype)  # this thread's q
     if rs is not None:
         msm = memory_masks(ms, rs)
     for t in range(T - 1, -1, -1):
         Bt = batch_sizes[t]
         if Bt == 0:
             continue
+        D = D2[t % 2]
         for row in range(Bt):
             b = order[row]
             s = Y[b, t - 1] if t > 0 else s0[b]
-            step_back(A[b, t], s, ds[row], dY[b, t], dZ[b, t], D[row], n, gk, sk)
+            sr, dsr, dyr = s[u0:u1], ds[row][u0:u1], dY[b, t][u0:u1]
+            step_back(A[b, t], sr, dsr, dyr, dZ[b, t], D[row], n, u0, u1, gk, sk)
         if rs is None:
             for row in range(Bt):
                 b = order[row]
-                reset_back_after(A[b, t], GM[b, t], dZ[b, t], D[row], n, gk)
-                copy_row(dG[b, t], D[row])
-            state_product_back(D, WsT, WsgT, ms, Bt, back)
+                reset_back_after(A[b, t], GM[b, t][u0:u1], dZ[b, t], D[row], n, u0, u1, gk)
+                _copy_units(dG[b, t], D[row], n, u0, u1)
+            barrier(sync, parts)
+            state_product_back(D, WsT, WsgT, ms, Bt, back, lanes, p0, p1, u0, u1, work)
         else:
-            gemm(D[:Bt, MG * n :], WsgT[MG], rs[:Bt], False)
+            barrier(sync, parts)  # q needs every unit's dzm
+            q = qs[:Bt, : u1 - u0]
+            product(D[:Bt, MG * n :], columns(WsgT[MG], p0, p1, lanes), q, False, lanes)
             for row in range(Bt):
                 b = order[row]
                 s = Y[b, t - 1] if t > 0 else s0[b]
-                reset_back_before(A[b, t], s, rs[row], msm[row], dZ[b, t], D[row], ds[row], n, gk)
-                copy_row(dG[b, t], D[row])
-            state_product_back(D[:, : MG * n], WsT[: MG * n], WsgT[:MG], ms, Bt, back)
+                sr, mr, dsr = s[u0:u1], msm[row][u0:u1], ds[row][u0:u1]
+                reset_back_before(A[b, t], sr, q[row], mr, dZ[b, t], D[row], dsr, n, u0, u1, gk)
+                _copy_units(dG[b, t], D[row], n, u0, u1)
+            barrier(sync, parts)
+            DI = D[:, : MG * n]
+            state_product_back(
+                DI, WsT[: MG * n], WsgT[:MG], ms, Bt, back, lanes, p0, p1, u0, u1, work
+            )
         for row in range(Bt):
-            for j in range(n):
-                ds[row, j] += back[row, j]
-    return batch_order(ds, order)
+            dsr, br = ds[row][u0:u1], back[row][u0:u1]
+            for j in range(u1 - u0):
+                dsr[j] += br[j]
+
+
+@njit(**FAST, inline="always")
+def _copy_units(dst, src, n, u0, u1):
+    """dst = src in units u0 … u1 − 1 of each of the three blocks."""
+    for blk in range(3):
+        copy_row(block(dst, blk, n, u0, u1), block(src, blk, n, u0, u1))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .lstm_kernels import GATES, lstm_backward, lstm_forward
+from . import threads
 from .rnn import GATE_KINDS, STATE_KINDS, RecurrentOp, keep_mask
 
 
@@ -40,9 +41,13 @@ class LSTMOp(RecurrentOp):
         A = np.empty((B, T, n4) if store else (0, 0, n4), dt)
         C = np.empty((B, T, n) if store else (0, 0, n), dt)
         SC = np.empty_like(C)
-        sT, cT = lstm_forward(
+        S, c = run.states(run.s0), run.in_order(c0)
+        threads.run(
+            lstm_forward,
+            run.parts(),
             Z=Z,
-            c0=c0,
+            S=S,
+            c=c,
             gk=self.gk,
             sk=self.sk,
             u=u,
@@ -53,6 +58,7 @@ class LSTMOp(RecurrentOp):
             store=store,
             **run.forward_args(),
         )
+        sT, cT = run.finals(S), run.batch_order(c)
         return [Y, sT, cT], ((run, c0, u, Y, A, C, SC) if store else None)
 
     def backward(self, saved, dys, P, ctx):
@@ -61,10 +67,13 @@ class LSTMOp(RecurrentOp):
         dY, dsT = self.output_grads(run, dys[0], dys[1], n)
         dcT = np.ascontiguousarray(dys[2], Y.dtype)
         dZ = np.zeros((B, T, 4 * n), Y.dtype)
-        ds0, dc0 = lstm_backward(
+        ds, dc = run.in_order(dsT), run.in_order(dcT)
+        threads.run(
+            lstm_backward,
+            run.parts(),
             dY=dY,
-            dsT=dsT,
-            dcT=dcT,
+            ds=ds,
+            dc=dc,
             A=A,
             C=C,
             SC=SC,
@@ -73,7 +82,8 @@ class LSTMOp(RecurrentOp):
             sk=self.sk,
             u=u,
             dZ=dZ,
+            D2=np.empty((2, B, 4 * n), Y.dtype),
             **run.backward_args(),
         )
         dx, grads = self.finish(run, dZ, dZ, Y)  # z = Wx·x + Ws·s + b: one gradient for both
-        return [dx, ds0, dc0], grads
+        return [dx, run.batch_order(ds), run.batch_order(dc)], grads

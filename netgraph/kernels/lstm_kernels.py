@@ -34,7 +34,8 @@ import numpy as np
 from numba import njit
 
 from .fastmath import FAST, dgate, dsquash, gate_rows, softsign, tanh
-from .rnn_kernels import batch_order, copy_row, in_order, state_product, state_product_back
+from .rnn_kernels import block, copy_row, state_product, state_product_back, units
+from .sync import barrier
 
 # The LSTM's one gate order, for every fused array, activation, gradient and per-gate mask:
 # Wolfram's array order, which is also ONNX's (i, o, f, c). The three gates come first, so
@@ -47,54 +48,96 @@ assert MG == 3, "the candidate m must be the last block (σs after three σg blo
 
 
 @njit(**FAST, inline="always")
-def activate(z, g, a, n, gk, sk):
-    """a = σg(z + g) on the three gate blocks, σs(z + g) on the candidate block, for one row."""
-    gate_rows(z, g, a, MG * n, gk)
-    if sk is None:
-        for j in range(MG * n, 4 * n):
-            a[j] = tanh(z[j] + g[j])
-    else:
-        for j in range(MG * n, 4 * n):
-            a[j] = softsign(z[j] + g[j])
+def gate_views(a, n, u0, u1):
+    """The i, o, f and m blocks of a fused row, units u0 … u1 − 1: views."""
+    return (
+        block(a, IG, n, u0, u1),
+        block(a, OG, n, u0, u1),
+        block(a, FG, n, u0, u1),
+        block(a, MG, n, u0, u1),
+    )
 
 
 @njit(**FAST, inline="always")
-def cell_update(a, c, s, y, cs, ur, sk):
-    """One row, in place: c' = f*c + i*(m*u) (ur the row's StateUpdate mask at this step, or
-    ones), cs = σs(c'), y = s' = o*cs."""
-    n = c.shape[0]
-    for j in range(n):
-        i, f, m = a[IG * n + j], a[FG * n + j], a[MG * n + j]
-        c[j] = f * c[j] + i * m * ur[j]
+def activate(z, g, a, n, u0, u1, gk, sk):
+    """a = σg(z + g) on the three gate blocks, σs(z + g) on the candidate block, for one row's
+    units u0 … u1 − 1."""
+    w = u1 - u0
+    for blk in (IG, OG, FG):
+        gate_rows(
+            block(z, blk, n, u0, u1), block(g, blk, n, u0, u1), block(a, blk, n, u0, u1), w, gk
+        )
+    zm, gm, m = block(z, MG, n, u0, u1), block(g, MG, n, u0, u1), block(a, MG, n, u0, u1)
     if sk is None:
-        for j in range(n):
+        for j in range(w):
+            m[j] = tanh(zm[j] + gm[j])
+    else:
+        for j in range(w):
+            m[j] = softsign(zm[j] + gm[j])
+
+
+@njit(**FAST, inline="always")
+def cell_update(a, c, s, y, cs, ur, n, u0, u1, sk):
+    """One row's units u0 … u1 − 1 (c, s, y, cs, ur: views of them), in place:
+    c' = f*c + i*(m*u) (ur the row's StateUpdate mask at this step, or ones), cs = σs(c'),
+    y = s' = o*cs."""
+    i, o, f, m = gate_views(a, n, u0, u1)
+    for j in range(c.shape[0]):
+        c[j] = f[j] * c[j] + i[j] * m[j] * ur[j]
+    if sk is None:
+        for j in range(c.shape[0]):
             cs[j] = tanh(c[j])
     else:
-        for j in range(n):
+        for j in range(c.shape[0]):
             cs[j] = softsign(c[j])
-    for j in range(n):
-        s[j] = a[OG * n + j] * cs[j]
+    for j in range(c.shape[0]):
+        s[j] = o[j] * cs[j]
         y[j] = s[j]
 
 
-@njit(**FAST)
-def lstm_forward(Z, Ws, Wsg, s0, c0, order, batch_sizes, gk, sk, ms, u, Y, A, C, SC, store):
-    """Run the recurrence over Z (B, T, 4n) = input projection + biases.
+@njit(**FAST, nogil=True)
+def lstm_forward(
+    Z,
+    Ws,
+    Wsg,
+    S,
+    c,
+    order,
+    batch_sizes,
+    gk,
+    sk,
+    ms,
+    u,
+    Y,
+    A,
+    C,
+    SC,
+    store,
+    lanes,
+    part,
+    parts,
+    sync,
+):
+    """Run the recurrence over Z (B, T, 4n) = input projection + biases: the share of
+    ``part`` of ``parts`` threads (kernels/threads.py), its units of every step.
 
     Z: (B, T, 4n) x·Wx + b. Ws (n, 4n): the stacked state weights transposed, so that a
-    step's product is s·Ws; Wsg (4, n, n): its blocks per gate.
-    s0, c0 (B, n): initial state and cell. order, batch_sizes: the rows by decreasing length
-    and how many run at each step. gk, sk: the kinds of σg and σs. ms (B, 4, n): state masks,
-    rows in ``order``, or None; u (B, T, n): StateUpdate masks, or None.
+    step's product is s·Ws; Wsg: its blocks per gate, or their packed panels (``lanes``).
+    S (2, B, n): the running states, rows in ``order``, S[0] the initial ones; step t reads
+    S[t % 2] and writes S[(t + 1) % 2] (the other threads still read the first), so a row's
+    final state is in S[length % 2]. c (B, n): the cells, rows in ``order``, updated in
+    place. order, batch_sizes: the rows by decreasing length and how many run at each step.
+    gk, sk: the kinds of σg and σs. ms (B, 4, n): state masks, rows in ``order``, or None;
+    u (B, T, n): StateUpdate masks, or None. sync: the barrier's state (kernels/sync.py),
+    met once per step.
 
-    Fills Y (the states s) and, when ``store``, A (i, o, f, m), C (the cells c') and SC (σs(c'))
-    for the backward pass; returns the final state and cell (B, n), taken at each sequence's
-    last step."""
+    Fills Y (the states s) and, when ``store``, A (i, o, f, m), C (the cells c') and SC
+    (σs(c')) for the backward pass."""
     B, T, n4 = Z.shape
     n = n4 // 4
-    s = in_order(s0, order)
-    c = in_order(c0, order)
+    p0, p1, u0, u1 = units(n, Wsg, part, parts, lanes)
     G = np.empty((B, n4), Z.dtype)
+    masked = np.empty((B, n) if ms is not None else (0, n), Z.dtype)
     scratch = np.empty(n4, Z.dtype)
     cs = np.empty(n, Z.dtype)
     ones = np.ones(n, Z.dtype)  # the StateUpdate mask when there is none (x·1 = x exactly)
@@ -102,62 +145,91 @@ def lstm_forward(Z, Ws, Wsg, s0, c0, order, batch_sizes, gk, sk, ms, u, Y, A, C,
         Bt = batch_sizes[t]
         if Bt == 0:
             break
-        state_product(s, Ws, Wsg, ms, Bt, G)
+        s, s_next = S[t % 2], S[(t + 1) % 2]
+        state_product(s, Ws, Wsg, ms, Bt, G, lanes, p0, p1, u0, u1, masked)
         for r in range(Bt):
             b = order[r]
             a = A[b, t] if store else scratch
-            activate(Z[b, t], G[r], a, n, gk, sk)
+            activate(Z[b, t], G[r], a, n, u0, u1, gk, sk)
             if u is None:
                 ur = ones
             else:
                 ur = u[b, t]
-            cell_update(a, c[r], s[r], Y[b, t], cs, ur, sk)
+            cr, csr = c[r][u0:u1], cs[u0:u1]
+            cell_update(a, cr, s_next[r][u0:u1], Y[b, t][u0:u1], csr, ur[u0:u1], n, u0, u1, sk)
             if store:
-                copy_row(C[b, t], c[r])
-                copy_row(SC[b, t], cs)
-    return batch_order(s, order), batch_order(c, order)
+                copy_row(C[b, t][u0:u1], cr)
+                copy_row(SC[b, t][u0:u1], csr)
+        barrier(sync, parts)
 
 
-@njit(**FAST)
-def lstm_backward(dY, dsT, dcT, A, C, SC, c0, WsT, WsgT, order, batch_sizes, gk, sk, ms, u, dZ):
-    """Back-propagate through time.
+@njit(**FAST, nogil=True)
+def lstm_backward(
+    dY,
+    ds,
+    dc,
+    A,
+    C,
+    SC,
+    c0,
+    WsT,
+    WsgT,
+    order,
+    batch_sizes,
+    gk,
+    sk,
+    ms,
+    u,
+    dZ,
+    D2,
+    lanes,
+    part,
+    parts,
+    sync,
+):
+    """Back-propagate through time: the share of ``part`` of ``parts`` threads, its units.
 
-    dY (B, T, n): gradient of the outputs; dsT, dcT (B, n): of the final state and cell.
-    A, C, SC: what lstm_forward stored; c0 (B, n): the initial cell. WsT (4n, n): the stacked
-    state weights, so that ds = dz·WsT; WsgT (4, n, n): its blocks per gate. order,
-    batch_sizes, gk, sk, ms, u: as in lstm_forward.
+    dY (B, T, n): gradient of the outputs. ds, dc (B, n): the gradients of the final state
+    and cell, rows in ``order``, updated in place into those of the initial ones. A, C, SC:
+    what lstm_forward stored; c0 (B, n): the initial cell. WsT (4n, n): the stacked state
+    weights, so that ds = dz·WsT; WsgT: its blocks per gate, or their packed panels.
+    D2 (2, B, 4n): the dz of each step, rows in ``order``; step t writes D2[t % 2] (its units)
+    and, after the barrier, reads all of it for its units of ds. order, batch_sizes, gk, sk,
+    ms, u, lanes, sync: as in lstm_forward.
 
     Fills dZ (B, T, 4n), the gradient of the pre-activations z (zero past each sequence's
-    end); returns the gradients of the initial state and cell (B, n)."""
+    end)."""
     B, T, n4 = dZ.shape
     n = n4 // 4
-    ds = in_order(dsT, order)
-    dc = in_order(dcT, order)
-    D = np.empty((B, n4), dZ.dtype)
+    p0, p1, u0, u1 = units(n, WsgT, part, parts, lanes)
+    work = np.empty((B, n) if ms is not None else (0, n), dZ.dtype)
     ones = np.ones(n, dZ.dtype)  # the StateUpdate mask when there is none
     for t in range(T - 1, -1, -1):
         Bt = batch_sizes[t]
         if Bt == 0:
             continue
+        D = D2[t % 2]
         for r in range(Bt):
             b = order[r]
-            a, sc, dy, dz = A[b, t], SC[b, t], dY[b, t], D[r]
-            c = C[b, t - 1] if t > 0 else c0[b]
-            dsr, dcr = ds[r], dc[r]
+            a, dz = A[b, t], D[r]
+            i, o, f, m = gate_views(a, n, u0, u1)
+            di, do, df, dm = gate_views(dz, n, u0, u1)
+            sc, dy = SC[b, t][u0:u1], dY[b, t][u0:u1]
+            c = C[b, t - 1][u0:u1] if t > 0 else c0[b][u0:u1]
+            dsr, dcr = ds[r][u0:u1], dc[r][u0:u1]
             if u is None:
-                ur = ones
+                ur = ones[u0:u1]
             else:
-                ur = u[b, t]
-            for j in range(n):
-                uj = ur[j]
-                i, o, f, m = a[IG * n + j], a[OG * n + j], a[FG * n + j], a[MG * n + j]
+                ur = u[b, t][u0:u1]
+            for j in range(u1 - u0):
                 dsv = dsr[j] + dy[j]
-                dcv = dcr[j] + dsv * o * dsquash(sc[j], sk)
-                dz[IG * n + j] = dcv * m * uj * dgate(i, gk)
-                dz[OG * n + j] = dsv * sc[j] * dgate(o, gk)
-                dz[FG * n + j] = dcv * c[j] * dgate(f, gk)
-                dz[MG * n + j] = dcv * i * uj * dsquash(m, sk)
-                dcr[j] = dcv * f
-            copy_row(dZ[b, t], dz)
-        state_product_back(D, WsT, WsgT, ms, Bt, ds)
-    return batch_order(ds, order), batch_order(dc, order)
+                dcv = dcr[j] + dsv * o[j] * dsquash(sc[j], sk)
+                di[j] = dcv * m[j] * ur[j] * dgate(i[j], gk)
+                do[j] = dsv * sc[j] * dgate(o[j], gk)
+                df[j] = dcv * c[j] * dgate(f[j], gk)
+                dm[j] = dcv * i[j] * ur[j] * dsquash(m[j], sk)
+                dcr[j] = dcv * f[j]
+            for blk in range(4):
+                copy_row(block(dZ[b, t], blk, n, u0, u1), block(dz, blk, n, u0, u1))
+        barrier(sync, parts)
+        state_product_back(D, WsT, WsgT, ms, Bt, ds, lanes, p0, p1, u0, u1, work)

@@ -10,7 +10,10 @@ import numpy as np
 
 from .base import Op, by_length
 from .blas import gemm
+from .packed import pack, ready
 from .rnn_kernels import rnn_backward, rnn_forward
+from . import threads
+from .settings import lanes
 
 # The gated cells' activations (LSTM, GRU): σg and σs, by kind (fastmath.py's dgate,
 # dsquash). The default is None, not 0: numba prunes a branch on an argument that is None, so
@@ -23,7 +26,8 @@ ACTIVATIONS = {"Tanh": 0, "Ramp": 1, "ReLU": 1, "LogisticSigmoid": 2, "SoftSign"
 
 def fuse(arrays: dict, names: tuple) -> dict:
     """Per-gate arrays, ``names`` = ((input weights, state weights, biases), …) in fused
-    order, as Wx (k, G·n), WxT, Ws (n, G·n), WsT, per-gate Wsg (G, n, n) = Ws_gᵀ, WsgT, b."""
+    order, as Wx (k, G·n), WxT, Ws (n, G·n), WsT, per-gate Wsg (G, n, n) = Ws_gᵀ, WsgT, b;
+    "packed" caches the state weights packed for the micro-kernel (``state_weights``)."""
     Wx = np.concatenate([arrays[wx] for wx, _, _ in names])  # (G·n, k)
     Ws = np.concatenate([arrays[ws] for _, ws, _ in names])  # (G·n, n)
     return {
@@ -34,8 +38,26 @@ def fuse(arrays: dict, names: tuple) -> dict:
         "Wsg": np.ascontiguousarray(np.stack([arrays[ws].T for _, ws, _ in names])),
         "WsgT": np.ascontiguousarray(np.stack([arrays[ws] for _, ws, _ in names])),
         "b": np.concatenate([arrays[b] for _, _, b in names]),
+        "packed": {},
         "named": arrays,
     }
+
+
+def state_weights(P: dict) -> tuple:
+    """(Wsg, WsgT, lanes) for the kernel in use (settings.py): the per-gate state weights as
+    they are for BLAS (lanes None), or packed into the micro-kernel's panels (G, panels, n,
+    NR), packed at the first call that needs them and kept with the fused arrays, so once
+    per plan and arrays (a plan prepares its arrays again when they change)."""
+    width = lanes()
+    if width is None:
+        return P["Wsg"], P["WsgT"], None
+    ready(P["Ws"].dtype, width.bits)
+    if width.bits not in P["packed"]:
+        P["packed"][width.bits] = (
+            np.stack([pack(np.ascontiguousarray(w.T), width) for w in P["WsgT"]]),
+            np.stack([pack(w, width) for w in P["WsgT"]]),
+        )
+    return (*P["packed"][width.bits], width)
 
 
 def keep_mask(rng, shape, p, dtype):
@@ -58,26 +80,55 @@ class Pass:
 
     def forward_args(self) -> dict:
         """The arguments every recurrent forward kernel takes from the pass, by name."""
-        P = self.P
+        Wsg, _, width = state_weights(self.P)
         return {
-            "Ws": P["Ws"],
-            "Wsg": P["Wsg"],
-            "s0": self.s0,
+            "Ws": self.P["Ws"],
+            "Wsg": Wsg,
             "order": self.order,
             "batch_sizes": self.batch_sizes,
             "ms": self.ms,
+            "lanes": width,
         }
 
     def backward_args(self) -> dict:
         """The arguments every recurrent backward kernel takes from the pass, by name."""
-        P = self.P
+        _, WsgT, width = state_weights(self.P)
         return {
-            "WsT": P["WsT"],
-            "WsgT": P["WsgT"],
+            "WsT": self.P["WsT"],
+            "WsgT": WsgT,
             "order": self.order,
             "batch_sizes": self.batch_sizes,
             "ms": self.ms,
+            "lanes": width,
         }
+
+    def parts(self) -> int:
+        """How many threads split this pass's steps (kernels/threads.py)."""
+        Gn, n = self.P["Ws"].shape[1], self.P["Ws"].shape[0]
+        return threads.parts_for(float(self.batch_sizes.sum()) * Gn * n)
+
+    def in_order(self, a):
+        """The rows of a (B, …) by decreasing length, as the kernels keep them: a copy."""
+        return a[self.order]
+
+    def batch_order(self, a):
+        """Undo ``in_order``."""
+        out = np.empty_like(a)
+        out[self.order] = a
+        return out
+
+    def states(self, s0):
+        """The kernels' double buffer of running states (2, B, n), the initial ones first."""
+        S = np.empty((2, *s0.shape), s0.dtype)
+        S[0] = s0[self.order]
+        return S
+
+    def finals(self, S):
+        """The final states (B, n), batch order, from the double buffer after the loop: a
+        row of length L ends in S[L % 2]."""
+        B = len(self.order)
+        lengths = (self.batch_sizes[None, :] > np.arange(B)[:, None]).sum(1)
+        return self.batch_order(S[lengths % 2, np.arange(B)])
 
 
 class RecurrentOp(Op):
@@ -126,7 +177,8 @@ class RecurrentOp(Op):
         masks = self._masks(ctx, B, T, k, n)
         if "w" in masks:
             named = P["named"]
-            P = fuse({**named, **{a: named[a] * m for a, m in masks["w"].items()}}, self.names)
+            dropped = {a: named[a] * m for a, m in masks["w"].items()}
+            P = fuse({**named, **dropped}, self.names)
         x = np.ascontiguousarray(x, dt)
         if "x" in masks:
             Z = np.empty((B, T, G * n), dt)
@@ -207,14 +259,21 @@ class BasicRecurrentOp(RecurrentOp):
         run, Z = self.start(xs[0], xs[1], lens, P, ctx)
         B, T, n = Z.shape
         Y = np.zeros((B, T, n), ctx.dtype)
-        sT = rnn_forward(Z=Z, Y=Y, kind=self.kind, **run.forward_args())
-        return [Y, sT], ((run, Y) if ctx.grad else None)
+        S = run.states(run.s0)
+        args = run.forward_args()
+        threads.run(rnn_forward, run.parts(), Z=Z, S=S, Y=Y, kind=self.kind, **args)
+        return [Y, run.finals(S)], ((run, Y) if ctx.grad else None)
 
     def backward(self, saved, dys, P, ctx):
         run, Y = saved
         B, T, n = Y.shape
         dY, dsT = self.output_grads(run, dys[0], dys[1], n)
         dZ = np.zeros((B, T, n), Y.dtype)
-        ds0 = rnn_backward(dY=dY, dsT=dsT, Y=Y, kind=self.kind, dZ=dZ, **run.backward_args())
+        ds = run.in_order(dsT)
+        D2 = np.empty((2, B, n), Y.dtype)
+        args = run.backward_args()
+        threads.run(
+            rnn_backward, run.parts(), dY=dY, ds=ds, Y=Y, kind=self.kind, dZ=dZ, D2=D2, **args
+        )
         dx, grads = self.finish(run, dZ, dZ, Y)
-        return [dx, ds0], grads
+        return [dx, run.batch_order(ds)], grads

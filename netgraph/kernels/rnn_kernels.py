@@ -25,10 +25,14 @@ row, so that it compiles to SIMD code (see fastmath.py for exp in float32).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
+from . import simd
 from .fastmath import FAST, like, sigmoid, softsign, tanh
 from .gemm import gemm
+from .packed import product
+from .sync import barrier
 
 
 @njit(**FAST, inline="always")
@@ -57,42 +61,107 @@ def batch_order(a, order):
     return out
 
 
+def panel_width(W, lanes):
+    """The columns of one panel of W: 2 vectors of ``lanes`` (packed), 1 (BLAS)."""
+
+
+@overload(panel_width, inline="always")
+def _panel_width(W, lanes):
+    if isinstance(lanes, types.NoneType):
+        return lambda W, lanes: 1
+    return lambda W, lanes: 2 * simd.count(W, lanes)
+
+
+def columns(W, p0, p1, lanes):
+    """Panels p0 … p1 − 1 of one gate's state weights: W[p0:p1] packed, W[:, p0:p1] (the
+    units themselves) for BLAS."""
+
+
+@overload(columns, inline="always")
+def _columns(W, p0, p1, lanes):
+    if isinstance(lanes, types.NoneType):
+        return lambda W, p0, p1, lanes: W[:, p0:p1]
+    return lambda W, p0, p1, lanes: W[p0:p1]
+
+
+@njit(**FAST, inline="always")
+def units(n, W, part, parts, lanes):
+    """(p0, p1, u0, u1): the panels p0 … p1 − 1 of every gate's state weights W (per gate,
+    as state_product takes them) that ``part`` of ``parts`` computes, and its units
+    u0 … u1 − 1: the panels split as evenly as they go."""
+    NR = panel_width(W, lanes)
+    panels = (n + NR - 1) // NR
+    p0 = panels * part // parts
+    p1 = panels * (part + 1) // parts
+    return p0, p1, p0 * NR, min(p1 * NR, n)
+
+
 @njit(**FAST)
-def state_product(s, Ws, Wsg, ms, Bt, G):
-    """G[:Bt] = s·Ws (n, gates·n), or with state masks Σ_g (s∘ms_g)·Ws_g per gate block. ``ms``
-    is None without masks: numba then compiles the first branch only."""
+def state_product(s, Ws, Wsg, ms, Bt, G, lanes, p0, p1, u0, u1, masked):
+    """G[:Bt] = s·Ws (n, gates·n), or with state masks Σ_g (s∘ms_g)·Ws_g per gate block, in
+    the columns of units u0 … u1 − 1 of every gate (panels p0 … p1 − 1, see ``units``).
+    ``lanes`` None: on BLAS, Ws fused and Wsg (gates, n, n) its blocks; otherwise on the
+    micro-kernel, Wsg the blocks' packed panels (kernels/packed.py). ``ms`` is None without
+    masks (numba then compiles the branches a call takes only); ``masked`` (B, n): work."""
+    n = s.shape[1]
     if ms is None:
-        gemm(s[:Bt], Ws, G[:Bt], False)
+        if lanes is None:
+            if u1 - u0 == n:
+                gemm(s[:Bt], Ws, G[:Bt], False)  # one product for every gate
+                return
+        for g in range(Wsg.shape[0]):
+            W = columns(Wsg[g], p0, p1, lanes)
+            product(s[:Bt], W, G[:Bt, g * n + u0 : g * n + u1], False, lanes)
     else:
-        n = s.shape[1]
-        masked = np.empty((Bt, n), s.dtype)
         for g in range(Wsg.shape[0]):
             for r in range(Bt):
                 for j in range(n):
                     masked[r, j] = s[r, j] * ms[r, g, j]
-            gemm(masked, Wsg[g], G[:Bt, g * n : (g + 1) * n], False)
+            W = columns(Wsg[g], p0, p1, lanes)
+            product(masked[:Bt], W, G[:Bt, g * n + u0 : g * n + u1], False, lanes)
 
 
 @njit(**FAST)
-def state_product_back(D, WsT, WsgT, ms, Bt, out):
-    """out[:Bt] = the gradient of s from D[:Bt] (gates·n): D·WsT, or Σ_g (D_g·Ws_gᵀ)∘ms_g;
-    ``ms`` None: no masks."""
+def state_product_back(D, WsT, WsgT, ms, Bt, out, lanes, p0, p1, u0, u1, part):
+    """out[:Bt] = the gradient of s from D[:Bt] (gates·n): D·WsT = Σ_g D_g·Ws_gᵀ, or
+    Σ_g (D_g·Ws_gᵀ)∘ms_g, in the columns of units u0 … u1 − 1; ``lanes``, ``ms`` and the
+    panels as in state_product (WsgT: the blocks Ws_gᵀ, or their packed panels); ``part``
+    (B, n): work."""
+    n = out.shape[1]
     if ms is None:
-        gemm(D[:Bt], WsT, out[:Bt], False)
-    else:
-        n = WsT.shape[1]
-        part = np.empty((Bt, n), D.dtype)
-        out[:Bt] = 0  # a scalar fill: no shape check to compile
+        if lanes is None:
+            if u1 - u0 == n:
+                gemm(D[:Bt], WsT, out[:Bt], False)
+                return
         for g in range(WsgT.shape[0]):
-            gemm(D[:Bt, g * n : (g + 1) * n], WsgT[g], part, False)
+            W = columns(WsgT[g], p0, p1, lanes)
+            product(D[:Bt, g * n : (g + 1) * n], W, out[:Bt, u0:u1], g > 0, lanes)
+    else:
+        w = u1 - u0
+        for r in range(Bt):
+            o = out[r][u0:u1]
+            for j in range(w):
+                o[j] = 0
+        for g in range(WsgT.shape[0]):
+            W = columns(WsgT[g], p0, p1, lanes)
+            product(D[:Bt, g * n : (g + 1) * n], W, part[:Bt, :w], False, lanes)
             for r in range(Bt):
-                for j in range(n):
-                    out[r, j] += part[r, j] * ms[r, g, j]
+                o, pr, m = out[r][u0:u1], part[r], ms[r, g][u0:u1]
+                for j in range(w):
+                    o[j] += pr[j] * m[j]
+
+
+@njit(**FAST, inline="always")
+def block(x, blk, n, u0, u1):
+    """Units u0 … u1 − 1 of gate block ``blk`` (n units each) of a fused row x, as a view:
+    the kernels' loops run from 0 over views, which numba's index arithmetic leaves
+    vectorizable (a loop from an offset it cannot prove non-negative is not)."""
+    return x[blk * n + u0 : blk * n + u1]
 
 
 @njit(**FAST, inline="always")
 def activate(z, g, s, kind):
-    """s = f(z + g) for one row, one loop per kind."""
+    """s = f(z + g) for one row (views of one part's units), one loop per kind."""
     if kind == 0:
         for j in range(s.shape[0]):
             s[j] = tanh(z[j] + g[j])
@@ -110,28 +179,31 @@ def activate(z, g, s, kind):
             s[j] = z[j] + g[j]
 
 
-@njit(**FAST)
-def rnn_forward(Z, Ws, Wsg, s0, order, batch_sizes, kind, ms, Y):
-    """Run s' = f(z + s·Ws) over Z (B, T, n); fills Y (the states) and returns the final
-    state (B, n), taken at each sequence's last step."""
+@njit(**FAST, nogil=True)
+def rnn_forward(Z, Ws, Wsg, S, order, batch_sizes, kind, ms, Y, lanes, part, parts, sync):
+    """Run s' = f(z + s·Ws) over Z (B, T, n), the units of ``part`` of ``parts`` threads;
+    S (2, B, n) the double buffer of running states, as in lstm_forward. Fills Y."""
     B, T, n = Z.shape
-    s = in_order(s0, order)
+    p0, p1, u0, u1 = units(n, Wsg, part, parts, lanes)
     G = np.empty((B, n), Z.dtype)
+    masked = np.empty((B, n) if ms is not None else (0, n), Z.dtype)
     for t in range(T):
         Bt = batch_sizes[t]
         if Bt == 0:
             break
-        state_product(s, Ws, Wsg, ms, Bt, G)
+        s, s_next = S[t % 2], S[(t + 1) % 2]
+        state_product(s, Ws, Wsg, ms, Bt, G, lanes, p0, p1, u0, u1, masked)
         for r in range(Bt):
             b = order[r]
-            activate(Z[b, t], G[r], s[r], kind)
-            copy_row(Y[b, t], s[r])
-    return batch_order(s, order)
+            sr = s_next[r][u0:u1]
+            activate(Z[b, t][u0:u1], G[r][u0:u1], sr, kind)
+            copy_row(Y[b, t][u0:u1], sr)
+        barrier(sync, parts)
 
 
 @njit(**FAST, inline="always")
 def back_activate(ds, dy, y, d, kind):
-    """d = (ds + dy) * f'(f⁻¹(y)) for one row, one loop per kind."""
+    """d = (ds + dy) * f'(f⁻¹(y)) for one row (views of one part's units), one loop per kind."""
     one, zero = like(d[0], 1.0), like(d[0], 0.0)
     if kind == 0:
         for j in range(d.shape[0]):
@@ -150,21 +222,26 @@ def back_activate(ds, dy, y, d, kind):
             d[j] = ds[j] + dy[j]
 
 
-@njit(**FAST)
-def rnn_backward(dY, dsT, Y, WsT, WsgT, order, batch_sizes, kind, ms, dZ):
-    """Back-propagate through time. Fills dZ (B, T, n), the gradient of the
-    pre-activations (zero past each sequence's end); returns the gradient of the initial
-    state (B, n)."""
+@njit(**FAST, nogil=True)
+def rnn_backward(
+    dY, ds, Y, WsT, WsgT, order, batch_sizes, kind, ms, dZ, D2, lanes, part, parts, sync
+):
+    """Back-propagate through time, the units of ``part`` of ``parts`` threads: ds (B, n),
+    rows in ``order``, the final state's gradient, updated in place into the initial
+    state's; D2 (2, B, n) the double buffer of each step's dz, as in lstm_backward. Fills dZ
+    (B, T, n), the gradient of the pre-activations (zero past each sequence's end)."""
     B, T, n = dZ.shape
-    ds = in_order(dsT, order)
-    D = np.empty((B, n), dZ.dtype)
+    p0, p1, u0, u1 = units(n, WsgT, part, parts, lanes)
+    work = np.empty((B, n) if ms is not None else (0, n), dZ.dtype)
     for t in range(T - 1, -1, -1):
         Bt = batch_sizes[t]
         if Bt == 0:
             continue
+        D = D2[t % 2]
         for r in range(Bt):
             b = order[r]
-            back_activate(ds[r], dY[b, t], Y[b, t], D[r], kind)
-            copy_row(dZ[b, t], D[r])
-        state_product_back(D, WsT, WsgT, ms, Bt, ds)
-    return batch_order(ds, order)
+            d = D[r][u0:u1]
+            back_activate(ds[r][u0:u1], dY[b, t][u0:u1], Y[b, t][u0:u1], d, kind)
+            copy_row(dZ[b, t][u0:u1], d)
+        barrier(sync, parts)
+        state_product_back(D, WsT, WsgT, ms, Bt, ds, lanes, p0, p1, u0, u1, work)

@@ -1,0 +1,115 @@
+"""The threads of a recurrent kernel call: how many, and running them.
+
+A recurrent kernel splits the units of every step between ``parts`` threads (each owns a
+slice of units across all gates: its columns of the state product and its part of the gate
+and cell update) that meet once per step at a barrier (kernels/sync.py). ``run`` calls the
+kernel once per part, part 0 on the calling thread and the others on a pool of Python
+threads (the kernels release the GIL); the pool's idle threads sleep on a queue, so nothing
+spins between calls.
+
+How many (``parts``): the setting ``threads`` (settings.py) when it is a number; "auto"
+takes the cores that other processes have left idle, measured from Linux's /proc/stat over
+the last half second or more (elsewhere: the cores), and one thread for work too small to
+split (``MIN_WORK``). On a machine where another process keeps a core busy, "auto" runs one
+thread: a thread that shares its core with a busy process is put aside for milliseconds at a
+time while its partner waits at every step's barrier (measured: 3–4× slower than one thread).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+
+import numpy as np
+
+from . import settings
+from .blas import one_blas_thread
+
+MIN_WORK = 4e6  # multiply-adds of a call's state products below which one thread runs it
+WINDOW = 0.5  # seconds: the shortest interval over which the idle cores are measured
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _cpu_ticks():
+    """(busy, total) jiffies of all CPUs since boot, from /proc/stat; None where absent."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()[1:]
+    except OSError:
+        return None
+    ticks = [int(v) for v in fields]
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
+    return sum(ticks) - idle, sum(ticks)
+
+
+class _Load:
+    """The idle cores, measured between successive calls at least WINDOW apart."""
+
+    def __init__(self):
+        self.last = None  # (time, busy, total, own cpu seconds)
+        self.free = cores()
+
+    def idle_cores(self) -> int:
+        now = time.monotonic()
+        if self.last is not None and now - self.last[0] < WINDOW:
+            return self.free
+        ticks = _cpu_ticks()
+        if ticks is None:
+            return self.free
+        own = time.process_time()
+        if self.last is not None:
+            _, busy0, total0, own0 = self.last
+            span = (ticks[1] - total0) / max(1, os.cpu_count() or 1)  # jiffies per CPU
+            if span > 0:
+                hz = os.sysconf("SC_CLK_TCK")
+                others = (ticks[0] - busy0) / span - (own - own0) * hz / span
+                self.free = max(1, min(cores(), round(cores() - max(0.0, others))))
+        self.last = (now, ticks[0], ticks[1], own)
+        return self.free
+
+
+@cache
+def _load() -> _Load:
+    return _Load()
+
+
+def parts_for(work: float) -> int:
+    """How many threads split a call whose state products take ``work`` multiply-adds."""
+    threads = settings.OPTIONS["threads"]
+    if threads != "auto":
+        return threads
+    if work < MIN_WORK or cores() < 2:
+        return 1
+    return _load().idle_cores()
+
+
+@cache
+def _pool(workers: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="netgraph")
+
+
+def run(kernel, parts: int, **args):
+    """kernel(**args, part=…, parts=parts, sync=…) for every part at once, part 0 on this
+    thread. An exception in any part is raised here once every part has returned (the
+    kernels raise none inside their step loops, so no part is left waiting at a barrier)."""
+    sync = np.zeros(16, np.int64)
+    if parts == 1:
+        kernel(**args, part=0, parts=1, sync=sync)
+        return
+    pool = _pool(parts - 1)  # as many threads as parts: a queued part would never arrive
+    others = [pool.submit(kernel, **args, part=p, parts=parts, sync=sync) for p in range(1, parts)]
+    try:
+        with one_blas_thread():  # a part's products on BLAS (the "blas" kernel) stay in it
+            kernel(**args, part=0, parts=parts, sync=sync)
+    finally:
+        for f in others:
+            f.result()
