@@ -15,7 +15,7 @@ import networkx as nx
 import numpy as np
 
 from .kernels.base import Ctx, zero_padding
-from .kernels.blas import numba_blas_only
+from .kernels.threads import pools_for_plan
 from .kernels.loss import LOGITS
 from .kernels.softmax import SoftmaxOp
 from .plan_operators import below, operator_op, updates_under
@@ -196,11 +196,11 @@ class Plan:
     # -- running ---------------------------------------------------------------------------
     def forward(self, feeds: dict, lens: dict, ctx: Ctx):
         big = sum(a.size for a in feeds.values()) >= SMALL_CALL
-        with numba_blas_only() if self.single_blas and big else nullcontext():
+        with pools_for_plan(self.single_blas, big):
             return self.run_forward(feeds, lens, ctx)
 
     def backward(self, vals: dict, env: dict, tape: list, seeds: dict, ctx: Ctx):
-        with numba_blas_only() if self.single_blas else nullcontext():
+        with pools_for_plan(self.single_blas, True):
             return self.run_backward(vals, env, tape, seeds, ctx)
 
     def run_forward(self, feeds: dict, lens: dict, ctx: Ctx):

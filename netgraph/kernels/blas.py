@@ -66,6 +66,10 @@ def gemm(a, b):
 
 @cache
 def _controller() -> ThreadpoolController:
+    """The pools of every BLAS and OpenMP library loaded, scipy's BLAS (the one the kernels
+    call, imported at the first recurrent call) loaded first so that it is among them."""
+    import scipy.linalg.cython_blas  # noqa: F401
+
     return ThreadpoolController()
 
 
@@ -78,4 +82,12 @@ def one_blas_thread():
     (the weights' gradient of ``benchmarks/convolution.py``'s images: 200 ms on two threads,
     12 ms on one)."""
     with _controller().limit(limits=1, user_api="blas"):
+        yield
+
+
+@contextmanager
+def every_pool_one_thread():
+    """Every BLAS and OpenMP pool at one thread for the duration of a call (kernels/threads.py
+    says when), the user's settings restored after it."""
+    with _controller().limit(limits=1):
         yield

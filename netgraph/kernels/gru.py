@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from . import threads
-from .blas import gemm
 from .gru_kernels import GATES, MG, RG, gru_backward, gru_forward
 from .rnn import GATE_KINDS, STATE_KINDS, RecurrentOp
 
@@ -35,8 +34,8 @@ class GRUOp(RecurrentOp):
         self.sk = STATE_KINDS[o["state_activation"]]
         self.before = o["reset_gate_mode"] == RESET_GATE_MODES[2]
 
-    def forward(self, xs, lens, P, ctx):
-        run, Z = self.start(xs[0], xs[1], lens, P, ctx)
+    def forward_pass(self, xs, lens, P, ctx, parts):
+        run, Z = self.start(xs[0], xs[1], lens, P, ctx, parts)
         B, T, n3 = Z.shape
         n = n3 // 3
         dt, store = ctx.dtype, ctx.grad
@@ -50,7 +49,7 @@ class GRUOp(RecurrentOp):
         S = run.states(run.s0)
         threads.run(
             gru_forward,
-            run.parts(),
+            run.parts,
             Z=Z,
             S=S,
             bs=bs,
@@ -65,7 +64,7 @@ class GRUOp(RecurrentOp):
         )
         return [Y, run.finals(S)], ((run, Y, A, GM) if store else None)
 
-    def backward(self, saved, dys, P, ctx):
+    def backward_pass(self, saved, dys, P, ctx):
         run, Y, A, GM = saved
         B, T, n = Y.shape
         dY, dsT = self.output_grads(run, dys[0], dys[1], n)
@@ -75,7 +74,7 @@ class GRUOp(RecurrentOp):
         ds = run.in_order(dsT)
         threads.run(
             gru_backward,
-            run.parts(),
+            run.parts,
             dY=dY,
             ds=ds,
             A=A,
@@ -104,6 +103,6 @@ class GRUOp(RecurrentOp):
         S = np.concatenate([run.s0[:, None], Y[:, :-1]], axis=1) * A[:, :, RG * n : (RG + 1) * n]
         if "s" in run.masks:
             S = S * run.masks["s"][:, None, MG]
-        g = gemm(dG[:, :, MG * n :].reshape(B * T, n).T, S.reshape(B * T, n))
+        g = run.gemm(dG[:, :, MG * n :].reshape(B * T, n).T, S.reshape(B * T, n))
         w = run.masks.get("w", {}).get(self.names[MG][1])
         return g if w is None else g * w

@@ -28,9 +28,9 @@ class LSTMOp(RecurrentOp):
             masks["u"] = keep_mask(ctx.rng, (T, B, n), q, ctx.dtype)
         return masks
 
-    def forward(self, xs, lens, P, ctx):
+    def forward_pass(self, xs, lens, P, ctx, parts):
         x, s0, c0 = xs
-        run, Z = self.start(x, s0, lens, P, ctx)
+        run, Z = self.start(x, s0, lens, P, ctx, parts)
         B, T, n4 = Z.shape
         n = n4 // 4
         dt, store = ctx.dtype, ctx.grad
@@ -44,7 +44,7 @@ class LSTMOp(RecurrentOp):
         S, c = run.states(run.s0), run.in_order(c0)
         threads.run(
             lstm_forward,
-            run.parts(),
+            run.parts,
             Z=Z,
             S=S,
             c=c,
@@ -61,7 +61,7 @@ class LSTMOp(RecurrentOp):
         sT, cT = run.finals(S), run.batch_order(c)
         return [Y, sT, cT], ((run, c0, u, Y, A, C, SC) if store else None)
 
-    def backward(self, saved, dys, P, ctx):
+    def backward_pass(self, saved, dys, P, ctx):
         run, c0, u, Y, A, C, SC = saved
         B, T, n = Y.shape
         dY, dsT = self.output_grads(run, dys[0], dys[1], n)
@@ -70,7 +70,7 @@ class LSTMOp(RecurrentOp):
         ds, dc = run.in_order(dsT), run.in_order(dcT)
         threads.run(
             lstm_backward,
-            run.parts(),
+            run.parts,
             dY=dY,
             ds=ds,
             dc=dc,

@@ -4,12 +4,12 @@ weight gradients as a few big GEMMs."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
 from .base import Op, by_length
-from .blas import gemm
 from .packed import pack, ready
 from .rnn_kernels import rnn_backward, rnn_forward
 from . import threads
@@ -77,6 +77,7 @@ class Pass:
     x: np.ndarray  # (B, T, k) input
     s0: np.ndarray  # (B, n) initial state
     ms: np.ndarray  # (B, G, n) state masks, rows in ``order``, or empty
+    parts: int  # the threads that split the pass (kernels/threads.py)
 
     def forward_args(self) -> dict:
         """The arguments every recurrent forward kernel takes from the pass, by name."""
@@ -102,10 +103,9 @@ class Pass:
             "lanes": width,
         }
 
-    def parts(self) -> int:
-        """How many threads split this pass's steps (kernels/threads.py)."""
-        Gn, n = self.P["Ws"].shape[1], self.P["Ws"].shape[0]
-        return threads.parts_for(float(self.batch_sizes.sum()) * Gn * n)
+    def gemm(self, a, b):
+        """a @ b on the pass's threads (threads.gemm)."""
+        return threads.gemm(a, b, self.parts)
 
     def in_order(self, a):
         """The rows of a (B, …) by decreasing length, as the kernels keep them: a copy."""
@@ -146,6 +146,18 @@ class RecurrentOp(Op):
     def prepare(self, arrays: dict) -> dict:
         return fuse(arrays, self.names)
 
+    def forward(self, xs, lens, P, ctx):
+        B, T = xs[0].shape[:2]
+        steps = B * T if lens[0] is None else float(np.minimum(lens[0], T).sum())
+        n = P["Ws"].shape[0]
+        parts = threads.parts_for(steps * len(self.names) * n * n)
+        with threads.blas_for(parts):
+            return self.forward_pass(xs, lens, P, ctx, parts)
+
+    def backward(self, saved, dys, P, ctx):
+        with threads.blas_for(saved[0].parts):
+            return self.backward_pass(saved, dys, P, ctx)
+
     def _masks(self, ctx, B, T, k, n):
         """Dropout masks for this pass (training only): weights once per pass, input and
         state once per sequence and gate."""
@@ -167,13 +179,14 @@ class RecurrentOp(Op):
             masks["s"] = keep_mask(rng, (B, G, n), p["VariationalState"], dt)
         return masks
 
-    def start(self, x, s0, lens, P, ctx) -> tuple[Pass, np.ndarray]:
+    def start(self, x, s0, lens, P, ctx, parts) -> tuple[Pass, np.ndarray]:
         """Order the batch by length, draw the masks and project the input of every step at
         once: returns the pass and Z (B, T, G·n) = x·Wx + b."""
         B, T, k = x.shape
         n = P["Ws"].shape[0]
         dt, G = ctx.dtype, len(self.names)
         order, batch_sizes = by_length(lens[0], B, T)
+        mm = functools.partial(threads.gemm, parts=parts)
         masks = self._masks(ctx, B, T, k, n)
         if "w" in masks:
             named = P["named"]
@@ -185,18 +198,18 @@ class RecurrentOp(Op):
             for g in range(G):
                 sl = slice(g * n, (g + 1) * n)
                 Xg = (x * masks["x"][:, None, g]).reshape(B * T, k)
-                Z[:, :, sl] = gemm(Xg, P["Wx"][:, sl]).reshape(B, T, n)
+                Z[:, :, sl] = mm(Xg, P["Wx"][:, sl]).reshape(B, T, n)
             Z += P["b"]
         else:
             X2 = x.reshape(B * T, k)
             # A few rows (streaming): numpy's matmul turns them into a GEMV, faster than a
             # one-row GEMM and too small to start numpy's BLAS threads.
-            Z = X2 @ P["Wx"] if B * T <= 4 else gemm(X2, P["Wx"])
+            Z = X2 @ P["Wx"] if B * T <= 4 else mm(X2, P["Wx"])
             Z += P["b"]
             Z = Z.reshape(B, T, G * n)
         s0 = np.zeros((B, n), dt) if s0 is None else np.ascontiguousarray(s0, dt)
         ms = np.ascontiguousarray(masks["s"][order]) if "s" in masks else None
-        return Pass(P, masks, order, batch_sizes, x, s0, ms), Z
+        return Pass(P, masks, order, batch_sizes, x, s0, ms, parts), Z
 
     def output_grads(self, run: Pass, dy, dsT, n):
         """The output and final-state gradients, contiguous in the pass's precision."""
@@ -221,19 +234,19 @@ class RecurrentOp(Op):
             for g in range(G):
                 sl = slice(g * n, (g + 1) * n)
                 mg = masks["x"][:, None, g]
-                dWx[:, sl] = gemm((x * mg).reshape(B * T, k).T, dZ2[:, sl])
-                dX += gemm(dZ2[:, sl], P["WxT"][sl]).reshape(B, T, k) * mg
+                dWx[:, sl] = run.gemm((x * mg).reshape(B * T, k).T, dZ2[:, sl])
+                dX += run.gemm(dZ2[:, sl], P["WxT"][sl]).reshape(B, T, k) * mg
         else:
-            dWx = gemm(x.reshape(B * T, k).T, dZ2)
-            dX = gemm(dZ2, P["WxT"]).reshape(B, T, k)
+            dWx = run.gemm(x.reshape(B * T, k).T, dZ2)
+            dX = run.gemm(dZ2, P["WxT"]).reshape(B, T, k)
         if "s" in masks:
             dWs = np.empty((n, G * n), Y.dtype)
             for g in range(G):
                 sl = slice(g * n, (g + 1) * n)
                 Sg = (S3 * masks["s"][:, None, g]).reshape(B * T, n)
-                dWs[:, sl] = gemm(Sg.T, dG2[:, sl])
+                dWs[:, sl] = run.gemm(Sg.T, dG2[:, sl])
         else:
-            dWs = gemm(S3.reshape(B * T, n).T, dG2)
+            dWs = run.gemm(S3.reshape(B * T, n).T, dG2)
         db = dZ2.sum(0)
         grads = {}
         for g, (wx, ws, b) in enumerate(self.names):
@@ -255,16 +268,16 @@ class BasicRecurrentOp(RecurrentOp):
         super().__init__(layer, types)
         self.kind = ACTIVATIONS[layer.options["activation"]]
 
-    def forward(self, xs, lens, P, ctx):
-        run, Z = self.start(xs[0], xs[1], lens, P, ctx)
+    def forward_pass(self, xs, lens, P, ctx, parts):
+        run, Z = self.start(xs[0], xs[1], lens, P, ctx, parts)
         B, T, n = Z.shape
         Y = np.zeros((B, T, n), ctx.dtype)
         S = run.states(run.s0)
         args = run.forward_args()
-        threads.run(rnn_forward, run.parts(), Z=Z, S=S, Y=Y, kind=self.kind, **args)
+        threads.run(rnn_forward, run.parts, Z=Z, S=S, Y=Y, kind=self.kind, **args)
         return [Y, run.finals(S)], ((run, Y) if ctx.grad else None)
 
-    def backward(self, saved, dys, P, ctx):
+    def backward_pass(self, saved, dys, P, ctx):
         run, Y = saved
         B, T, n = Y.shape
         dY, dsT = self.output_grads(run, dys[0], dys[1], n)
@@ -273,7 +286,7 @@ class BasicRecurrentOp(RecurrentOp):
         D2 = np.empty((2, B, n), Y.dtype)
         args = run.backward_args()
         threads.run(
-            rnn_backward, run.parts(), dY=dY, ds=ds, Y=Y, kind=self.kind, dZ=dZ, D2=D2, **args
+            rnn_backward, run.parts, dY=dY, ds=ds, Y=Y, kind=self.kind, dZ=dZ, D2=D2, **args
         )
         dx, grads = self.finish(run, dZ, dZ, Y)
         return [dx, run.batch_order(ds)], grads

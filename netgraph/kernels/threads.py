@@ -20,12 +20,14 @@ from __future__ import annotations
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from functools import cache
 
 import numpy as np
 
 from . import settings
-from .blas import one_blas_thread
+from .blas import gemm as blas_gemm
+from .blas import every_pool_one_thread, numba_blas_only, one_blas_thread
 
 MIN_WORK = 4e6  # multiply-adds of a call's state products below which one thread runs it
 WINDOW = 0.5  # seconds: the shortest interval over which the idle cores are measured
@@ -99,7 +101,8 @@ def _pool(workers: int) -> ThreadPoolExecutor:
 
 def run(kernel, parts: int, **args):
     """kernel(**args, part=…, parts=parts, sync=…) for every part at once, part 0 on this
-    thread. An exception in any part is raised here once every part has returned (the
+    thread (the caller holds ``blas_for(parts)``: a part's products on BLAS, with the
+    "blas" kernel, stay on its thread). An exception in any part is raised here once every part has returned (the
     kernels raise none inside their step loops, so no part is left waiting at a barrier)."""
     sync = np.zeros(16, np.int64)
     if parts == 1:
@@ -108,8 +111,60 @@ def run(kernel, parts: int, **args):
     pool = _pool(parts - 1)  # as many threads as parts: a queued part would never arrive
     others = [pool.submit(kernel, **args, part=p, parts=parts, sync=sync) for p in range(1, parts)]
     try:
-        with one_blas_thread():  # a part's products on BLAS (the "blas" kernel) stay in it
-            kernel(**args, part=0, parts=parts, sync=sync)
+        kernel(**args, part=0, parts=parts, sync=sync)
     finally:
         for f in others:
             f.result()
+
+
+def gemm(a, b, parts: int):
+    """a @ b for a recurrent call that runs on ``parts`` threads: with one part, on the BLAS
+    as it is set (blas.gemm); with more, split between the same threads as the steps, each
+    on one BLAS thread (the caller holds ``blas_for(parts)``), by rows of a or, for fewer
+    rows than columns (a weight gradient), by columns of b."""
+    if parts == 1:
+        return blas_gemm(a, b)
+    m, n = a.shape[0], b.shape[1]
+    out = np.empty((m, n), np.result_type(a, b))
+    rows = m >= n
+    cuts = [(m if rows else n) * p // parts for p in range(parts + 1)]
+
+    def part(p):
+        lo, hi = cuts[p], cuts[p + 1]
+        if rows:
+            np.matmul(a[lo:hi], b, out=out[lo:hi])
+        else:
+            out[:, lo:hi] = a @ b[:, lo:hi]
+
+    others = [_pool(parts - 1).submit(part, p) for p in range(1, parts)]
+    try:
+        part(0)
+    finally:
+        for f in others:
+            f.result()
+    return out
+
+
+def blas_for(parts: int):
+    """The BLAS threads around a recurrent call on ``parts`` threads: one when the call runs
+    on more (so that no BLAS thread spins on a core the steps' threads need) or when another
+    process keeps a core busy (a BLAS thread sharing a core with it is put aside for
+    milliseconds while the others wait: measured 3–4× slower than one thread); otherwise
+    as the user set them."""
+    return one_blas_thread() if parts > 1 or busy() else nullcontext()
+
+
+def busy() -> bool:
+    """Whether another process keeps one of this process's cores busy (see ``_Load``)."""
+    return cores() > 1 and _load().idle_cores() < cores()
+
+
+def pools_for_plan(numba_blas: bool, big: bool):
+    """The BLAS and OpenMP pools around a plan's forward or backward pass: all at one
+    thread while another process keeps a core busy (measured on this 2-core machine with
+    one busy process: training 3× faster than with the pools' default two threads); else,
+    for a big call of a net whose kernels call BLAS through numba, every BLAS pool but
+    that one at one thread (blas.numba_blas_only)."""
+    if busy():
+        return every_pool_one_thread()
+    return numba_blas_only() if numba_blas and big else nullcontext()
