@@ -30,6 +30,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+import machine  # noqa: E402
+
 import netgraph  # noqa: E402
 from netgraph import (  # noqa: E402
     LongShortTermMemoryLayer,
@@ -355,7 +357,6 @@ def parse_args(argv):
 
 
 def print_header(quick):
-    print("netgraph LSTM vs torch.nn.LSTM (CPU), float32")
     print(
         f"python {sys.version.split()[0]}, numpy {np.__version__}, torch {torch.__version__}, "
         f"netgraph {getattr(netgraph, '__version__', '?')}, cores {os.cpu_count()}"
@@ -370,6 +371,11 @@ def print_header(quick):
     }
     print("env: " + ", ".join(f"{k}={v or 'unset'}" for k, v in env.items()))
     print(f"timing: medians over interleaved repeats ({'quick' if quick else 'full'})")
+
+
+def print_machine(sizes, gates):
+    for line in machine.describe(sizes, gates):
+        print(line)
 
 
 def measure(args, variants, budget, lo, hi):
@@ -417,7 +423,7 @@ def print_table(rows, ragged):
             f" {ba * 1e3:10.2f} {bb * 1e3:10.2f} {bb / ba:9.2f}"
         )
     print(
-        'f+b: netgraph net(x, NetPortGradient(["InputGateInputWeights"])) (all weight and input '
+        "f+b: netgraph net(x, NetPortGradient([{GRAD_ARRAY!r}])) (all weight and input "
         "gradients of sum(output)); torch out.sum().backward() (parameter gradients)."
     )
     if ragged:
@@ -447,7 +453,9 @@ def print_streaming(args):
             else "  (NetStateObject not available: explicit state ports)"
         )
     )
-    print(f"torch: lstm(x_step, (h, c)) under no_grad; {steps} steps per repeat, {reps} repeats")
+    print(
+        f"torch: the module on (x_step, its state) under no_grad; {steps} steps per repeat, {reps} repeats"
+    )
 
 
 def print_first_call(args):
@@ -474,7 +482,9 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     budget = 1.5 if args.quick else 6.0  # seconds of timed calls per row
     lo, hi = (3, 5) if args.quick else (5, 21)  # repeats of 1 untimed + 3 timed calls
+    print("netgraph LSTM vs torch.nn.LSTM (CPU), float32")
     print_header(args.quick)
+    print_machine(args.sizes, 4)
     variants = [False] if args.no_ragged else [False, True]
     rows = measure(args, variants, budget, lo, hi)
     print_table(rows, len(variants) > 1)

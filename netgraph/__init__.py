@@ -20,9 +20,9 @@ from .containers import (
 from .editing import *
 from .information import *
 from .initialization import NetInitialize
-from .kernels.settings import KernelOptions
 from .io import Export, Import, interop
 from .io.interop import *
+from .kernels.settings import KernelOptions
 from .layers import *
 from .layers import __all__ as _layers
 from .measurements import NetMeasurements

@@ -8,16 +8,15 @@ nothing walks the spec tree per batch.
 from __future__ import annotations
 
 import weakref
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
 
 from .kernels.base import Ctx, zero_padding
-from .kernels.threads import pools_for_plan
 from .kernels.loss import LOGITS
 from .kernels.softmax import SoftmaxOp
+from .kernels.threads import pools_for_plan
 from .plan_operators import below, operator_op, updates_under
 from .types import Var, describe
 from .walk import Flat, flatten, states, trace, units_graph, where

@@ -34,8 +34,8 @@ class GRUOp(RecurrentOp):
         self.sk = STATE_KINDS[o["state_activation"]]
         self.before = o["reset_gate_mode"] == RESET_GATE_MODES[2]
 
-    def forward_pass(self, xs, lens, P, ctx, parts):
-        run, Z = self.start(xs[0], xs[1], lens, P, ctx, parts)
+    def forward_pass(self, xs, lens, P, ctx, *, parts, work):
+        run, Z = self.start(xs[0], xs[1], lens, P, ctx, parts=parts, work=work)
         B, T, n3 = Z.shape
         n = n3 // 3
         dt, store = ctx.dtype, ctx.grad

@@ -60,7 +60,7 @@ IG, RG, MG = map(GATES.index, ("Input", "Reset", "Memory"))
 assert MG == 2, "the memory block must be the last (σs after two σg blocks)"
 
 
-@njit(**FAST, inline="always")
+@njit(**FAST)
 def candidate(z, p, a, n, u0, u1, sk):
     """a's memory block = σs(z's memory block + p) for units u0 … u1 − 1, p the row's state
     term (a view of those units)."""
@@ -73,7 +73,7 @@ def candidate(z, p, a, n, u0, u1, sk):
             m[j] = softsign(zm[j] + p[j])
 
 
-@njit(**FAST, inline="always")
+@njit(**FAST)
 def update(a, s, s_next, y, n, u0, u1):
     """s' = (1−i)*m + i*s for units u0 … u1 − 1 (s, s_next, y: views of them), and the
     output y = s'."""
@@ -84,7 +84,7 @@ def update(a, s, s_next, y, n, u0, u1):
         y[j] = s_next[j]
 
 
-@njit(**FAST, inline="always")
+@njit(**FAST)
 def gates(z, g, a, n, u0, u1, gk):
     """The i and r blocks of a = σg(z + g), units u0 … u1 − 1."""
     for blk in (IG, RG):
@@ -108,7 +108,7 @@ def memory_masks(ms, rs):
     return out
 
 
-@njit(**FAST, inline="always")
+@njit(**FAST)
 def rows_after(Z, G, S, Y, A, GM, scratch, p, t, Bt, order, bs, gk, sk, store, u0, u1):
     """One step's rows, reset after the product: m = σs(zm + r*(gm + bs))."""
     n = S.shape[2]
@@ -128,7 +128,7 @@ def rows_after(Z, G, S, Y, A, GM, scratch, p, t, Bt, order, bs, gk, sk, store, u
         update(a, s[row][u0:u1], s_next[row][u0:u1], Y[b, t][u0:u1], n, u0, u1)
 
 
-@njit(**FAST, inline="always")
+@njit(**FAST)
 def rows_before(Z, G, S, Y, A, scratch, rs, msm, Wm, t, Bt, order, gk, sk, store, lanes, cut, sync):
     """One step's rows, reset before the product: rs = r*(s∘ms_m), gm = rs·Wm (Wm = Wmsᵀ, or
     its packed panels), m = σs(zm + gm). rs (B, n) is shared: every thread writes its units,
@@ -231,7 +231,7 @@ def gru_forward(
         barrier(sync, parts)
 
 
-@njit(**FAST, inline="always")
+@njit(**FAST)
 def step_back(a, s, dsr, dy, dz, dg, n, u0, u1, gk, sk):
     """One row of one step, units u0 … u1 − 1 (s, dsr, dy: views of them), all but the reset
     gate: dzi, dzm (into dz and dg) and ds'*i (into dsr, which held ds'₊)."""
@@ -248,7 +248,7 @@ def step_back(a, s, dsr, dy, dz, dg, n, u0, u1, gk, sk):
         dsr[j] = dsv * i[j]
 
 
-@njit(**FAST, inline="always")
+@njit(**FAST)
 def reset_back_after(a, gm, dz, dg, n, u0, u1, gk):
     """The reset gate's row, reset after the product (gm: a view of units u0 … u1 − 1):
     dzr = dzm*gm*σg'(r), dgm = dzm*r."""
@@ -260,7 +260,7 @@ def reset_back_after(a, gm, dz, dg, n, u0, u1, gk):
         dgm[j] = dzm[j] * r[j]
 
 
-@njit(**FAST, inline="always")
+@njit(**FAST)
 def reset_back_before(a, s, q, msm, dz, dg, dsr, n, u0, u1, gk):
     """The reset gate's row, reset before the product, from q = Wmsᵀ·dzm (s, q, msm, dsr:
     views of units u0 … u1 − 1): dzr = q*(s∘ms_m)*σg'(r), and ds += r*q∘ms_m."""
@@ -354,7 +354,7 @@ def gru_backward(
                 dsr[j] += br[j]
 
 
-@njit(**FAST, inline="always")
+@njit(**FAST)
 def _copy_units(dst, src, n, u0, u1):
     """dst = src in units u0 … u1 − 1 of each of the three blocks."""
     for blk in range(3):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .lstm_kernels import GATES, lstm_backward, lstm_forward
 from . import threads
+from .lstm_kernels import GATES, lstm_backward, lstm_forward
 from .rnn import GATE_KINDS, STATE_KINDS, RecurrentOp, keep_mask
 
 
@@ -28,9 +28,9 @@ class LSTMOp(RecurrentOp):
             masks["u"] = keep_mask(ctx.rng, (T, B, n), q, ctx.dtype)
         return masks
 
-    def forward_pass(self, xs, lens, P, ctx, parts):
+    def forward_pass(self, xs, lens, P, ctx, *, parts, work):
         x, s0, c0 = xs
-        run, Z = self.start(x, s0, lens, P, ctx, parts)
+        run, Z = self.start(x, s0, lens, P, ctx, parts=parts, work=work)
         B, T, n4 = Z.shape
         n = n4 // 4
         dt, store = ctx.dtype, ctx.grad

@@ -47,7 +47,7 @@ IG, OG, FG, MG = map(GATES.index, ("Input", "Output", "Forget", "Memory"))
 assert MG == 3, "the candidate m must be the last block (σs after three σg blocks)"
 
 
-@njit(**FAST, inline="always")
+@njit(**FAST)
 def gate_views(a, n, u0, u1):
     """The i, o, f and m blocks of a fused row, units u0 … u1 − 1: views."""
     return (
@@ -58,7 +58,7 @@ def gate_views(a, n, u0, u1):
     )
 
 
-@njit(**FAST, inline="always")
+@njit(**FAST)
 def activate(z, g, a, n, u0, u1, gk, sk):
     """a = σg(z + g) on the three gate blocks, σs(z + g) on the candidate block, for one row's
     units u0 … u1 − 1."""
@@ -76,7 +76,7 @@ def activate(z, g, a, n, u0, u1, gk, sk):
             m[j] = softsign(zm[j] + gm[j])
 
 
-@njit(**FAST, inline="always")
+@njit(**FAST)
 def cell_update(a, c, s, y, cs, ur, n, u0, u1, sk):
     """One row's units u0 … u1 − 1 (c, s, y, cs, ur: views of them), in place:
     c' = f*c + i*(m*u) (ur the row's StateUpdate mask at this step, or ones), cs = σs(c'),

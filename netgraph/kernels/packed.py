@@ -123,29 +123,34 @@ def gemm(a, P, c, accumulate, lanes):
     full = m - m % MR
     rest = m - full
     T = np.empty((MR, NR), c.dtype)
-    if rest > 1:  # the last rows, padded with zeros to one tile
-        A = np.zeros((MR, K), a.dtype)
-        for i in range(rest):
-            for k in range(K):
-                A[i, k] = a[full + i, k]
-    else:
-        A = np.empty((0, K), a.dtype)
+    A = _padded(a, full, rest if rest > 1 else 0)
     for p in range(P.shape[0]):
         j = p * NR
         cols = min(NR, N - j)
         for r in range(0, full, MR):
             _tile(a, r, P, p, T, lanes)
             _put(T, c, r, MR, j, cols, accumulate)
-        if rest == 1:
-            _row(a, full, P, p, T, lanes)
-            _put(T, c, full, 1, j, cols, accumulate)
-        elif rest > 1:
-            _tile(A[:, 0:K], 0, P, p, T, lanes)
+        if rest:
+            if rest == 1:
+                _row(a, full, P, p, T, lanes)
+            else:
+                _tile(A[:, 0:K], 0, P, p, T, lanes)
             _put(T, c, full, rest, j, cols, accumulate)
     if K == 0 and not accumulate:
         for i in range(m):
             for q in range(N):
                 c[i, q] = 0
+
+
+@njit(**FAST, inline="always")
+def _padded(a, full, rest):
+    """a's rows full … full + rest − 1 padded with zeros to one tile (MR, K)."""
+    K = a.shape[1]
+    A = np.zeros((MR if rest else 0, K), a.dtype)
+    for i in range(rest):
+        for k in range(K):
+            A[i, k] = a[full + i, k]
+    return A
 
 
 @njit(**FAST, inline="always")
@@ -232,7 +237,7 @@ def product(a, W, c, accumulate, lanes):
     c (m, N) with contiguous rows; numba compiles the branch a call's ``lanes`` selects."""
 
 
-@overload(product, inline="always")
+@overload(product)
 def _product(a, W, c, accumulate, lanes):
     if isinstance(lanes, types.NoneType):
         return lambda a, W, c, accumulate, lanes: blas(a, W, c, accumulate)

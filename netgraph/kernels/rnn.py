@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import threads
 from .base import Op, by_length
 from .packed import pack, ready
 from .rnn_kernels import rnn_backward, rnn_forward
-from . import threads
 from .settings import lanes
 
 # The gated cells' activations (LSTM, GRU): σg and σs, by kind (fastmath.py's dgate,
@@ -78,6 +78,7 @@ class Pass:
     s0: np.ndarray  # (B, n) initial state
     ms: np.ndarray  # (B, G, n) state masks, rows in ``order``, or empty
     parts: int  # the threads that split the pass (kernels/threads.py)
+    work: float  # the multiply-adds of its state products
 
     def forward_args(self) -> dict:
         """The arguments every recurrent forward kernel takes from the pass, by name."""
@@ -107,12 +108,19 @@ class Pass:
         """a @ b on the pass's threads (threads.gemm)."""
         return threads.gemm(a, b, self.parts)
 
+    @property
+    def full(self) -> bool:
+        """Whether every row runs every step: then ``order`` is the batch's own."""
+        return self.batch_sizes[-1] == len(self.order)
+
     def in_order(self, a):
         """The rows of a (B, …) by decreasing length, as the kernels keep them: a copy."""
-        return a[self.order]
+        return a.copy() if self.full else a[self.order]
 
     def batch_order(self, a):
-        """Undo ``in_order``."""
+        """Undo ``in_order`` (a itself when the order is the batch's)."""
+        if self.full:
+            return a
         out = np.empty_like(a)
         out[self.order] = a
         return out
@@ -120,13 +128,15 @@ class Pass:
     def states(self, s0):
         """The kernels' double buffer of running states (2, B, n), the initial ones first."""
         S = np.empty((2, *s0.shape), s0.dtype)
-        S[0] = s0[self.order]
+        S[0] = s0 if self.full else s0[self.order]
         return S
 
     def finals(self, S):
         """The final states (B, n), batch order, from the double buffer after the loop: a
         row of length L ends in S[L % 2]."""
-        B = len(self.order)
+        B, T = len(self.order), len(self.batch_sizes)
+        if self.full:
+            return S[T % 2].copy()
         lengths = (self.batch_sizes[None, :] > np.arange(B)[:, None]).sum(1)
         return self.batch_order(S[lengths % 2, np.arange(B)])
 
@@ -150,12 +160,13 @@ class RecurrentOp(Op):
         B, T = xs[0].shape[:2]
         steps = B * T if lens[0] is None else float(np.minimum(lens[0], T).sum())
         n = P["Ws"].shape[0]
-        parts = threads.parts_for(steps * len(self.names) * n * n)
-        with threads.blas_for(parts):
-            return self.forward_pass(xs, lens, P, ctx, parts)
+        work = steps * len(self.names) * n * n
+        parts = threads.parts_for(work)
+        with threads.blas_for(parts, work):
+            return self.forward_pass(xs, lens, P, ctx, parts=parts, work=work)
 
     def backward(self, saved, dys, P, ctx):
-        with threads.blas_for(saved[0].parts):
+        with threads.blas_for(saved[0].parts, saved[0].work):
             return self.backward_pass(saved, dys, P, ctx)
 
     def _masks(self, ctx, B, T, k, n):
@@ -179,7 +190,7 @@ class RecurrentOp(Op):
             masks["s"] = keep_mask(rng, (B, G, n), p["VariationalState"], dt)
         return masks
 
-    def start(self, x, s0, lens, P, ctx, parts) -> tuple[Pass, np.ndarray]:
+    def start(self, x, s0, lens, P, ctx, *, parts, work) -> tuple[Pass, np.ndarray]:
         """Order the batch by length, draw the masks and project the input of every step at
         once: returns the pass and Z (B, T, G·n) = x·Wx + b."""
         B, T, k = x.shape
@@ -209,7 +220,7 @@ class RecurrentOp(Op):
             Z = Z.reshape(B, T, G * n)
         s0 = np.zeros((B, n), dt) if s0 is None else np.ascontiguousarray(s0, dt)
         ms = np.ascontiguousarray(masks["s"][order]) if "s" in masks else None
-        return Pass(P, masks, order, batch_sizes, x, s0, ms, parts), Z
+        return Pass(P, masks, order, batch_sizes, x, s0, ms, parts, work), Z
 
     def output_grads(self, run: Pass, dy, dsT, n):
         """The output and final-state gradients, contiguous in the pass's precision."""
@@ -268,8 +279,8 @@ class BasicRecurrentOp(RecurrentOp):
         super().__init__(layer, types)
         self.kind = ACTIVATIONS[layer.options["activation"]]
 
-    def forward_pass(self, xs, lens, P, ctx, parts):
-        run, Z = self.start(xs[0], xs[1], lens, P, ctx, parts)
+    def forward_pass(self, xs, lens, P, ctx, *, parts, work):
+        run, Z = self.start(xs[0], xs[1], lens, P, ctx, parts=parts, work=work)
         B, T, n = Z.shape
         Y = np.zeros((B, T, n), ctx.dtype)
         S = run.states(run.s0)

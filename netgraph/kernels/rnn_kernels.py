@@ -35,7 +35,7 @@ from .packed import product
 from .sync import barrier
 
 
-@njit(**FAST, inline="always")
+@njit(**FAST)
 def copy_row(dst, src):
     """dst[:] = src for two rows of one length, as a loop: numba's array assignment would
     compile its shape-mismatch message, seconds of a cold start, for a check not needed here."""
@@ -43,29 +43,11 @@ def copy_row(dst, src):
         dst[j] = src[j]
 
 
-@njit(**FAST, inline="always")
-def in_order(a, order):
-    """The rows of ``a`` (B, n) in the order of ``order``: running states, longest first."""
-    out = np.empty((order.shape[0], a.shape[1]), a.dtype)
-    for r in range(order.shape[0]):
-        copy_row(out[r], a[order[r]])
-    return out
-
-
-@njit(**FAST, inline="always")
-def batch_order(a, order):
-    """Undo ``in_order``: row r of ``a`` goes back to batch row ``order[r]``."""
-    out = np.empty_like(a)
-    for r in range(order.shape[0]):
-        copy_row(out[order[r]], a[r])
-    return out
-
-
 def panel_width(W, lanes):
     """The columns of one panel of W: 2 vectors of ``lanes`` (packed), 1 (BLAS)."""
 
 
-@overload(panel_width, inline="always")
+@overload(panel_width)
 def _panel_width(W, lanes):
     if isinstance(lanes, types.NoneType):
         return lambda W, lanes: 1
@@ -77,14 +59,14 @@ def columns(W, p0, p1, lanes):
     units themselves) for BLAS."""
 
 
-@overload(columns, inline="always")
+@overload(columns)
 def _columns(W, p0, p1, lanes):
     if isinstance(lanes, types.NoneType):
         return lambda W, p0, p1, lanes: W[:, p0:p1]
     return lambda W, p0, p1, lanes: W[p0:p1]
 
 
-@njit(**FAST, inline="always")
+@njit(**FAST)
 def units(n, W, part, parts, lanes):
     """(p0, p1, u0, u1): the panels p0 … p1 − 1 of every gate's state weights W (per gate,
     as state_product takes them) that ``part`` of ``parts`` computes, and its units
@@ -151,7 +133,7 @@ def state_product_back(D, WsT, WsgT, ms, Bt, out, lanes, p0, p1, u0, u1, part):
                     o[j] += pr[j] * m[j]
 
 
-@njit(**FAST, inline="always")
+@njit(**FAST)
 def block(x, blk, n, u0, u1):
     """Units u0 … u1 − 1 of gate block ``blk`` (n units each) of a fused row x, as a view:
     the kernels' loops run from 0 over views, which numba's index arithmetic leaves
@@ -159,7 +141,7 @@ def block(x, blk, n, u0, u1):
     return x[blk * n + u0 : blk * n + u1]
 
 
-@njit(**FAST, inline="always")
+@njit(**FAST)
 def activate(z, g, s, kind):
     """s = f(z + g) for one row (views of one part's units), one loop per kind."""
     if kind == 0:
@@ -201,7 +183,7 @@ def rnn_forward(Z, Ws, Wsg, S, order, batch_sizes, kind, ms, Y, lanes, part, par
         barrier(sync, parts)
 
 
-@njit(**FAST, inline="always")
+@njit(**FAST)
 def back_activate(ds, dy, y, d, kind):
     """d = (ds + dy) * f'(f⁻¹(y)) for one row (views of one part's units), one loop per kind."""
     one, zero = like(d[0], 1.0), like(d[0], 0.0)

@@ -55,9 +55,14 @@ class VectorType(types.Type):
         super().__init__(name=f"Vector({dtype}x{count})")
 
 
+_LANES_TYPES: dict = {}  # bits → LanesType: numba types each call's Lanes argument
+
+
 @typeof_impl.register(Lanes)
 def _typeof_lanes(val, c):
-    return LanesType(val.bits)
+    if val.bits not in _LANES_TYPES:
+        _LANES_TYPES[val.bits] = LanesType(val.bits)
+    return _LANES_TYPES[val.bits]
 
 
 @register_model(LanesType)

@@ -17,6 +17,7 @@ time while its partner waits at every step's barrier (measured: 3–4× slower t
 
 from __future__ import annotations
 
+import inspect
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -26,10 +27,11 @@ from functools import cache
 import numpy as np
 
 from . import settings
-from .blas import gemm as blas_gemm
 from .blas import every_pool_one_thread, numba_blas_only, one_blas_thread
+from .blas import gemm as blas_gemm
 
-MIN_WORK = 4e6  # multiply-adds of a call's state products below which one thread runs it
+MIN_WORK = 5e7  # multiply-adds of a call's state products below which one thread runs it
+SMALL_WORK = 1e6  # multiply-adds below which a call's BLAS threads are left as they are
 WINDOW = 0.5  # seconds: the shortest interval over which the idle cores are measured
 
 
@@ -99,19 +101,37 @@ def _pool(workers: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="netgraph")
 
 
+@cache
+def _parameters(kernel) -> tuple:
+    return tuple(inspect.signature(kernel.py_func).parameters)
+
+
+def _positional(kernel, args: dict, part: int, parts: int, sync) -> list:
+    """The kernel's arguments in order (its last three: part, parts, sync): numba's
+    dispatcher takes positional arguments in C, keyword arguments in Python (tens of
+    microseconds a call, felt at one step a call)."""
+    return [*(args[name] for name in _parameters(kernel)[:-3]), part, parts, sync]
+
+
+_ALONE = np.zeros(16, np.int64)  # the barrier's state for one part, which never touches it
+
+
 def run(kernel, parts: int, **args):
     """kernel(**args, part=…, parts=parts, sync=…) for every part at once, part 0 on this
     thread (the caller holds ``blas_for(parts)``: a part's products on BLAS, with the
-    "blas" kernel, stay on its thread). An exception in any part is raised here once every part has returned (the
-    kernels raise none inside their step loops, so no part is left waiting at a barrier)."""
-    sync = np.zeros(16, np.int64)
+    "blas" kernel, stay on its thread). An exception in any part is raised here once every
+    part has returned (the kernels raise none inside their step loops, so no part is left
+    waiting at a barrier)."""
     if parts == 1:
-        kernel(**args, part=0, parts=1, sync=sync)
+        kernel(*_positional(kernel, args, 0, 1, _ALONE))
         return
+    sync = np.zeros(16, np.int64)
     pool = _pool(parts - 1)  # as many threads as parts: a queued part would never arrive
-    others = [pool.submit(kernel, **args, part=p, parts=parts, sync=sync) for p in range(1, parts)]
+    others = [
+        pool.submit(kernel, *_positional(kernel, args, p, parts, sync)) for p in range(1, parts)
+    ]
     try:
-        kernel(**args, part=0, parts=parts, sync=sync)
+        kernel(*_positional(kernel, args, 0, parts, sync))
     finally:
         for f in others:
             f.result()
@@ -145,13 +165,16 @@ def gemm(a, b, parts: int):
     return out
 
 
-def blas_for(parts: int):
-    """The BLAS threads around a recurrent call on ``parts`` threads: one when the call runs
-    on more (so that no BLAS thread spins on a core the steps' threads need) or when another
-    process keeps a core busy (a BLAS thread sharing a core with it is put aside for
-    milliseconds while the others wait: measured 3–4× slower than one thread); otherwise
-    as the user set them."""
-    return one_blas_thread() if parts > 1 or busy() else nullcontext()
+def blas_for(parts: int, work: float):
+    """The BLAS threads around a recurrent call on ``parts`` threads whose state products
+    take ``work`` multiply-adds: one when the call runs on more (so that no BLAS thread
+    spins on a core the steps' threads need) or when another process keeps a core busy (a
+    BLAS thread sharing a core with it is put aside for milliseconds while the others wait:
+    measured 3–4× slower than one thread); otherwise, and for a call too small for BLAS to
+    split (a streaming step: no limits to set and restore), as the user set them."""
+    if parts > 1 or (work >= SMALL_WORK and busy()):
+        return one_blas_thread()
+    return nullcontext()
 
 
 def busy() -> bool:
@@ -165,6 +188,6 @@ def pools_for_plan(numba_blas: bool, big: bool):
     one busy process: training 3× faster than with the pools' default two threads); else,
     for a big call of a net whose kernels call BLAS through numba, every BLAS pool but
     that one at one thread (blas.numba_blas_only)."""
-    if busy():
+    if big and busy():
         return every_pool_one_thread()
     return numba_blas_only() if numba_blas and big else nullcontext()
