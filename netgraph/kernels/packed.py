@@ -113,7 +113,7 @@ def _row(a, r, P, p, T, lanes):
     simd.store(T, L, simd.add(simd.add(c01, c11), simd.add(c21, c31)))
 
 
-@njit(**FAST)
+@njit(**FAST, inline="always")
 def gemm(a, P, c, accumulate, lanes):
     """c = a·W, or c += a·W when ``accumulate``; a (m, K) and c (m, N) with contiguous rows
     (any row stride), P = pack(W, lanes) or a slice of its panels (N ≤ panels·NR)."""
@@ -134,7 +134,7 @@ def gemm(a, P, c, accumulate, lanes):
             if rest == 1:
                 _row(a, full, P, p, T, lanes)
             else:
-                _tile(A[:, 0:K], 0, P, p, T, lanes)
+                _tile(A[:, 0:K], np.intp(0), P, p, T, lanes)  # not a literal 0: one compiled tile
             _put(T, c, full, rest, j, cols, accumulate)
     if K == 0 and not accumulate:
         for i in range(m):
@@ -176,7 +176,7 @@ def _put(T, c, r, rows, j, cols, accumulate):
 _L256, _L512 = simd.Lanes(256), simd.Lanes(512)
 
 
-@njit(**FAST)
+@njit(**FAST, inline="always")
 def _call(a_ptr, lda, m, K, P_ptr, panels, c_ptr, ldc, N, accumulate, lanes):
     a = carray(a_ptr, (m, lda))
     NR = 2 * simd.count(a, lanes)
