@@ -12,6 +12,7 @@ share one BLAS, nothing changes. ``benchmarks/lstm.py --blas-sweep`` measures th
 from __future__ import annotations
 
 import os
+import threading
 from contextlib import contextmanager
 from functools import cache
 
@@ -20,12 +21,10 @@ from threadpoolctl import ThreadpoolController
 
 @cache
 def _other_pools() -> tuple:
-    # scipy's BLAS, the one numba's kernels call, loaded first so that its pool is listed;
-    # imported here, at the first recurrent call, not with netgraph (0.3 s)
+    """Every BLAS pool but scipy's, the one numba's kernels call; () where there is one."""
     import scipy
-    import scipy.linalg.cython_blas  # noqa: F401
 
-    pools = [lib for lib in ThreadpoolController().lib_controllers if lib.user_api == "blas"]
+    pools = [lib for lib in _controller().lib_controllers if lib.user_api == "blas"]
     scipy_dir = os.path.dirname(os.path.dirname(scipy.__file__))
     numba_pool = [
         lib
@@ -38,18 +37,38 @@ def _other_pools() -> tuple:
     return tuple(lib for lib in pools if lib not in numba_pool)
 
 
+# The pools' thread counts are the process's, shared by every Python thread: the first of
+# overlapping limits (calls from several threads, or one inside another) saves the user's
+# counts, and the last to end restores them, not the counts another limit had set.
+_LIMITS = threading.Lock()
+_held = {"depth": 0, "saved": ()}
+
+
 @contextmanager
-def numba_blas_only():
-    saved = [(lib, lib.num_threads) for lib in _other_pools()]
-    for lib, n in saved:
-        if n != 1:
-            lib.set_num_threads(1)
+def _limited(pools):
+    """Each of ``pools`` at one thread for the duration of a call."""
+    with _LIMITS:
+        if _held["depth"] == 0:
+            _held["saved"] = [(lib, lib.num_threads) for lib in _controller().lib_controllers]
+        _held["depth"] += 1
+        for lib in pools:
+            if lib.num_threads != 1:
+                lib.set_num_threads(1)
     try:
         yield
     finally:
-        for lib, n in saved:
-            if n != 1:
-                lib.set_num_threads(n)
+        with _LIMITS:
+            _held["depth"] -= 1
+            if _held["depth"] == 0:
+                for lib, n in _held["saved"]:
+                    if lib.num_threads != n:
+                        lib.set_num_threads(n)
+
+
+def numba_blas_only():
+    """Every BLAS pool but the one numba's kernels call at one thread for the duration of a
+    call, the user's settings restored after it (see the module doc)."""
+    return _limited(_other_pools())
 
 
 def gemm(a, b):
@@ -73,7 +92,6 @@ def _controller() -> ThreadpoolController:
     return ThreadpoolController()
 
 
-@contextmanager
 def one_blas_thread():
     """Every BLAS pool at one thread for the duration of a call, the user's settings restored
     after it. For products with one small side, a convolution's (n or c·K rows against every
@@ -81,13 +99,10 @@ def one_blas_thread():
     a busy 2-core machine the threads spend longer waiting for each other than computing
     (the weights' gradient of ``benchmarks/convolution.py``'s images: 200 ms on two threads,
     12 ms on one)."""
-    with _controller().limit(limits=1, user_api="blas"):
-        yield
+    return _limited([lib for lib in _controller().lib_controllers if lib.user_api == "blas"])
 
 
-@contextmanager
 def every_pool_one_thread():
     """Every BLAS and OpenMP pool at one thread for the duration of a call (kernels/threads.py
     says when), the user's settings restored after it."""
-    with _controller().limit(limits=1):
-        yield
+    return _limited(_controller().lib_controllers)

@@ -111,7 +111,7 @@ class Pass:
     @property
     def full(self) -> bool:
         """Whether every row runs every step: then ``order`` is the batch's own."""
-        return self.batch_sizes[-1] == len(self.order)
+        return len(self.batch_sizes) == 0 or self.batch_sizes[-1] == len(self.order)
 
     def in_order(self, a):
         """The rows of a (B, …) by decreasing length, as the kernels keep them: a copy."""

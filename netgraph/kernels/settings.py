@@ -98,11 +98,15 @@ class KernelOptions:
     """
 
     def __init__(self, kernel: str | None = None, threads: int | str | None = None):
-        self.previous = dict(OPTIONS)
-        if kernel is not None:
-            OPTIONS["kernel"] = check_kernel(kernel, "KernelOptions: kernel")
-        if threads is not None:
-            OPTIONS["threads"] = check_threads(threads, "KernelOptions: threads")
+        given = {"kernel": kernel, "threads": threads}
+        checked = {
+            "kernel": kernel if kernel is None else check_kernel(kernel, "KernelOptions: kernel"),
+            "threads": threads
+            if threads is None
+            else check_threads(threads, "KernelOptions: threads"),
+        }
+        self.previous = {k: OPTIONS[k] for k, v in given.items() if v is not None}
+        OPTIONS.update({k: v for k, v in checked.items() if v is not None})
 
     @property
     def kernel(self) -> str:
@@ -116,7 +120,7 @@ class KernelOptions:
         return self
 
     def __exit__(self, *exc):
-        OPTIONS.update(self.previous)
+        OPTIONS.update(self.previous)  # the settings it changed, as they were
 
     def __repr__(self):
         return f"KernelOptions(kernel={self.kernel!r}, threads={self.threads!r})"

@@ -8,17 +8,20 @@ threads (the kernels release the GIL); the pool's idle threads sleep on a queue,
 spins between calls.
 
 How many (``parts``): the setting ``threads`` (settings.py) when it is a number; "auto"
-takes the cores that other processes have left idle, measured from Linux's /proc/stat over
-the last half second or more (elsewhere: the cores), and one thread for work too small to
-split (``MIN_WORK``). On a machine where another process keeps a core busy, "auto" runs one
-thread: a thread that shares its core with a busy process is put aside for milliseconds at a
-time while its partner waits at every step's barrier (measured: 3–4× slower than one thread).
+takes the cores that other processes have left idle (of those this process may run on),
+measured from Linux's /proc/stat over the last half second or more (elsewhere: the cores),
+and one thread for work too small to split (``MIN_WORK``). So on a 2-core machine where
+another process keeps a core busy, "auto" runs one thread: a thread that shares its core
+with a busy process is put aside for milliseconds at a time while its partner waits at every
+step's barrier (measured: 3–4× slower than one thread). A CPU quota (a container's
+``--cpus``) is not read: give ``threads`` there.
 """
 
 from __future__ import annotations
 
 import inspect
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -44,15 +47,22 @@ def cores() -> int:
 
 
 def _cpu_ticks():
-    """(busy, total) jiffies of all CPUs since boot, from /proc/stat; None where absent."""
+    """(busy, total) jiffies since boot of the CPUs this process may run on, from
+    /proc/stat's per-CPU lines (user … steal; guest time is counted in user already); None
+    where there is no /proc/stat."""
     try:
+        mine = {f"cpu{c}" for c in os.sched_getaffinity(0)}
         with open("/proc/stat") as f:
-            fields = f.readline().split()[1:]
-    except OSError:
+            lines = [line.split() for line in f if line.startswith("cpu")]
+    except (OSError, AttributeError):
         return None
-    ticks = [int(v) for v in fields]
-    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
-    return sum(ticks) - idle, sum(ticks)
+    busy = total = 0
+    for name, *fields in lines:
+        if name in mine:
+            ticks = [int(v) for v in fields[:8]]
+            total += sum(ticks)
+            busy += sum(ticks) - ticks[3] - ticks[4]  # less idle and iowait
+    return busy, total
 
 
 class _Load:
@@ -72,7 +82,7 @@ class _Load:
         own = time.process_time()
         if self.last is not None:
             _, busy0, total0, own0 = self.last
-            span = (ticks[1] - total0) / max(1, os.cpu_count() or 1)  # jiffies per CPU
+            span = (ticks[1] - total0) / cores()  # jiffies per CPU
             if span > 0:
                 hz = os.sysconf("SC_CLK_TCK")
                 others = (ticks[0] - busy0) / span - (own - own0) * hz / span
@@ -101,6 +111,13 @@ def _pool(workers: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="netgraph")
 
 
+# A forked child inherits the pools but not their threads: it makes its own.
+os.register_at_fork(after_in_child=_pool.cache_clear)
+# One call on several threads at a time: two calls sharing a pool could each hold a worker
+# that waits at its barrier for a part queued behind the other call's.
+_TEAM = threading.Lock()
+
+
 @cache
 def _parameters(kernel) -> tuple:
     return tuple(inspect.signature(kernel.py_func).parameters)
@@ -126,15 +143,16 @@ def run(kernel, parts: int, **args):
         kernel(*_positional(kernel, args, 0, 1, _ALONE))
         return
     sync = np.zeros(16, np.int64)
-    pool = _pool(parts - 1)  # as many threads as parts: a queued part would never arrive
-    others = [
-        pool.submit(kernel, *_positional(kernel, args, p, parts, sync)) for p in range(1, parts)
-    ]
-    try:
-        kernel(*_positional(kernel, args, 0, parts, sync))
-    finally:
-        for f in others:
-            f.result()
+    with _TEAM:
+        pool = _pool(parts - 1)  # a worker for each other part, all free (_TEAM)
+        others = [
+            pool.submit(kernel, *_positional(kernel, args, p, parts, sync)) for p in range(1, parts)
+        ]
+        try:
+            kernel(*_positional(kernel, args, 0, parts, sync))
+        finally:
+            for f in others:
+                f.result()
 
 
 def gemm(a, b, parts: int):
@@ -156,12 +174,13 @@ def gemm(a, b, parts: int):
         else:
             out[:, lo:hi] = a @ b[:, lo:hi]
 
-    others = [_pool(parts - 1).submit(part, p) for p in range(1, parts)]
-    try:
-        part(0)
-    finally:
-        for f in others:
-            f.result()
+    with _TEAM:
+        others = [_pool(parts - 1).submit(part, p) for p in range(1, parts)]
+        try:
+            part(0)
+        finally:
+            for f in others:
+                f.result()
     return out
 
 

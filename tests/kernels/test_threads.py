@@ -100,3 +100,88 @@ def test_pool_limits_reach_scipys_blas_loaded_after_netgraph():
     pools = json.loads(out.strip().splitlines()[-1])
     assert any("scipy" in path for path, _ in pools), pools
     assert all(n == 1 for _, n in pools), pools
+
+
+@njit(nogil=True, cache=True)
+def _meet(steps, part, parts, sync):
+    for _ in range(steps):
+        barrier(sync, parts)
+
+
+def test_concurrent_calls_on_three_threads_do_not_deadlock():
+    """Two Python threads each running three-part calls: sharing one pool of two workers,
+    each call could hold a worker waiting for a part queued behind the other call's."""
+    done = [0, 0]
+
+    def loop(i):
+        for j in range(300):
+            threads.run(_meet, 3, steps=2)
+            done[i] = j + 1
+
+    callers = [threading.Thread(target=loop, args=(i,), daemon=True) for i in range(2)]
+    for t in callers:
+        t.start()
+    for t in callers:
+        t.join(timeout=60)
+    assert done == [300, 300]
+
+
+FORK = """
+import os, signal, numpy as np
+from numba import njit
+from netgraph.kernels import threads
+from netgraph.kernels.sync import barrier
+
+@njit(nogil=True)
+def meet(steps, part, parts, sync):
+    for _ in range(steps):
+        barrier(sync, parts)
+
+threads.run(meet, 2, steps=3)  # the parent's pool has a live worker
+pid = os.fork()
+if pid == 0:
+    signal.alarm(20)  # a hung child is killed
+    threads.run(meet, 2, steps=3)
+    threads.gemm(np.ones((50, 4)), np.ones((4, 3)), 2)
+    os._exit(0)
+_, status = os.waitpid(pid, 0)
+print("child", "hung" if os.WIFSIGNALED(status) else os.WEXITSTATUS(status))
+"""
+
+
+def test_a_forked_child_runs_calls_on_several_threads():
+    """A forked child inherits the pools without their threads: it must make its own."""
+    out = subprocess.run(
+        [sys.executable, "-c", FORK], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+    assert out.strip().splitlines()[-1] == "child 0"
+
+
+def test_overlapping_limits_restore_the_users_thread_counts():
+    """A limit entered in one thread and one in another, the first ending first: the user's
+    counts come back at the end of the last (they were left at one thread)."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from netgraph.kernels import blas
+
+    blas._controller()  # scipy's BLAS loaded and listed
+    with threadpool_limits(2, user_api="blas"):
+        before = [(p["filepath"], p["num_threads"]) for p in threadpool_info()]
+        first, second = blas.one_blas_thread(), blas.every_pool_one_thread()
+        first.__enter__()
+        second.__enter__()
+        assert all(p["num_threads"] == 1 for p in threadpool_info() if p["user_api"] == "blas")
+        first.__exit__(None, None, None)
+        second.__exit__(None, None, None)
+        assert [(p["filepath"], p["num_threads"]) for p in threadpool_info()] == before
+
+
+def test_a_batch_of_empty_sequences_keeps_its_states():
+    """Zero steps: the final states are the initial ones (an empty batch_sizes)."""
+    from netgraph.kernels.base import by_length
+    from netgraph.kernels.rnn import Pass
+
+    order, sizes = by_length(None, 3, 0)
+    s0 = np.arange(12.0).reshape(3, 4)
+    run = Pass({}, {}, order, sizes, np.zeros((3, 0, 2)), s0, None, 1, 0.0)
+    np.testing.assert_array_equal(run.finals(run.states(s0)), s0)

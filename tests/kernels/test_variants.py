@@ -157,6 +157,11 @@ def test_kernel_options_are_checked_and_restored():
     with KernelOptions(kernel="blas", threads=2) as options:
         assert (options.kernel, options.threads) == ("blas", 2)
     assert repr(KernelOptions()) == before
+    kernel = KernelOptions().kernel
+    with KernelOptions(threads=2):
+        KernelOptions(kernel="blas")  # for the process: the block restores threads only
+    assert (KernelOptions().kernel, KernelOptions().threads) == ("blas", "auto")
+    KernelOptions(kernel=kernel)
     with pytest.raises(
         ValueError, match="expected one of 'auto', 'avx512', 'avx2', 'blas', got 'sse'"
     ):
