@@ -13,7 +13,7 @@ from . import threads
 from .base import Op, by_length
 from .packed import pack, ready
 from .rnn_kernels import rnn_backward, rnn_forward
-from .settings import lanes
+from .settings import OPTIONS, lanes
 
 # The gated cells' activations (LSTM, GRU): σg and σs, by kind (fastmath.py's dgate,
 # dsquash). The default is None, not 0: numba prunes a branch on an argument that is None, so
@@ -43,13 +43,16 @@ def fuse(arrays: dict, names: tuple) -> dict:
     }
 
 
-def state_weights(P: dict) -> tuple:
+def state_weights(P: dict, work: float) -> tuple:
     """(Wsg, WsgT, lanes) for the kernel in use (settings.py): the per-gate state weights as
     they are for BLAS (lanes None), or packed into the micro-kernel's panels (G, panels, n,
     NR), packed at the first call that needs them and kept with the fused arrays, so once
-    per plan and arrays (a plan prepares its arrays again when they change)."""
+    per plan and arrays (a plan prepares its arrays again when they change). With the
+    kernel "auto", a call whose state products take fewer than ``threads.SMALL_WORK``
+    multiply-adds (a streaming step) runs on BLAS: a one-row product is a matrix-vector
+    product, as fast there, and the call skips the micro-kernel's costlier dispatch."""
     width = lanes()
-    if width is None:
+    if width is None or (work < threads.SMALL_WORK and OPTIONS["kernel"] == "auto"):
         return P["Wsg"], P["WsgT"], None
     ready(P["Ws"].dtype, width.bits)
     if width.bits not in P["packed"]:
@@ -82,7 +85,7 @@ class Pass:
 
     def forward_args(self) -> dict:
         """The arguments every recurrent forward kernel takes from the pass, by name."""
-        Wsg, _, width = state_weights(self.P)
+        Wsg, _, width = state_weights(self.P, self.work)
         return {
             "Ws": self.P["Ws"],
             "Wsg": Wsg,
@@ -94,7 +97,7 @@ class Pass:
 
     def backward_args(self) -> dict:
         """The arguments every recurrent backward kernel takes from the pass, by name."""
-        _, WsgT, width = state_weights(self.P)
+        _, WsgT, width = state_weights(self.P, self.work)
         return {
             "WsT": self.P["WsT"],
             "WsgT": WsgT,

@@ -21,10 +21,12 @@ import pytest
 from netgraph import (
     BasicRecurrentLayer,
     GatedRecurrentLayer,
+    KernelOptions,
     LongShortTermMemoryLayer,
     NetPortGradient,
     NetStateObject,
 )
+from netgraph.kernels import settings
 from tests.harness import F32_TOL, as64, assert_close, assert_f32_close, leaf_arrays, set_array
 
 # Units enough for each activation loop to have a SIMD body as well as a scalar remainder: the
@@ -115,15 +117,22 @@ def everything(net, xs, precision):
     return outs, grads
 
 
+# "auto" runs these small calls on BLAS; the micro-kernel of each width this CPU runs, forced,
+# runs the same cases (kernels/packed.py).
+KERNELS = ["auto", *(k for k in settings.host_kernels() if k != "blas")]
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize("lengths", list(LENGTHS))
 @pytest.mark.parametrize("case", list(CASES))
 @pytest.mark.parametrize("layer", list(LAYERS))
-def test_float32_saturates_like_float64_forward_and_backward(layer, case, lengths):
+def test_float32_saturates_like_float64_forward_and_backward(layer, case, lengths, kernel):
     rng = np.random.default_rng(0)
     net = saturating(LAYERS[layer], case, rng)
     xs = data_of(case, LENGTHS[lengths], rng)
-    outs64, grads64 = everything(net, xs, "Real64")
-    outs32, grads32 = everything(net, xs, "Real32")
+    with KernelOptions(kernel=kernel):
+        outs64, grads64 = everything(net, xs, "Real64")
+        outs32, grads32 = everything(net, xs, "Real32")
     reach, term = reach_of(net, xs), term_size(net, xs)
     for p in outs64:
         for i, (y32, y64) in enumerate(zip(outs32[p], outs64[p])):
