@@ -423,7 +423,7 @@ def print_table(rows, ragged):
             f" {ba * 1e3:10.2f} {bb * 1e3:10.2f} {bb / ba:9.2f}"
         )
     print(
-        "f+b: netgraph net(x, NetPortGradient([{GRAD_ARRAY!r}])) (all weight and input "
+        f"f+b: netgraph net(x, NetPortGradient([{GRAD_ARRAY!r}])) (all weight and input "
         "gradients of sum(output)); torch out.sum().backward() (parameter gradients)."
     )
     if ragged:
