@@ -44,6 +44,16 @@ _LIMITS = threading.Lock()
 _held = {"depth": 0, "saved": ()}
 
 
+def _after_fork_in_child():
+    """A forked child starts with no limit held, whatever its parent's threads were doing."""
+    global _LIMITS
+    _LIMITS = threading.Lock()
+    _held.update(depth=0, saved=())
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 @contextmanager
 def _limited(pools):
     """Each of ``pools`` at one thread for the duration of a call."""

@@ -111,11 +111,20 @@ def _pool(workers: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="netgraph")
 
 
-# A forked child inherits the pools but not their threads: it makes its own.
-os.register_at_fork(after_in_child=_pool.cache_clear)
 # One call on several threads at a time: two calls sharing a pool could each hold a worker
 # that waits at its barrier for a part queued behind the other call's.
 _TEAM = threading.Lock()
+
+
+def _after_fork_in_child():
+    """A forked child inherits the pools but not their threads, and the lock as another
+    thread may have held it: it makes its own."""
+    global _TEAM
+    _pool.cache_clear()
+    _TEAM = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @cache

@@ -138,19 +138,22 @@ def meet(steps, part, parts, sync):
         barrier(sync, parts)
 
 threads.run(meet, 2, steps=3)  # the parent's pool has a live worker
+threads._TEAM.acquire()  # as if another thread were in a call when the process forks
 pid = os.fork()
 if pid == 0:
     signal.alarm(20)  # a hung child is killed
     threads.run(meet, 2, steps=3)
     threads.gemm(np.ones((50, 4)), np.ones((4, 3)), 2)
     os._exit(0)
+threads._TEAM.release()
 _, status = os.waitpid(pid, 0)
 print("child", "hung" if os.WIFSIGNALED(status) else os.WEXITSTATUS(status))
 """
 
 
 def test_a_forked_child_runs_calls_on_several_threads():
-    """A forked child inherits the pools without their threads: it must make its own."""
+    """A forked child inherits the pools without their threads, and the lock of calls on
+    several threads as its parent held it: it must make its own."""
     out = subprocess.run(
         [sys.executable, "-c", FORK], capture_output=True, text=True, check=True, cwd=ROOT
     ).stdout
