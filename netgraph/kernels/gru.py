@@ -36,6 +36,9 @@ class GRUOp(RecurrentOp):
 
     def forward_pass(self, xs, lens, P, ctx, *, parts, work):
         run, Z = self.start(xs[0], xs[1], lens, P, ctx, parts=parts, work=work)
+        if self.before:  # the first product takes the i and r blocks only
+            n = run.P["Ws"].shape[0]
+            run.extra = {"Ws_ir": run.P["Ws"][:, : MG * n], "WsT_ir": run.P["WsT"][: MG * n]}
         B, T, n3 = Z.shape
         n = n3 // 3
         dt, store = ctx.dtype, ctx.grad
@@ -60,7 +63,7 @@ class GRUOp(RecurrentOp):
             A=A,
             GM=GM,
             store=store,
-            **run.forward_args(),
+            **run.forward_args("Ws_ir" if self.before else "Ws"),
         )
         return [Y, run.finals(S)], ((run, Y, A, GM) if store else None)
 
@@ -87,7 +90,7 @@ class GRUOp(RecurrentOp):
             dZ=dZ,
             dG=dG,
             D2=np.empty((2, B, 3 * n), Y.dtype),
-            **run.backward_args(),
+            **run.backward_args("WsT_ir" if self.before else "WsT"),
         )
         dx, grads = self.finish(run, dZ, dG, Y)
         if STATE_BIAS in P["named"]:

@@ -177,8 +177,9 @@ def gru_forward(
     """Run the recurrence over Z (B, T, 3n) = x·Wx + b: the units of ``part`` of ``parts``
     threads (kernels/threads.py).
 
-    Ws (n, 3n): the stacked state weights transposed, so that a step's product is s·Ws; Wsg:
-    its blocks per gate, or their packed panels (``lanes``). S (2, B, n): the double buffer
+    Ws (n, 3n): the stacked state weights transposed, so that a step's product is s·Ws (before
+    the product: those of the i and r blocks only, (n, 2n)); Wsg: its blocks per gate; both
+    as they are, or their packed panels (``lanes``). S (2, B, n): the double buffer
     of running states, as in lstm_forward. order, batch_sizes: the rows by decreasing length
     and how many run at each step. ms (B, 3, n): state masks, rows in ``order``, or None.
     bs (n,): the memory block's state bias, inside the reset product. gk, sk: the kinds of
@@ -206,7 +207,7 @@ def gru_forward(
             rows_after(Z, G, S, Y, A, GM, scratch, p, t, Bt, order, bs, gk, sk, store, u0, u1)
         else:
             Gir = G[:, : MG * n]
-            state_product(s, Ws[:, : MG * n], Wsg[:MG], ms, Bt, Gir, lanes, p0, p1, u0, u1, masked)
+            state_product(s, Ws, Wsg[:MG], ms, Bt, Gir, lanes, p0, p1, u0, u1, masked)
             cut = (p0, p1, u0, u1, parts)
             rows_before(
                 Z,
@@ -301,7 +302,8 @@ def gru_backward(
     dY (B, T, n): gradient of the outputs; ds (B, n): that of the final state, rows in
     ``order``, updated in place into the initial state's. A, GM: what gru_forward stored;
     Y: its states; s0 (B, n): the initial state. WsT (3n, n): the stacked state weights, so
-    that ds = dg·WsT; WsgT: its blocks per gate, or their packed panels. D2 (2, B, 3n): the
+    that ds = dg·WsT (before the product: the i and r blocks', (2n, n)); WsgT: its blocks
+    per gate; both as they are, or their packed panels. D2 (2, B, 3n): the
     double buffer of each step's dg, rows in ``order``, as in lstm_backward. order,
     batch_sizes, ms, gk, sk, lanes, sync: as in gru_forward; rs: None after the product, or
     a (B, n) array before it (its shape only: each thread keeps its units of q = Wmsᵀ·dzm).
@@ -345,9 +347,7 @@ def gru_backward(
                 _copy_units(dG[b, t], D[row], n, u0, u1)
             barrier(sync, parts)
             DI = D[:, : MG * n]
-            state_product_back(
-                DI, WsT[: MG * n], WsgT[:MG], ms, Bt, back, lanes, p0, p1, u0, u1, work
-            )
+            state_product_back(DI, WsT, WsgT[:MG], ms, Bt, back, lanes, p0, p1, u0, u1, work)
         for row in range(Bt):
             dsr, br = ds[row][u0:u1], back[row][u0:u1]
             for j in range(u1 - u0):

@@ -43,24 +43,31 @@ def fuse(arrays: dict, names: tuple) -> dict:
     }
 
 
-def state_weights(P: dict, work: float) -> tuple:
-    """(Wsg, WsgT, lanes) for the kernel in use (settings.py): the per-gate state weights as
-    they are for BLAS (lanes None), or packed into the micro-kernel's panels (G, panels, n,
-    NR), packed at the first call that needs them and kept with the fused arrays, so once
-    per plan and arrays (a plan prepares its arrays again when they change). With the
-    kernel "auto", a call whose state products take fewer than ``threads.SMALL_WORK``
-    multiply-adds (a streaming step) runs on BLAS: a one-row product is a matrix-vector
-    product, as fast there, and the call skips the micro-kernel's costlier dispatch."""
+def state_weights(P: dict, work: float, extra: dict | None = None) -> dict:
+    """The state weights for the kernel in use (settings.py): "Ws" (n, G·n) and "WsT"
+    (G·n, n) fused, "Wsg" and "WsgT" per gate, and "lanes". For BLAS (lanes None) they are
+    P's own; for the micro-kernel, packed into its panels (kernels/packed.py) at the first
+    call that needs them and kept with the fused arrays, so once per plan and arrays (a plan
+    prepares its arrays again when they change). ``extra``: more arrays by name, given and
+    packed alike (the GRU's first two gates). With the kernel "auto", a call whose state
+    products take fewer than ``threads.SMALL_WORK`` multiply-adds (a streaming step) runs on
+    BLAS: a one-row product is a matrix-vector product, as fast there, and the call skips
+    the micro-kernel's costlier dispatch."""
+    extra = extra or {}
     width = lanes()
     if width is None or (work < threads.SMALL_WORK and OPTIONS["kernel"] == "auto"):
-        return P["Wsg"], P["WsgT"], None
+        return {**{k: P[k] for k in ("Ws", "WsT", "Wsg", "WsgT")}, **extra, "lanes": None}
     ready(P["Ws"].dtype, width.bits)
-    if width.bits not in P["packed"]:
-        P["packed"][width.bits] = (
-            np.stack([pack(np.ascontiguousarray(w.T), width) for w in P["WsgT"]]),
-            np.stack([pack(w, width) for w in P["WsgT"]]),
-        )
-    return (*P["packed"][width.bits], width)
+    kept = P["packed"].setdefault(width.bits, {})
+    if not kept:
+        kept["Ws"] = pack(P["Ws"], width)
+        kept["WsT"] = pack(P["WsT"], width)
+        kept["Wsg"] = np.stack([pack(np.ascontiguousarray(w.T), width) for w in P["WsgT"]])
+        kept["WsgT"] = np.stack([pack(w, width) for w in P["WsgT"]])
+    for name, w in extra.items():
+        if name not in kept:
+            kept[name] = pack(np.ascontiguousarray(w), width)
+    return {**kept, "lanes": width}
 
 
 def keep_mask(rng, shape, p, dtype):
@@ -82,29 +89,31 @@ class Pass:
     ms: np.ndarray  # (B, G, n) state masks, rows in ``order``, or empty
     parts: int  # the threads that split the pass (kernels/threads.py)
     work: float  # the multiply-adds of its state products
+    extra: dict | None = None  # more state weights, by name (state_weights)
 
-    def forward_args(self) -> dict:
-        """The arguments every recurrent forward kernel takes from the pass, by name."""
-        Wsg, _, width = state_weights(self.P, self.work)
+    def forward_args(self, Ws: str = "Ws") -> dict:
+        """The arguments every recurrent forward kernel takes from the pass, by name; ``Ws``
+        names the fused state weights it takes (state_weights)."""
+        w = state_weights(self.P, self.work, self.extra)
         return {
-            "Ws": self.P["Ws"],
-            "Wsg": Wsg,
+            "Ws": w[Ws],
+            "Wsg": w["Wsg"],
             "order": self.order,
             "batch_sizes": self.batch_sizes,
             "ms": self.ms,
-            "lanes": width,
+            "lanes": w["lanes"],
         }
 
-    def backward_args(self) -> dict:
+    def backward_args(self, WsT: str = "WsT") -> dict:
         """The arguments every recurrent backward kernel takes from the pass, by name."""
-        _, WsgT, width = state_weights(self.P, self.work)
+        w = state_weights(self.P, self.work, self.extra)
         return {
-            "WsT": self.P["WsT"],
-            "WsgT": WsgT,
+            "WsT": w[WsT],
+            "WsgT": w["WsgT"],
             "order": self.order,
             "batch_sizes": self.batch_sizes,
             "ms": self.ms,
-            "lanes": width,
+            "lanes": w["lanes"],
         }
 
     def gemm(self, a, b):

@@ -30,7 +30,6 @@ from numba.extending import overload
 
 from . import simd
 from .fastmath import FAST, like, sigmoid, softsign, tanh
-from .gemm import gemm
 from .packed import product
 from .sync import barrier
 
@@ -83,14 +82,13 @@ def state_product(s, Ws, Wsg, ms, Bt, G, lanes, p0, p1, u0, u1, masked):
     """G[:Bt] = s·Ws (n, gates·n), or with state masks Σ_g (s∘ms_g)·Ws_g per gate block, in
     the columns of units u0 … u1 − 1 of every gate (panels p0 … p1 − 1, see ``units``).
     ``lanes`` None: on BLAS, Ws fused and Wsg (gates, n, n) its blocks; otherwise on the
-    micro-kernel, Wsg the blocks' packed panels (kernels/packed.py). ``ms`` is None without
+    micro-kernel, Ws and Wsg their packed panels (kernels/packed.py). ``ms`` is None without
     masks (numba then compiles the branches a call takes only); ``masked`` (B, n): work."""
     n = s.shape[1]
     if ms is None:
-        if lanes is None:
-            if u1 - u0 == n:
-                gemm(s[:Bt], Ws, G[:Bt], False)  # one product for every gate
-                return
+        if u1 - u0 == n:  # one thread: one product for every gate
+            product(s[:Bt], Ws, G[:Bt], False, lanes)
+            return
         for g in range(Wsg.shape[0]):
             W = columns(Wsg[g], p0, p1, lanes)
             product(s[:Bt], W, G[:Bt, g * n + u0 : g * n + u1], False, lanes)
@@ -111,10 +109,9 @@ def state_product_back(D, WsT, WsgT, ms, Bt, out, lanes, p0, p1, u0, u1, part):
     (B, n): work."""
     n = out.shape[1]
     if ms is None:
-        if lanes is None:
-            if u1 - u0 == n:
-                gemm(D[:Bt], WsT, out[:Bt], False)
-                return
+        if u1 - u0 == n:  # one thread: one product for every gate
+            product(D[:Bt], WsT, out[:Bt], False, lanes)
+            return
         for g in range(WsgT.shape[0]):
             W = columns(WsgT[g], p0, p1, lanes)
             product(D[:Bt, g * n : (g + 1) * n], W, out[:Bt, u0:u1], g > 0, lanes)

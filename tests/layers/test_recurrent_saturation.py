@@ -118,12 +118,13 @@ def everything(net, xs, precision):
 
 
 # "auto" runs these small calls on BLAS; the micro-kernel of each width this CPU runs, forced,
-# runs the same cases (kernels/packed.py).
-KERNELS = ["auto", *(k for k in settings.host_kernels() if k != "blas")]
+# runs the same cases on the ragged batches (kernels/packed.py).
+RUNS = [(lengths, "auto") for lengths in LENGTHS] + [
+    ("ragged", k) for k in settings.host_kernels() if k != "blas"
+]
 
 
-@pytest.mark.parametrize("kernel", KERNELS)
-@pytest.mark.parametrize("lengths", list(LENGTHS))
+@pytest.mark.parametrize(("lengths", "kernel"), RUNS)
 @pytest.mark.parametrize("case", list(CASES))
 @pytest.mark.parametrize("layer", list(LAYERS))
 def test_float32_saturates_like_float64_forward_and_backward(layer, case, lengths, kernel):
