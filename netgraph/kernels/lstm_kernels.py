@@ -122,7 +122,8 @@ def lstm_forward(
     ``part`` of ``parts`` threads (kernels/threads.py), its units of every step.
 
     Z: (B, T, 4n) x·Wx + b. Ws (n, 4n): the stacked state weights transposed, so that a
-    step's product is s·Ws; Wsg: its blocks per gate, or their packed panels (``lanes``).
+    step's product is s·Ws; Wsg: its blocks per gate; both as they are, or their packed
+    panels (``lanes``).
     S (2, B, n): the running states, rows in ``order``, S[0] the initial ones; step t reads
     S[t % 2] and writes S[(t + 1) % 2] (the other threads still read the first), so a row's
     final state is in S[length % 2]. c (B, n): the cells, rows in ``order``, updated in
@@ -192,7 +193,8 @@ def lstm_backward(
     dY (B, T, n): gradient of the outputs. ds, dc (B, n): the gradients of the final state
     and cell, rows in ``order``, updated in place into those of the initial ones. A, C, SC:
     what lstm_forward stored; c0 (B, n): the initial cell. WsT (4n, n): the stacked state
-    weights, so that ds = dz·WsT; WsgT: its blocks per gate, or their packed panels.
+    weights, so that ds = dz·WsT; WsgT: its blocks per gate; both as they are, or their
+    packed panels.
     D2 (2, B, 4n): the dz of each step, rows in ``order``; step t writes D2[t % 2] (its units)
     and, after the barrier, reads all of it for its units of ds. order, batch_sizes, gk, sk,
     ms, u, lanes, sync: as in lstm_forward.
