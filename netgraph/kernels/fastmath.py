@@ -173,6 +173,18 @@ def softsign(x):
     return x / (abs(x) + like(x, 1.0))
 
 
+@njit(**FAST, inline="always")
+def squash_rows(z, g, a, stop, sk):
+    """a[j] = σs(z[j] + g[j]) for j < stop (the candidate block of a fused LSTM or GRU row):
+    tanh, or SoftSign when ``sk`` is not None."""
+    if sk is None:
+        for j in range(stop):
+            a[j] = tanh(z[j] + g[j])
+    else:
+        for j in range(stop):
+            a[j] = softsign(z[j] + g[j])
+
+
 @njit(cache=True, inline="always")
 def dgate(y, kind):
     """A gate activation's derivative from its output y: LogisticSigmoid (kind None), y(1−y);

@@ -46,7 +46,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .fastmath import FAST, dgate, dsquash, gate_rows, like, softsign, tanh
+from .fastmath import FAST, dgate, dsquash, gate_rows, like, squash_rows
 from .packed import product
 from .rnn_kernels import block, columns, copy_row, state_product, state_product_back, units
 from .sync import barrier
@@ -64,13 +64,7 @@ assert MG == 2, "the memory block must be the last (σs after two σg blocks)"
 def candidate(z, p, a, n, u0, u1, sk):
     """a's memory block = σs(z's memory block + p) for units u0 … u1 − 1, p the row's state
     term (a view of those units)."""
-    zm, m = block(z, MG, n, u0, u1), block(a, MG, n, u0, u1)
-    if sk is None:
-        for j in range(u1 - u0):
-            m[j] = tanh(zm[j] + p[j])
-    else:
-        for j in range(u1 - u0):
-            m[j] = softsign(zm[j] + p[j])
+    squash_rows(block(z, MG, n, u0, u1), p, block(a, MG, n, u0, u1), u1 - u0, sk)
 
 
 @njit(**FAST)

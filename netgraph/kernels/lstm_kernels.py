@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .fastmath import FAST, dgate, dsquash, gate_rows, softsign, tanh
+from .fastmath import FAST, dgate, dsquash, gate_rows, softsign, squash_rows, tanh
 from .rnn_kernels import block, copy_row, state_product, state_product_back, units
 from .sync import barrier
 
@@ -67,13 +67,7 @@ def activate(z, g, a, n, u0, u1, gk, sk):
         gate_rows(
             block(z, blk, n, u0, u1), block(g, blk, n, u0, u1), block(a, blk, n, u0, u1), w, gk
         )
-    zm, gm, m = block(z, MG, n, u0, u1), block(g, MG, n, u0, u1), block(a, MG, n, u0, u1)
-    if sk is None:
-        for j in range(w):
-            m[j] = tanh(zm[j] + gm[j])
-    else:
-        for j in range(w):
-            m[j] = softsign(zm[j] + gm[j])
+    squash_rows(block(z, MG, n, u0, u1), block(g, MG, n, u0, u1), block(a, MG, n, u0, u1), w, sk)
 
 
 @njit(**FAST)

@@ -6,9 +6,10 @@ zero-padded: the kernel then reads each panel from the start to the end, NR floa
 whatever W's layout was. ``gemm(a, P, c, accumulate, lanes)`` runs, for every panel and every
 block of MR = 6 rows of a, the micro-kernel: twelve vector accumulators (6 rows × 2 vectors),
 and per k two vector loads of the panel, six broadcasts of a's column k and twelve fused
-multiply-adds. Rows past the last full block of six go one at a time through a one-row
-kernel; columns past N (the last panel's padding) are computed into a scratch tile and not
-stored. BLAS (kernels/gemm.py) repacks W at every call; here it is packed once per plan.
+multiply-adds. Each tile goes to a scratch tile T and from there into c, so that the last
+panel's padding (columns past N) is never stored. One leftover row takes a one-row kernel;
+two to five leftover rows, padded with zeros, one more tile. BLAS (kernels/gemm.py) repacks W
+at every call; here it is packed once per plan.
 """
 
 from __future__ import annotations
@@ -136,10 +137,6 @@ def gemm(a, P, c, accumulate, lanes):
             else:
                 _tile(A[:, 0:K], np.intp(0), P, p, T, lanes)  # not a literal 0: one compiled tile
             _put(T, c, full, rest, j, cols, accumulate)
-    if K == 0 and not accumulate:
-        for i in range(m):
-            for q in range(N):
-                c[i, q] = 0
 
 
 @njit(**FAST, inline="always")
@@ -209,7 +206,7 @@ _ENTRIES = {
 }
 
 
-def _signature(dtype, pointer):
+def _signature(pointer):
     n = types.intp
     return types.void(pointer, n, n, n, pointer, n, pointer, n, n, types.boolean)
 
@@ -218,14 +215,17 @@ def _symbol(dtype, bits) -> str:
     return f"netgraph_packed_gemm_{dtype}_{bits}"
 
 
-@cache
 def ready(dtype, bits: int) -> str:
     """Compile (or load) the micro-kernel for ``dtype`` at ``bits`` and give its address to
     LLVM; a kernel that calls ``product`` with these must not be compiled or loaded before.
     Returns the symbol's name."""
-    dtype = np.dtype(dtype).name
+    return _ready(np.dtype(dtype).name, bits)
+
+
+@cache
+def _ready(dtype: str, bits: int) -> str:
     nb = types.float32 if dtype == "float32" else types.float64
-    compiled = cfunc(_signature(nb, types.CPointer(nb)), **FAST)(_ENTRIES[dtype, bits])
+    compiled = cfunc(_signature(types.CPointer(nb)), **FAST)(_ENTRIES[dtype, bits])
     llvm.add_symbol(_symbol(dtype, bits), compiled.address)
     return _symbol(dtype, bits)
 
@@ -241,9 +241,7 @@ def product(a, W, c, accumulate, lanes):
 def _product(a, W, c, accumulate, lanes):
     if isinstance(lanes, types.NoneType):
         return lambda a, W, c, accumulate, lanes: blas(a, W, c, accumulate)
-    call = types.ExternalFunction(
-        _symbol(a.dtype.name, lanes.bits), _signature(a.dtype, types.voidptr)
-    )
+    call = types.ExternalFunction(_symbol(a.dtype.name, lanes.bits), _signature(types.voidptr))
 
     def impl(a, W, c, accumulate, lanes):
         m, K = a.shape

@@ -4,7 +4,6 @@ weight gradients as a few big GEMMs."""
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -209,7 +208,6 @@ class RecurrentOp(Op):
         n = P["Ws"].shape[0]
         dt, G = ctx.dtype, len(self.names)
         order, batch_sizes = by_length(lens[0], B, T)
-        mm = functools.partial(threads.gemm, parts=parts)
         masks = self._masks(ctx, B, T, k, n)
         if "w" in masks:
             named = P["named"]
@@ -221,13 +219,13 @@ class RecurrentOp(Op):
             for g in range(G):
                 sl = slice(g * n, (g + 1) * n)
                 Xg = (x * masks["x"][:, None, g]).reshape(B * T, k)
-                Z[:, :, sl] = mm(Xg, P["Wx"][:, sl]).reshape(B, T, n)
+                Z[:, :, sl] = threads.gemm(Xg, P["Wx"][:, sl], parts).reshape(B, T, n)
             Z += P["b"]
         else:
             X2 = x.reshape(B * T, k)
             # A few rows (streaming): numpy's matmul turns them into a GEMV, faster than a
             # one-row GEMM and too small to start numpy's BLAS threads.
-            Z = X2 @ P["Wx"] if B * T <= 4 else mm(X2, P["Wx"])
+            Z = X2 @ P["Wx"] if B * T <= 4 else threads.gemm(X2, P["Wx"], parts)
             Z += P["b"]
             Z = Z.reshape(B, T, G * n)
         s0 = np.zeros((B, n), dt) if s0 is None else np.ascontiguousarray(s0, dt)

@@ -15,7 +15,6 @@ cached like any other.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 
 from llvmlite import binding as llvm
 from numba import njit, types
@@ -23,7 +22,8 @@ from numba.extending import intrinsic
 
 SPINS = 2000  # checks before a waiting thread starts yielding its core: a few microseconds
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or None)
+# the process's own symbols, libc's among them (no search for the library file at import)
+_libc = ctypes.CDLL(None)
 llvm.add_symbol("sched_yield", ctypes.cast(_libc.sched_yield, ctypes.c_void_p).value)
 _sched_yield = types.ExternalFunction("sched_yield", types.intc())
 

@@ -142,6 +142,18 @@ def _positional(kernel, args: dict, part: int, parts: int, sync) -> list:
 _ALONE = np.zeros(16, np.int64)  # the barrier's state for one part, which never touches it
 
 
+def _together(work, parts: int) -> None:
+    """work(p) for every p < parts at once: part 0 on this thread, the others on the pool;
+    returns when all have, raising the first part's exception."""
+    with _TEAM:
+        others = [_pool(parts - 1).submit(work, p) for p in range(1, parts)]
+        try:
+            work(0)
+        finally:
+            for f in others:
+                f.result()
+
+
 def run(kernel, parts: int, **args):
     """kernel(**args, part=…, parts=parts, sync=…) for every part at once, part 0 on this
     thread (the caller holds ``blas_for(parts)``: a part's products on BLAS, with the
@@ -152,16 +164,7 @@ def run(kernel, parts: int, **args):
         kernel(*_positional(kernel, args, 0, 1, _ALONE))
         return
     sync = np.zeros(16, np.int64)
-    with _TEAM:
-        pool = _pool(parts - 1)  # a worker for each other part, all free (_TEAM)
-        others = [
-            pool.submit(kernel, *_positional(kernel, args, p, parts, sync)) for p in range(1, parts)
-        ]
-        try:
-            kernel(*_positional(kernel, args, 0, parts, sync))
-        finally:
-            for f in others:
-                f.result()
+    _together(lambda p: kernel(*_positional(kernel, args, p, parts, sync)), parts)
 
 
 def gemm(a, b, parts: int):
@@ -183,13 +186,7 @@ def gemm(a, b, parts: int):
         else:
             out[:, lo:hi] = a @ b[:, lo:hi]
 
-    with _TEAM:
-        others = [_pool(parts - 1).submit(part, p) for p in range(1, parts)]
-        try:
-            part(0)
-        finally:
-            for f in others:
-                f.result()
+    _together(part, parts)
     return out
 
 

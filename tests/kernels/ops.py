@@ -8,8 +8,11 @@ checked in tests/layers, against masks drawn independently.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
+from netgraph.kernels import threads
 from netgraph.kernels.base import Ctx
 
 # The sizes every kernel test runs at, a ragged and a full batch, and the dropout methods the
@@ -138,3 +141,22 @@ def finite_difference_check(run, inputs: dict, eps=1e-6, rtol=1e-6, atol=1e-9, p
             dn[idx] -= eps
             fd = (run({**inputs, name: up})[0] - run({**inputs, name: dn})[0]) / (2 * eps)
             np.testing.assert_allclose(grads[name][idx], fd, rtol=rtol, atol=atol, err_msg=name)
+
+
+@contextmanager
+def recorded_runs():
+    """The (threads, vector bits or None for BLAS) of every recurrent kernel call made inside
+    the block (kernels/threads.run), so that a test can tell that the kernel and thread
+    count it asked for are the ones that ran."""
+    calls = []
+    original = threads.run
+
+    def run(kernel, parts, **args):
+        calls.append((parts, None if args["lanes"] is None else args["lanes"].bits))
+        return original(kernel, parts, **args)
+
+    threads.run = run
+    try:
+        yield calls
+    finally:
+        threads.run = original

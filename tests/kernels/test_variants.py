@@ -22,7 +22,15 @@ from netgraph.kernels.lstm_kernels import GATES as LSTM_GATES
 from netgraph.kernels.lstm_reference import lstm_reference
 from netgraph.kernels.rnn_reference import rnn_reference
 from netgraph.kernels.simd import Lanes
-from tests.kernels.ops import as_run, batch, compare, gate_masks, random_arrays, run_op
+from tests.kernels.ops import (
+    as_run,
+    batch,
+    compare,
+    gate_masks,
+    random_arrays,
+    recorded_runs,
+    run_op,
+)
 
 N, K, T = 37, 4, 7
 LENGTHS = {"ragged": [7, 3, 6, 1, 7, 2, 5, 4], "full": [7] * 8}
@@ -109,8 +117,9 @@ def test_every_kernel_and_thread_count_matches_the_reference(cell, dropout, dtyp
             rng, DROPOUT[dropout], lengths, dtype
         )
         for threads in (1, 3):
-            with KernelOptions(kernel=kernel, threads=threads):
+            with KernelOptions(kernel=kernel, threads=threads), recorded_runs() as calls:
                 got = run_op(layer, arrays, x, lengths, states, dy, dstates, dtype)
+            assert calls and set(calls) == {(threads, settings.WIDTHS.get(kernel))}
             inputs = (as_run(v, dtype) for v in (arrays, x, states, dy, dstates))
             compare(got, reference(got[3], *inputs), dtype)
 
@@ -124,14 +133,23 @@ def _product(a, W, c, accumulate, lanes):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_micro_kernel_matches_numpy_for_every_edge(kernel, dtype):
     """Rows 1 … 13 (a one-row tile, padded tiles, full ones), columns across a partial last
-    panel, accumulation, a column block of c and a slice of the panels. Every width runs,
+    panel, no inner dimension (zeros), accumulation, a column block of c and a slice of the
+    panels. Every width runs,
     also one wider than this CPU's registers (LLVM splits its vectors), so that the AVX-512
     variant's panels and tiles are checked on any x86 machine."""
     lanes = Lanes(settings.WIDTHS[kernel])
     packed.ready(dtype, lanes.bits)
     rng = np.random.default_rng(0)
     tol = 1e-5 if dtype == np.float32 else 1e-13
-    for m, k, n in [(1, 9, 5), (2, 33, 40), (5, 1, 17), (6, 16, 32), (7, 50, 70), (13, 64, 100)]:
+    for m, k, n in [
+        (1, 9, 5),
+        (2, 33, 40),
+        (5, 1, 17),
+        (6, 16, 32),
+        (7, 50, 70),
+        (13, 64, 100),
+        (3, 0, 20),
+    ]:
         a = rng.standard_normal((m, k)).astype(dtype)
         W = rng.standard_normal((k, n)).astype(dtype)
         P = packed.pack(W, lanes)

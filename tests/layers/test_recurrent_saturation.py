@@ -28,6 +28,7 @@ from netgraph import (
 )
 from netgraph.kernels import settings
 from tests.harness import F32_TOL, as64, assert_close, assert_f32_close, leaf_arrays, set_array
+from tests.kernels.ops import recorded_runs
 
 # Units enough for each activation loop to have a SIMD body as well as a scalar remainder: the
 # old float32 kernels gave NaN in the body only.
@@ -131,9 +132,11 @@ def test_float32_saturates_like_float64_forward_and_backward(layer, case, length
     rng = np.random.default_rng(0)
     net = saturating(LAYERS[layer], case, rng)
     xs = data_of(case, LENGTHS[lengths], rng)
-    with KernelOptions(kernel=kernel):
+    with KernelOptions(kernel=kernel), recorded_runs() as calls:
         outs64, grads64 = everything(net, xs, "Real64")
         outs32, grads32 = everything(net, xs, "Real32")
+    if kernel != "auto":  # the micro-kernel asked for is the one that ran
+        assert calls and {bits for _, bits in calls} == {settings.WIDTHS[kernel]}
     reach, term = reach_of(net, xs), term_size(net, xs)
     for p in outs64:
         for i, (y32, y64) in enumerate(zip(outs32[p], outs64[p])):
