@@ -29,10 +29,11 @@ class LSTMOp(RecurrentOp):
         return masks
 
     def forward_pass(self, xs, lens, P, ctx, *, parts, work):
-        x, s0, c0 = xs
-        run, Z = self.start(x, s0, lens, P, ctx, parts=parts, work=work)
-        B, T, n4 = Z.shape
-        n = n4 // 4
+        run = self.begin(xs[0], xs[1], lens, P, ctx, parts=parts, work=work)
+        c0 = xs[2]
+        B, T, _ = run.x.shape
+        n = run.s0.shape[1]
+        n4 = 4 * n
         dt, store = ctx.dtype, ctx.grad
         c0 = np.zeros((B, n), dt) if c0 is None else np.ascontiguousarray(c0, dt)
         masks = run.masks
@@ -42,10 +43,15 @@ class LSTMOp(RecurrentOp):
         C = np.empty((B, T, n) if store else (0, 0, n), dt)
         SC = np.empty_like(C)
         S, c = run.states(run.s0), run.in_order(c0)
+        # the steps project their own inputs (lstm_forward), rows in the kernels' order
+        X = run.x if run.full else run.x[run.order]
+        mx = np.ascontiguousarray(masks["x"][run.order]) if "x" in masks else None
         threads.run(
             lstm_forward,
             run.parts,
-            Z=Z,
+            X=X,
+            mx=mx,
+            bias=run.P["b"],
             S=S,
             c=c,
             gk=self.gk,
@@ -56,7 +62,7 @@ class LSTMOp(RecurrentOp):
             C=C,
             SC=SC,
             store=store,
-            **run.forward_args(),
+            **run.forward_args(inputs=True),
         )
         sT, cT = run.finals(S), run.batch_order(c)
         return [Y, sT, cT], ((run, c0, u, Y, A, C, SC) if store else None)

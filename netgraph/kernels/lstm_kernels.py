@@ -2,10 +2,12 @@
 
 Layout: batch-major ``(B, T, …)``. ``order`` lists the batch rows by decreasing length, so
 the sequences still running at step t are ``order[:batch_sizes[t]]``; the running states are
-kept in that order, so each step's state GEMM runs on one contiguous block. The last axis of
-``Z``, ``A`` and ``dZ`` holds the four gates in ``GATES`` order, gate g in columns g·n … g·n+n.
+kept in that order (and the inputs, by the caller), so each step's products run on one
+contiguous block. The last axis of the pre-activations, ``A`` and ``dZ`` holds the four
+gates in ``GATES`` order, gate g in columns g·n … g·n+n.
 
-Forward, one step (z = Wx·x + Ws·s + b; u the StateUpdate mask, or 1):
+Forward, one step (z = Wx·x + Ws·s + b, the products in the step; u the StateUpdate mask,
+or 1):
 
     i = σg(zi)   o = σg(zo)   f = σg(zf)   m = σs(zm)
     c' = f*c + i*m*u          s' = o*σs(c')
@@ -61,7 +63,7 @@ def gate_views(a, n, u0, u1):
 @njit(**FAST)
 def activate(z, g, a, n, u0, u1, gk, sk):
     """a = σg(z + g) on the three gate blocks, σs(z + g) on the candidate block, for one row's
-    units u0 … u1 − 1."""
+    units u0 … u1 − 1 (z: the biases, g: the row's products)."""
     w = u1 - u0
     for blk in (IG, OG, FG):
         gate_rows(
@@ -91,7 +93,11 @@ def cell_update(a, c, s, y, cs, ur, n, u0, u1, sk):
 
 @njit(**FAST, nogil=True)
 def lstm_forward(
-    Z,
+    X,
+    Wx,
+    Wxg,
+    mx,
+    bias,
     Ws,
     Wsg,
     S,
@@ -112,12 +118,16 @@ def lstm_forward(
     parts,
     sync,
 ):
-    """Run the recurrence over Z (B, T, 4n) = input projection + biases: the share of
-    ``part`` of ``parts`` threads (kernels/threads.py), its units of every step.
+    """Run the recurrence over the inputs X: the share of ``part`` of ``parts`` threads
+    (kernels/threads.py), its units of every step.
 
-    Z: (B, T, 4n) x·Wx + b. Ws (n, 4n): the stacked state weights transposed, so that a
-    step's product is s·Ws; Wsg: its blocks per gate; both as they are, or their packed
-    panels (``lanes``).
+    X (B, T, k): the inputs, rows in ``order``. Each step's pre-activations are one product
+    of its inputs and states, z = x·Wx + s·Ws + b, on the part's columns: the input
+    projection is not a separate GEMM over all steps (whose (B, T, 4n) result would go
+    through memory twice, and be computed past each sequence's end). Wx (k, 4n), Ws (n, 4n):
+    the stacked input and state weights transposed; Wxg, Wsg: their blocks per gate; all as
+    they are, or their packed panels (``lanes``). mx (B, 4, k): input masks, rows in
+    ``order``, or None; bias (4n,).
     S (2, B, n): the running states, rows in ``order``, S[0] the initial ones; step t reads
     S[t % 2] and writes S[(t + 1) % 2] (the other threads still read the first), so a row's
     final state is in S[length % 2]. c (B, n): the cells, rows in ``order``, updated in
@@ -128,24 +138,28 @@ def lstm_forward(
 
     Fills Y (the states s) and, when ``store``, A (i, o, f, m), C (the cells c') and SC
     (σs(c')) for the backward pass."""
-    B, T, n4 = Z.shape
-    n = n4 // 4
+    B, T, k = X.shape
+    n = S.shape[2]
+    n4 = 4 * n
+    dt = S.dtype
     p0, p1, u0, u1 = units(n, Wsg, part, parts, lanes)
-    G = np.empty((B, n4), Z.dtype)
-    masked = np.empty((B, n) if ms is not None else (0, n), Z.dtype)
-    scratch = np.empty(n4, Z.dtype)
-    cs = np.empty(n, Z.dtype)
-    ones = np.ones(n, Z.dtype)  # the StateUpdate mask when there is none (x·1 = x exactly)
+    G = np.empty((B, n4), dt)
+    masked = np.empty((B, n) if ms is not None else (0, n), dt)
+    xmasked = np.empty((B, k) if mx is not None else (0, k), dt)
+    scratch = np.empty(n4, dt)
+    cs = np.empty(n, dt)
+    ones = np.ones(n, dt)  # the StateUpdate mask when there is none (x·1 = x exactly)
     for t in range(T):
         Bt = batch_sizes[t]
         if Bt == 0:
             break
         s, s_next = S[t % 2], S[(t + 1) % 2]
-        state_product(s, Ws, Wsg, ms, Bt, G, lanes, p0, p1, u0, u1, masked)
+        state_product(X[:, t], Wx, Wxg, mx, Bt, G, lanes, p0, p1, u0, u1, xmasked)
+        state_product(s, Ws, Wsg, ms, Bt, G, lanes, p0, p1, u0, u1, masked, True)
         for r in range(Bt):
             b = order[r]
             a = A[b, t] if store else scratch
-            activate(Z[b, t], G[r], a, n, u0, u1, gk, sk)
+            activate(bias, G[r], a, n, u0, u1, gk, sk)
             if u is None:
                 ur = ones
             else:

@@ -25,7 +25,8 @@ ACTIVATIONS = {"Tanh": 0, "Ramp": 1, "ReLU": 1, "LogisticSigmoid": 2, "SoftSign"
 
 def fuse(arrays: dict, names: tuple) -> dict:
     """Per-gate arrays, ``names`` = ((input weights, state weights, biases), …) in fused
-    order, as Wx (k, G·n), WxT, Ws (n, G·n), WsT, per-gate Wsg (G, n, n) = Ws_gᵀ, WsgT, b;
+    order, as Wx (k, G·n), WxT, per-gate Wxg (G, k, n) = Wx_gᵀ, Ws (n, G·n), WsT, per-gate
+    Wsg (G, n, n) = Ws_gᵀ, WsgT, b;
     "packed" caches the state weights packed for the micro-kernel (``state_weights``)."""
     Wx = np.concatenate([arrays[wx] for wx, _, _ in names])  # (G·n, k)
     Ws = np.concatenate([arrays[ws] for _, ws, _ in names])  # (G·n, n)
@@ -34,6 +35,7 @@ def fuse(arrays: dict, names: tuple) -> dict:
         "WxT": np.ascontiguousarray(Wx),
         "Ws": np.ascontiguousarray(Ws.T),
         "WsT": np.ascontiguousarray(Ws),
+        "Wxg": np.ascontiguousarray(np.stack([arrays[wx].T for wx, _, _ in names])),
         "Wsg": np.ascontiguousarray(np.stack([arrays[ws].T for _, ws, _ in names])),
         "WsgT": np.ascontiguousarray(np.stack([arrays[ws] for _, ws, _ in names])),
         "b": np.concatenate([arrays[b] for _, _, b in names]),
@@ -42,20 +44,22 @@ def fuse(arrays: dict, names: tuple) -> dict:
     }
 
 
-def state_weights(P: dict, work: float, extra: dict | None = None) -> dict:
+def state_weights(P: dict, work: float, extra: dict | None = None, inputs: bool = False) -> dict:
     """The state weights for the kernel in use (settings.py): "Ws" (n, G·n) and "WsT"
-    (G·n, n) fused, "Wsg" and "WsgT" per gate, and "lanes". For BLAS (lanes None) they are
-    P's own; for the micro-kernel, packed into its panels (kernels/packed.py) at the first
-    call that needs them and kept with the fused arrays, so once per plan and arrays (a plan
-    prepares its arrays again when they change). ``extra``: more arrays by name, given and
-    packed alike (the GRU's first two gates). With the kernel "auto", a call whose state
-    products take fewer than ``threads.SMALL_WORK`` multiply-adds (a streaming step) runs on
-    BLAS: a one-row product is a matrix-vector product, as fast there, and the call skips
-    the micro-kernel's costlier dispatch."""
+    (G·n, n) fused, "Wsg" and "WsgT" per gate, and "lanes"; with ``inputs``, the input
+    weights too, "Wx" (k, G·n) fused and "Wxg" per gate (the LSTM's steps project their
+    inputs). For BLAS (lanes None) they are P's own; for the micro-kernel, packed into its
+    panels (kernels/packed.py) at the first call that needs them and kept with the fused
+    arrays, so once per plan and arrays (a plan prepares its arrays again when they change).
+    ``extra``: more arrays by name, given and packed alike (the GRU's first two gates). With
+    the kernel "auto", a call whose state products take fewer than ``threads.SMALL_WORK``
+    multiply-adds (a streaming step) runs on BLAS: a one-row product is a matrix-vector
+    product, as fast there, and the call skips the micro-kernel's costlier dispatch."""
     extra = extra or {}
+    names = ("Ws", "WsT", "Wsg", "WsgT") + (("Wx", "Wxg") if inputs else ())
     width = lanes()
     if width is None or (work < threads.SMALL_WORK and OPTIONS["kernel"] == "auto"):
-        return {**{k: P[k] for k in ("Ws", "WsT", "Wsg", "WsgT")}, **extra, "lanes": None}
+        return {**{k: P[k] for k in names}, **extra, "lanes": None}
     ready(P["Ws"].dtype, width.bits)
     kept = P["packed"].setdefault(width.bits, {})
     if not kept:
@@ -63,10 +67,13 @@ def state_weights(P: dict, work: float, extra: dict | None = None) -> dict:
         kept["WsT"] = pack(P["WsT"], width)
         kept["Wsg"] = np.stack([pack(np.ascontiguousarray(w.T), width) for w in P["WsgT"]])
         kept["WsgT"] = np.stack([pack(w, width) for w in P["WsgT"]])
+    if inputs and "Wx" not in kept:
+        kept["Wx"] = pack(P["Wx"], width)
+        kept["Wxg"] = np.stack([pack(w, width) for w in P["Wxg"]])
     for name, w in extra.items():
         if name not in kept:
             kept[name] = pack(np.ascontiguousarray(w), width)
-    return {**kept, "lanes": width}
+    return {**{k: kept[k] for k in names}, **{k: kept[k] for k in extra}, "lanes": width}
 
 
 def keep_mask(rng, shape, p, dtype):
@@ -90,11 +97,12 @@ class Pass:
     work: float  # the multiply-adds of its state products
     extra: dict | None = None  # more state weights, by name (state_weights)
 
-    def forward_args(self, Ws: str = "Ws") -> dict:
+    def forward_args(self, Ws: str = "Ws", inputs: bool = False) -> dict:
         """The arguments every recurrent forward kernel takes from the pass, by name; ``Ws``
-        names the fused state weights it takes (state_weights)."""
-        w = state_weights(self.P, self.work, self.extra)
-        return {
+        names the fused state weights it takes (state_weights); with ``inputs``, the input
+        weights too ("Wx", "Wxg")."""
+        w = state_weights(self.P, self.work, self.extra, inputs)
+        args = {
             "Ws": w[Ws],
             "Wsg": w["Wsg"],
             "order": self.order,
@@ -102,6 +110,7 @@ class Pass:
             "ms": self.ms,
             "lanes": w["lanes"],
         }
+        return {**args, "Wx": w["Wx"], "Wxg": w["Wxg"]} if inputs else args
 
     def backward_args(self, WsT: str = "WsT") -> dict:
         """The arguments every recurrent backward kernel takes from the pass, by name."""
@@ -201,12 +210,11 @@ class RecurrentOp(Op):
             masks["s"] = keep_mask(rng, (B, G, n), p["VariationalState"], dt)
         return masks
 
-    def start(self, x, s0, lens, P, ctx, *, parts, work) -> tuple[Pass, np.ndarray]:
-        """Order the batch by length, draw the masks and project the input of every step at
-        once: returns the pass and Z (B, T, G·n) = x·Wx + b."""
+    def begin(self, x, s0, lens, P, ctx, *, parts, work) -> Pass:
+        """Order the batch by length and draw the masks: the pass."""
         B, T, k = x.shape
         n = P["Ws"].shape[0]
-        dt, G = ctx.dtype, len(self.names)
+        dt = ctx.dtype
         order, batch_sizes = by_length(lens[0], B, T)
         masks = self._masks(ctx, B, T, k, n)
         if "w" in masks:
@@ -214,8 +222,19 @@ class RecurrentOp(Op):
             dropped = {a: named[a] * m for a, m in masks["w"].items()}
             P = fuse({**named, **dropped}, self.names)
         x = np.ascontiguousarray(x, dt)
+        s0 = np.zeros((B, n), dt) if s0 is None else np.ascontiguousarray(s0, dt)
+        ms = np.ascontiguousarray(masks["s"][order]) if "s" in masks else None
+        return Pass(P, masks, order, batch_sizes, x, s0, ms, parts, work)
+
+    def start(self, x, s0, lens, P, ctx, *, parts, work) -> tuple[Pass, np.ndarray]:
+        """The pass (``begin``), and the input of every step projected at once: Z (B, T,
+        G·n) = x·Wx + b."""
+        run = self.begin(x, s0, lens, P, ctx, parts=parts, work=work)
+        P, x, masks = run.P, run.x, run.masks
+        B, T, k = x.shape
+        n, G = P["Ws"].shape[0], len(self.names)
         if "x" in masks:
-            Z = np.empty((B, T, G * n), dt)
+            Z = np.empty((B, T, G * n), x.dtype)
             for g in range(G):
                 sl = slice(g * n, (g + 1) * n)
                 Xg = (x * masks["x"][:, None, g]).reshape(B * T, k)
@@ -228,9 +247,7 @@ class RecurrentOp(Op):
             Z = X2 @ P["Wx"] if B * T <= 4 else threads.gemm(X2, P["Wx"], parts)
             Z += P["b"]
             Z = Z.reshape(B, T, G * n)
-        s0 = np.zeros((B, n), dt) if s0 is None else np.ascontiguousarray(s0, dt)
-        ms = np.ascontiguousarray(masks["s"][order]) if "s" in masks else None
-        return Pass(P, masks, order, batch_sizes, x, s0, ms, parts, work), Z
+        return run, Z
 
     def output_grads(self, run: Pass, dy, dsT, n):
         """The output and final-state gradients, contiguous in the pass's precision."""

@@ -78,27 +78,29 @@ def units(n, W, part, parts, lanes):
 
 
 @njit(**FAST)
-def state_product(s, Ws, Wsg, ms, Bt, G, lanes, p0, p1, u0, u1, masked):
-    """G[:Bt] = s·Ws (n, gates·n), or with state masks Σ_g (s∘ms_g)·Ws_g per gate block, in
-    the columns of units u0 … u1 − 1 of every gate (panels p0 … p1 − 1, see ``units``).
-    ``lanes`` None: on BLAS, Ws fused and Wsg (gates, n, n) its blocks; otherwise on the
-    micro-kernel, Ws and Wsg their packed panels (kernels/packed.py). ``ms`` is None without
-    masks (numba then compiles the branches a call takes only); ``masked`` (B, n): work."""
-    n = s.shape[1]
+def state_product(s, Ws, Wsg, ms, Bt, G, lanes, p0, p1, u0, u1, masked, accumulate=False):
+    """G[:Bt] = s·Ws (K, gates·n), or with per-gate masks Σ_g (s∘ms_g)·Ws_g per gate block,
+    in the columns of units u0 … u1 − 1 of every gate (panels p0 … p1 − 1, see ``units``);
+    G[:Bt] += … when ``accumulate``. s (B, K): the states (K = n), or a step's inputs (the
+    LSTM's input product, K = k: the same code on the input weights). ``lanes`` None: on
+    BLAS, Ws fused and Wsg (gates, K, n) its blocks; otherwise on the micro-kernel, Ws and
+    Wsg their packed panels (kernels/packed.py). ``ms`` (B, gates, K) is None without masks
+    (numba then compiles the branches a call takes only); ``masked`` (B, K): work."""
+    n = G.shape[1] // Wsg.shape[0]
     if ms is None:
         if u1 - u0 == n:  # one thread: one product for every gate
-            product(s[:Bt], Ws, G[:Bt], False, lanes)
+            product(s[:Bt], Ws, G[:Bt], accumulate, lanes)
             return
         for g in range(Wsg.shape[0]):
             W = columns(Wsg[g], p0, p1, lanes)
-            product(s[:Bt], W, G[:Bt, g * n + u0 : g * n + u1], False, lanes)
+            product(s[:Bt], W, G[:Bt, g * n + u0 : g * n + u1], accumulate, lanes)
     else:
         for g in range(Wsg.shape[0]):
             for r in range(Bt):
-                for j in range(n):
+                for j in range(s.shape[1]):
                     masked[r, j] = s[r, j] * ms[r, g, j]
             W = columns(Wsg[g], p0, p1, lanes)
-            product(masked[:Bt], W, G[:Bt, g * n + u0 : g * n + u1], False, lanes)
+            product(masked[:Bt], W, G[:Bt, g * n + u0 : g * n + u1], accumulate, lanes)
 
 
 @njit(**FAST)
