@@ -127,9 +127,12 @@ def check_values(a: np.ndarray, t: TensorType, port: str, dtype) -> np.ndarray:
                 "Indices count from 0."
             )
         return a
-    with np.errstate(over="ignore", invalid="ignore"):  # refused just below
-        cast = a.astype(dtype, copy=False)
-    if np.all(np.isfinite(cast)):  # one pass over the data in the common case
+    if a.dtype == dtype:  # no cast (a step per call: numpy's errstate costs microseconds)
+        cast = a
+    else:
+        with np.errstate(over="ignore", invalid="ignore"):  # refused just below
+            cast = a.astype(dtype, copy=False)
+    if np.isfinite(cast).all():  # one pass over the data in the common case
         return cast
     if not np.all(np.isfinite(a)):
         raise ValueError(

@@ -60,7 +60,7 @@ def fexp(x):
     return np.exp(x)
 
 
-@overload(fexp, inline="always")
+@overload(fexp)
 def _fexp(x):
     if isinstance(x, types.Float) and x.bitwidth == 32:
         # below lo the power of two is 2⁻¹²⁷, whose bits are those of 0.0; below (127 + ½)·ln 2
@@ -104,14 +104,14 @@ def like(x, value):
     return value
 
 
-@overload(like, inline="always")
+@overload(like)
 def _like(x, value):
     if isinstance(x, types.Float) and x.bitwidth == 32:
         return lambda x, value: np.float32(value)
     return lambda x, value: np.float64(value)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def sigmoid(x):
     """1/(1 + e⁻ˣ) for x ≥ 0, eˣ/(1 + eˣ) below: exp of −|x| only (see module doc)."""
     one = like(x, 1.0)
@@ -126,7 +126,7 @@ _T = tuple(map(np.float32, (-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e
 _T += tuple(map(np.float32, (1.33314422036e-1, -3.33332819422e-1)))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _tanh32(x):
     one = np.float32(1.0)
     a = abs(x)
@@ -144,19 +144,19 @@ def tanh(x):
     return np.tanh(x)
 
 
-@overload(tanh, inline="always")
+@overload(tanh)
 def _tanh(x):
     if isinstance(x, types.Float) and x.bitwidth == 32:
         return lambda x: _tanh32(x)
     return lambda x: np.tanh(x)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def hard_sigmoid(x):
     return min(max(x * like(x, 0.2) + like(x, 0.5), like(x, 0.0)), like(x, 1.0))
 
 
-@njit(**FAST, inline="always")
+@njit(**FAST)
 def gate_rows(z, g, a, stop, gk):
     """a[j] = σg(z[j] + g[j]) for j < stop (the gate blocks of a fused LSTM or GRU row): the
     logistic sigmoid, or the hard one when ``gk`` is not None."""
@@ -168,12 +168,12 @@ def gate_rows(z, g, a, stop, gk):
             a[j] = hard_sigmoid(z[j] + g[j])
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def softsign(x):
     return x / (abs(x) + like(x, 1.0))
 
 
-@njit(**FAST, inline="always")
+@njit(**FAST)
 def squash_rows(z, g, a, stop, sk):
     """a[j] = σs(z[j] + g[j]) for j < stop (the candidate block of a fused LSTM or GRU row):
     tanh, or SoftSign when ``sk`` is not None."""
@@ -185,7 +185,7 @@ def squash_rows(z, g, a, stop, sk):
             a[j] = softsign(z[j] + g[j])
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def dgate(y, kind):
     """A gate activation's derivative from its output y: LogisticSigmoid (kind None), y(1−y);
     HardSigmoid (1), 0.2 inside (0, 1), else 0. A None kind is the default so that numba
@@ -196,7 +196,7 @@ def dgate(y, kind):
     return like(y, 0.2) if (y > 0) & (y < one) else like(y, 0.0)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def dsquash(y, kind):
     """A state activation's derivative from its output y: Tanh (kind None), 1−y²; SoftSign
     (1), (1−|y|)²."""

@@ -65,7 +65,7 @@ def _layout(x):
     neither contiguous rows nor contiguous columns."""
 
 
-@overload(_layout, inline="always")
+@overload(_layout)
 def _layout_of(x):
     if x.layout == "C":
         return lambda x: (_N, x.shape[1])
@@ -89,7 +89,7 @@ def _strided_layout(x):
     return _N, np.intp(-1)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def gemm(a, b, c, accumulate):
     """c = a·b, or c += a·b when ``accumulate``; a (m, k), b (k, n), c (m, n) of one float
     dtype, each with contiguous rows or columns (c with contiguous rows)."""
@@ -99,7 +99,9 @@ def gemm(a, b, c, accumulate):
         return
     if k == 0:
         if not accumulate:
-            c[:] = 0
+            for i in range(m):
+                for j in range(n):
+                    c[i, j] = 0
         return
     ta, lda = _layout(a)
     tb, ldb = _layout(b)

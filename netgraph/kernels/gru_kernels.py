@@ -48,15 +48,16 @@ from numba import njit
 
 from .fastmath import FAST, dgate, dsquash, gate_rows, like, squash_rows
 from .packed import product
-from .rnn_kernels import block, columns, copy_row, state_product, state_product_back, units
+from .rnn_kernels import SET, block, columns, copy_row, state_product, state_product_back, units
 from .sync import barrier
 
 # The GRU's one gate order (Wolfram's array order, and ONNX's z, r, h order): the two
 # σg gates, so that one loop covers columns 0 … 2n, then the memory block m. It lives
 # here, beside the kernels that index by it, because numba's cache follows this file.
 GATES = ("Input", "Reset", "Memory")
-# the block of each gate, as in a[RG * n + j]
-IG, RG, MG = map(GATES.index, ("Input", "Reset", "Memory"))
+# the block of each gate, as in a[RG * n + j]: numpy integers, which numba types as int64
+# (a Python int would be a literal, and each value would compile a helper of its own)
+IG, RG, MG = (np.intp(GATES.index(g)) for g in ("Input", "Reset", "Memory"))
 assert MG == 2, "the memory block must be the last (σs after two σg blocks)"
 
 
@@ -138,7 +139,7 @@ def rows_before(Z, G, S, Y, A, scratch, rs, msm, Wm, t, Bt, order, gk, sk, store
         for j in range(u1 - u0):
             rsr[j] = r[j] * sr[j] * mr[j]
     barrier(sync, parts)
-    product(rs[:Bt], columns(Wm, p0, p1, lanes), G[:Bt, MG * n + u0 : MG * n + u1], False, lanes)
+    product(rs[:Bt], columns(Wm, p0, p1, lanes), G[:Bt, MG * n + u0 : MG * n + u1], SET, lanes)
     for row in range(Bt):
         b = order[row]
         a = A[b, t] if store else scratch[row]
@@ -197,11 +198,11 @@ def gru_forward(
             break
         s = S[t % 2]
         if rs is None:
-            state_product(s, Ws, Wsg, ms, Bt, G, lanes, p0, p1, u0, u1, masked)
+            state_product(s, Ws, Wsg, ms, Bt, G, lanes, p0, p1, u0, u1, masked, SET)
             rows_after(Z, G, S, Y, A, GM, scratch, p, t, Bt, order, bs, gk, sk, store, u0, u1)
         else:
             Gir = G[:, : MG * n]
-            state_product(s, Ws, Wsg[:MG], ms, Bt, Gir, lanes, p0, p1, u0, u1, masked)
+            state_product(s, Ws, Wsg[:MG], ms, Bt, Gir, lanes, p0, p1, u0, u1, masked, SET)
             cut = (p0, p1, u0, u1, parts)
             rows_before(
                 Z,
@@ -332,7 +333,7 @@ def gru_backward(
         else:
             barrier(sync, parts)  # q needs every unit's dzm
             q = qs[:Bt, : u1 - u0]
-            product(D[:Bt, MG * n :], columns(WsgT[MG], p0, p1, lanes), q, False, lanes)
+            product(D[:Bt, MG * n :], columns(WsgT[MG], p0, p1, lanes), q, SET, lanes)
             for row in range(Bt):
                 b = order[row]
                 s = Y[b, t - 1] if t > 0 else s0[b]

@@ -36,7 +36,7 @@ import numpy as np
 from numba import njit
 
 from .fastmath import FAST, dgate, dsquash, gate_rows, softsign, squash_rows, tanh
-from .rnn_kernels import block, copy_row, state_product, state_product_back, units
+from .rnn_kernels import ADD, SET, block, copy_row, state_product, state_product_back, units
 from .sync import barrier
 
 # The LSTM's one gate order, for every fused array, activation, gradient and per-gate mask:
@@ -44,8 +44,9 @@ from .sync import barrier
 # that one σg loop covers columns 0 … 3n; the candidate m, under σs, is last. It lives here,
 # beside the kernels that index by it, because numba's cache follows this file.
 GATES = ("Input", "Output", "Forget", "Memory")
-# the block of each gate, as in a[OG * n + j]
-IG, OG, FG, MG = map(GATES.index, ("Input", "Output", "Forget", "Memory"))
+# the block of each gate, as in a[OG * n + j]: numpy integers, which numba types as int64
+# (a Python int would be a literal, and each value would compile a helper of its own)
+IG, OG, FG, MG = (np.intp(GATES.index(g)) for g in ("Input", "Output", "Forget", "Memory"))
 assert MG == 3, "the candidate m must be the last block (σs after three σg blocks)"
 
 
@@ -121,7 +122,8 @@ def lstm_forward(
     """Run the recurrence over the inputs X: the share of ``part`` of ``parts`` threads
     (kernels/threads.py), its units of every step.
 
-    X (B, T, k): the inputs, rows in ``order``. Each step's pre-activations are one product
+    X (T, B, k): the inputs, time-major (a step's rows contiguous, so that its product is
+    compiled for the same layout as the states' one), rows in ``order``. Each step's pre-activations are one product
     of its inputs and states, z = x·Wx + s·Ws + b, on the part's columns: the input
     projection is not a separate GEMM over all steps (whose (B, T, 4n) result would go
     through memory twice, and be computed past each sequence's end). Wx (k, 4n), Ws (n, 4n):
@@ -138,7 +140,7 @@ def lstm_forward(
 
     Fills Y (the states s) and, when ``store``, A (i, o, f, m), C (the cells c') and SC
     (σs(c')) for the backward pass."""
-    B, T, k = X.shape
+    T, B, k = X.shape
     n = S.shape[2]
     n4 = 4 * n
     dt = S.dtype
@@ -154,8 +156,8 @@ def lstm_forward(
         if Bt == 0:
             break
         s, s_next = S[t % 2], S[(t + 1) % 2]
-        state_product(X[:, t], Wx, Wxg, mx, Bt, G, lanes, p0, p1, u0, u1, xmasked)
-        state_product(s, Ws, Wsg, ms, Bt, G, lanes, p0, p1, u0, u1, masked, True)
+        state_product(X[t], Wx, Wxg, mx, Bt, G, lanes, p0, p1, u0, u1, xmasked, SET)
+        state_product(s, Ws, Wsg, ms, Bt, G, lanes, p0, p1, u0, u1, masked, ADD)
         for r in range(Bt):
             b = order[r]
             a = A[b, t] if store else scratch

@@ -5,6 +5,7 @@ weight gradients as a few big GEMMs."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -128,7 +129,7 @@ class Pass:
         """a @ b on the pass's threads (threads.gemm)."""
         return threads.gemm(a, b, self.parts)
 
-    @property
+    @cached_property
     def full(self) -> bool:
         """Whether every row runs every step: then ``order`` is the batch's own."""
         return len(self.batch_sizes) == 0 or self.batch_sizes[-1] == len(self.order)

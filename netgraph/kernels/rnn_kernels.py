@@ -77,8 +77,13 @@ def units(n, W, part, parts, lanes):
     return p0, p1, p0 * NR, min(p1 * NR, n)
 
 
+# ``accumulate`` flags: numpy booleans, which numba types as booleans (True and False
+# themselves would be literals, compiling a product for each)
+SET, ADD = np.bool_(False), np.bool_(True)
+
+
 @njit(**FAST)
-def state_product(s, Ws, Wsg, ms, Bt, G, lanes, p0, p1, u0, u1, masked, accumulate=False):
+def state_product(s, Ws, Wsg, ms, Bt, G, lanes, p0, p1, u0, u1, masked, accumulate):
     """G[:Bt] = s·Ws (K, gates·n), or with per-gate masks Σ_g (s∘ms_g)·Ws_g per gate block,
     in the columns of units u0 … u1 − 1 of every gate (panels p0 … p1 − 1, see ``units``);
     G[:Bt] += … when ``accumulate``. s (B, K): the states (K = n), or a step's inputs (the
@@ -112,7 +117,7 @@ def state_product_back(D, WsT, WsgT, ms, Bt, out, lanes, p0, p1, u0, u1, part):
     n = out.shape[1]
     if ms is None:
         if u1 - u0 == n:  # one thread: one product for every gate
-            product(D[:Bt], WsT, out[:Bt], False, lanes)
+            product(D[:Bt], WsT, out[:Bt], SET, lanes)
             return
         for g in range(WsgT.shape[0]):
             W = columns(WsgT[g], p0, p1, lanes)
@@ -125,7 +130,7 @@ def state_product_back(D, WsT, WsgT, ms, Bt, out, lanes, p0, p1, u0, u1, part):
                 o[j] = 0
         for g in range(WsgT.shape[0]):
             W = columns(WsgT[g], p0, p1, lanes)
-            product(D[:Bt, g * n : (g + 1) * n], W, part[:Bt, :w], False, lanes)
+            product(D[:Bt, g * n : (g + 1) * n], W, part[:Bt, :w], SET, lanes)
             for r in range(Bt):
                 o, pr, m = out[r][u0:u1], part[r], ms[r, g][u0:u1]
                 for j in range(w):
@@ -173,7 +178,7 @@ def rnn_forward(Z, Ws, Wsg, S, order, batch_sizes, kind, ms, Y, lanes, part, par
         if Bt == 0:
             break
         s, s_next = S[t % 2], S[(t + 1) % 2]
-        state_product(s, Ws, Wsg, ms, Bt, G, lanes, p0, p1, u0, u1, masked)
+        state_product(s, Ws, Wsg, ms, Bt, G, lanes, p0, p1, u0, u1, masked, SET)
         for r in range(Bt):
             b = order[r]
             sr = s_next[r][u0:u1]

@@ -129,14 +129,15 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 
 @cache
 def _parameters(kernel) -> tuple:
-    return tuple(inspect.signature(kernel.py_func).parameters)
+    """The names of the kernel's parameters but its last three (part, parts, sync)."""
+    return tuple(inspect.signature(kernel.py_func).parameters)[:-3]
 
 
 def _positional(kernel, args: dict, part: int, parts: int, sync) -> list:
     """The kernel's arguments in order (its last three: part, parts, sync): numba's
     dispatcher takes positional arguments in C, keyword arguments in Python (tens of
     microseconds a call, felt at one step a call)."""
-    return [*(args[name] for name in _parameters(kernel)[:-3]), part, parts, sync]
+    return [args[name] for name in _parameters(kernel)] + [part, parts, sync]
 
 
 _ALONE = np.zeros(16, np.int64)  # the barrier's state for one part, which never touches it
