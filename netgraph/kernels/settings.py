@@ -76,7 +76,10 @@ def kernel() -> str:
 def lanes() -> Lanes | None:
     """The micro-kernel's vector width for the kernel in use; None: BLAS."""
     bits = WIDTHS.get(kernel())
-    return None if bits is None else Lanes(bits)
+    return None if bits is None else _LANES[bits]
+
+
+_LANES = {bits: Lanes(bits) for bits in WIDTHS.values()}
 
 
 class KernelOptions:

@@ -26,6 +26,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from functools import cache
+from operator import itemgetter
 
 import numpy as np
 
@@ -128,16 +129,20 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @cache
-def _parameters(kernel) -> tuple:
-    """The names of the kernel's parameters but its last three (part, parts, sync)."""
-    return tuple(inspect.signature(kernel.py_func).parameters)[:-3]
+def _parameters(kernel):
+    """The kernel's arguments but its last three (part, parts, sync), in order, as a tuple,
+    from a dict of them by name."""
+    names = tuple(inspect.signature(kernel.py_func).parameters)[:-3]
+    if len(names) == 1:  # itemgetter of one name gives the item, not a tuple
+        return lambda args: (args[names[0]],)
+    return itemgetter(*names)
 
 
 def _positional(kernel, args: dict, part: int, parts: int, sync) -> list:
     """The kernel's arguments in order (its last three: part, parts, sync): numba's
     dispatcher takes positional arguments in C, keyword arguments in Python (tens of
     microseconds a call, felt at one step a call)."""
-    return [args[name] for name in _parameters(kernel)] + [part, parts, sync]
+    return [*_parameters(kernel)(args), part, parts, sync]
 
 
 _ALONE = np.zeros(16, np.int64)  # the barrier's state for one part, which never touches it

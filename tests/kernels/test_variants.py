@@ -14,6 +14,7 @@ from netgraph import (
     GatedRecurrentLayer,
     KernelOptions,
     LongShortTermMemoryLayer,
+    NetInitialize,
 )
 from netgraph.kernels import packed, settings
 from netgraph.kernels.gru_kernels import GATES as GRU_GATES
@@ -189,3 +190,24 @@ def test_kernel_options_are_checked_and_restored():
     if "avx512" not in KERNELS:
         with pytest.raises(ValueError, match="lacks the instructions of the 'avx512' kernel"):
             KernelOptions(kernel="avx512")
+
+
+@pytest.mark.skipif(KERNELS == ["blas"], reason="this CPU runs no micro-kernel variant")
+def test_auto_runs_one_row_and_small_calls_on_blas():
+    """With the kernel "auto", a batch of one row (a stream: each step a matrix-vector
+    product, BLAS's) and a call under SMALL_WORK multiply-adds run on BLAS; a bigger batch
+    runs on the micro-kernel; a kernel named runs every call on itself. The results agree."""
+    net = NetInitialize(LongShortTermMemoryLayer(64, input=("Varying", 8)), random_seed=0)
+    rng = np.random.default_rng(0)
+    one = rng.standard_normal((1, 80, 8)).astype(np.float32)  # 80·4·64² ≈ 1.3e6 ≥ SMALL_WORK
+    small = rng.standard_normal((2, 3, 8)).astype(np.float32)
+    big = rng.standard_normal((8, 80, 8)).astype(np.float32)
+    bits = settings.WIDTHS[KERNELS[0]]
+    with KernelOptions(kernel="auto", threads=1), recorded_runs() as calls:
+        auto = [net(x) for x in (one, small, big)]
+    assert calls == [(1, None), (1, None), (1, bits)]
+    with KernelOptions(kernel=KERNELS[0], threads=1), recorded_runs() as calls:
+        named = [net(x) for x in (one, small, big)]
+    assert calls == [(1, bits)] * 3
+    for a, b in zip(auto, named):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
