@@ -115,13 +115,8 @@ def state_product_back(D, WsT, WsgT, ms, Bt, out, lanes, p0, p1, u0, u1, part):
     panels as in state_product (WsgT: the blocks Ws_gᵀ, or their packed panels); ``part``
     (B, n): work."""
     n = out.shape[1]
-    if ms is None:
-        if u1 - u0 == n:  # one thread: one product for every gate
-            product(D[:Bt], WsT, out[:Bt], SET, lanes)
-            return
-        for g in range(WsgT.shape[0]):
-            W = columns(WsgT[g], p0, p1, lanes)
-            product(D[:Bt, g * n : (g + 1) * n], W, out[:Bt, u0:u1], g > 0, lanes)
+    if ms is None:  # one product for every gate: the part's units are columns of WsT
+        product(D[:Bt], columns(WsT, p0, p1, lanes), out[:Bt, u0:u1], SET, lanes)
     else:
         w = u1 - u0
         for r in range(Bt):
