@@ -35,12 +35,12 @@ class GRUOp(RecurrentOp):
         self.before = o["reset_gate_mode"] == RESET_GATE_MODES[2]
 
     def forward_pass(self, xs, lens, P, ctx, *, parts, work):
-        run, Z = self.start(xs[0], xs[1], lens, P, ctx, parts=parts, work=work)
+        run = self.begin(xs[0], xs[1], lens, P, ctx, parts=parts, work=work)
+        n = run.P["Ws"].shape[0]
         if self.before:  # the first product takes the i and r blocks only
-            n = run.P["Ws"].shape[0]
             run.extra = {"Ws_ir": run.P["Ws"][:, : MG * n], "WsT_ir": run.P["WsT"][: MG * n]}
-        B, T, n3 = Z.shape
-        n = n3 // 3
+        B, T, _ = run.x.shape
+        n3 = 3 * n
         dt, store = ctx.dtype, ctx.grad
         Y = np.zeros((B, T, n), dt)
         # before the product, backward reads r at every step, padding included: zeros there
@@ -53,7 +53,7 @@ class GRUOp(RecurrentOp):
         threads.run(
             gru_forward,
             run.parts,
-            Z=Z,
+            **run.inputs(),
             S=S,
             bs=bs,
             gk=self.gk,
@@ -63,7 +63,7 @@ class GRUOp(RecurrentOp):
             A=A,
             GM=GM,
             store=store,
-            **run.forward_args("Ws_ir" if self.before else "Ws"),
+            **run.forward_args("Ws_ir" if self.before else "Ws", inputs=True),
         )
         return [Y, run.finals(S)], ((run, Y, A, GM) if store else None)
 

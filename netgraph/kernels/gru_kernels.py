@@ -3,7 +3,8 @@ forward and backward.
 
 Layout: batch-major ``(B, T, …)``, with ``order`` and ``batch_sizes`` as in rnn_kernels.py.
 The last axis of ``Z``, ``A``, ``dZ`` and ``dG`` holds the three blocks in ``GATES`` order.
-z = Wx·x + b is the hoisted input projection; g = Ws·s the state products. σg is the gate
+z = Wx·x + b is the input projection, which each step makes of its own inputs (a product on
+the part's columns, as the LSTM's steps do); g = Ws·s the state products. σg is the gate
 activation, LogisticSigmoid (kind None) or HardSigmoid (1); σs the state activation, Tanh
 (None) or SoftSign (1), each compiled only when a call passes its kind (rnn.py's GATE_KINDS);
 each derivative is taken from the activation's output (fastmath.py). Forward, one step, with
@@ -93,6 +94,16 @@ def gates(z, g, a, n, u0, u1, gk):
 
 
 @njit(**FAST)
+def add_bias(Z, bias, Bt, n, u0, u1):
+    """Z[:Bt] += bias in the columns of units u0 … u1 − 1 of every gate block."""
+    for row in range(Bt):
+        for blk in (IG, RG, MG):
+            z, b = block(Z[row], blk, n, u0, u1), block(bias, blk, n, u0, u1)
+            for j in range(u1 - u0):
+                z[j] += b[j]
+
+
+@njit(**FAST)
 def memory_masks(ms, rs):
     """The memory block's state masks, shaped like rs (B, n), rows in ``order``: ms's, or ones
     without masks."""
@@ -105,36 +116,38 @@ def memory_masks(ms, rs):
 
 @njit(**FAST)
 def rows_after(Z, G, S, Y, A, GM, scratch, p, t, Bt, order, bs, gk, sk, store, u0, u1):
-    """One step's rows, reset after the product: m = σs(zm + r*(gm + bs))."""
+    """One step's rows, reset after the product: m = σs(zm + r*(gm + bs)); Z (B, 3n): the
+    step's x·Wx + b, rows in ``order``."""
     n = S.shape[2]
     s, s_next = S[t % 2], S[(t + 1) % 2]
     for row in range(Bt):
         b = order[row]
         a = A[b, t] if store else scratch[row]
         g = G[row]
-        gates(Z[b, t], g, a, n, u0, u1, gk)
+        gates(Z[row], g, a, n, u0, u1, gk)
         gm, r, bsu = block(g, MG, n, u0, u1), block(a, RG, n, u0, u1), bs[u0:u1]
         for j in range(u1 - u0):
             gm[j] += bsu[j]
             p[j] = r[j] * gm[j]
         if store:
             copy_row(GM[b, t][u0:u1], gm)
-        candidate(Z[b, t], p, a, n, u0, u1, sk)
+        candidate(Z[row], p, a, n, u0, u1, sk)
         update(a, s[row][u0:u1], s_next[row][u0:u1], Y[b, t][u0:u1], n, u0, u1)
 
 
 @njit(**FAST)
 def rows_before(Z, G, S, Y, A, scratch, rs, msm, Wm, t, Bt, order, gk, sk, store, lanes, cut, sync):
     """One step's rows, reset before the product: rs = r*(s∘ms_m), gm = rs·Wm (Wm = Wmsᵀ, or
-    its packed panels), m = σs(zm + gm). rs (B, n) is shared: every thread writes its units,
-    then after a barrier reads all of them for its units of the product."""
+    its packed panels), m = σs(zm + gm); Z (B, 3n): the step's x·Wx + b, rows in
+    ``order``. rs (B, n) is shared: every thread writes its units, then after a barrier
+    reads all of them for its units of the product."""
     n = rs.shape[1]
     p0, p1, u0, u1, parts = cut
     s, s_next = S[t % 2], S[(t + 1) % 2]
     for row in range(Bt):
         b = order[row]
         a = A[b, t] if store else scratch[row]
-        gates(Z[b, t], G[row], a, n, u0, u1, gk)
+        gates(Z[row], G[row], a, n, u0, u1, gk)
         r, rsr, sr, mr = block(a, RG, n, u0, u1), rs[row][u0:u1], s[row][u0:u1], msm[row][u0:u1]
         for j in range(u1 - u0):
             rsr[j] = r[j] * sr[j] * mr[j]
@@ -143,13 +156,17 @@ def rows_before(Z, G, S, Y, A, scratch, rs, msm, Wm, t, Bt, order, gk, sk, store
     for row in range(Bt):
         b = order[row]
         a = A[b, t] if store else scratch[row]
-        candidate(Z[b, t], block(G[row], MG, n, u0, u1), a, n, u0, u1, sk)
+        candidate(Z[row], block(G[row], MG, n, u0, u1), a, n, u0, u1, sk)
         update(a, s[row][u0:u1], s_next[row][u0:u1], Y[b, t][u0:u1], n, u0, u1)
 
 
 @njit(**FAST, nogil=True)
 def gru_forward(
-    Z,
+    X,
+    Wx,
+    Wxg,
+    mx,
+    bias,
     Ws,
     Wsg,
     S,
@@ -169,8 +186,12 @@ def gru_forward(
     parts,
     sync,
 ):
-    """Run the recurrence over Z (B, T, 3n) = x·Wx + b: the units of ``part`` of ``parts``
-    threads (kernels/threads.py).
+    """Run the recurrence over the inputs X: the units of ``part`` of ``parts`` threads
+    (kernels/threads.py).
+
+    X (T, B, k): the inputs, time-major, rows in ``order``; each step projects its own,
+    x·Wx + b, on the part's columns (as lstm_forward does; Wx, Wxg, mx: the input weights
+    fused and per gate, and the input masks or None; bias (3n,)).
 
     Ws (n, 3n): the stacked state weights transposed, so that a step's product is s·Ws (before
     the product: those of the i and r blocks only, (n, 2n)); Wsg: its blocks per gate; both
@@ -183,13 +204,17 @@ def gru_forward(
 
     Fills Y (the states s) and, when ``store``, A (i, r, m) and GM (after the product, the
     memory block gm of the state product, bias included) for the backward pass."""
-    B, T, n3 = Z.shape
-    n = n3 // 3
+    T, B, k = X.shape
+    n = S.shape[2]
+    n3 = 3 * n
+    dt = S.dtype
     p0, p1, u0, u1 = units(n, Wsg, part, parts, lanes)
-    G = np.empty((B, n3), Z.dtype)
-    scratch = np.empty((B, n3), Z.dtype)
-    masked = np.empty((B, n) if ms is not None else (0, n), Z.dtype)
-    p = np.empty(n, Z.dtype)
+    G = np.empty((B, n3), dt)
+    Z = np.empty((B, n3), dt)
+    scratch = np.empty((B, n3), dt)
+    masked = np.empty((B, n) if ms is not None else (0, n), dt)
+    xmasked = np.empty((B, k) if mx is not None else (0, k), dt)
+    p = np.empty(n, dt)
     if rs is not None:
         msm = memory_masks(ms, rs)
     for t in range(T):
@@ -197,6 +222,8 @@ def gru_forward(
         if Bt == 0:
             break
         s = S[t % 2]
+        state_product(X[t], Wx, Wxg, mx, Bt, Z, lanes, p0, p1, u0, u1, xmasked, SET)
+        add_bias(Z, bias, Bt, n, u0, u1)
         if rs is None:
             state_product(s, Ws, Wsg, ms, Bt, G, lanes, p0, p1, u0, u1, masked, SET)
             rows_after(Z, G, S, Y, A, GM, scratch, p, t, Bt, order, bs, gk, sk, store, u0, u1)

@@ -43,15 +43,10 @@ class LSTMOp(RecurrentOp):
         C = np.empty((B, T, n) if store else (0, 0, n), dt)
         SC = np.empty_like(C)
         S, c = run.states(run.s0), run.in_order(c0)
-        # the steps project their own inputs (lstm_forward): time-major, rows in the kernels' order
-        X = np.ascontiguousarray((run.x if run.full else run.x[run.order]).transpose(1, 0, 2))
-        mx = np.ascontiguousarray(masks["x"][run.order]) if "x" in masks else None
         threads.run(
             lstm_forward,
             run.parts,
-            X=X,
-            mx=mx,
-            bias=run.P["b"],
+            **run.inputs(),
             S=S,
             c=c,
             gk=self.gk,

@@ -134,6 +134,19 @@ class Pass:
             "lanes": w["lanes"],
         }
 
+    def inputs(self) -> dict:
+        """The forward kernels' inputs, which each step projects itself: X (T, B, k)
+        time-major, rows in ``order`` (so that a step's rows are one contiguous block, whose
+        product compiles for the states' layout); the input masks "mx" (B, G, k), rows in
+        ``order``, or None; the biases."""
+        x = self.x if self.full else self.x[self.order]
+        mx = self.masks.get("x")
+        return {
+            "X": np.ascontiguousarray(x.transpose(1, 0, 2)),
+            "mx": None if mx is None else np.ascontiguousarray(mx[self.order]),
+            "bias": self.P["b"],
+        }
+
     def gemm(self, a, b):
         """a @ b on the pass's threads (threads.gemm)."""
         return threads.gemm(a, b, self.parts)
@@ -216,7 +229,8 @@ class RecurrentOp(Op):
         return masks
 
     def begin(self, x, s0, lens, P, ctx, *, parts, work) -> Pass:
-        """Order the batch by length and draw the masks: the pass."""
+        """Order the batch by length and draw the masks: the pass (whose kernels project
+        each step's inputs themselves, ``Pass.inputs``)."""
         B, T, k = x.shape
         n = P["Ws"].shape[0]
         dt = ctx.dtype
@@ -230,29 +244,6 @@ class RecurrentOp(Op):
         s0 = np.zeros((B, n), dt) if s0 is None else np.ascontiguousarray(s0, dt)
         ms = np.ascontiguousarray(masks["s"][order]) if "s" in masks else None
         return Pass(P, masks, order, batch_sizes, x, s0, ms, parts, work)
-
-    def start(self, x, s0, lens, P, ctx, *, parts, work) -> tuple[Pass, np.ndarray]:
-        """The pass (``begin``), and the input of every step projected at once: Z (B, T,
-        G·n) = x·Wx + b."""
-        run = self.begin(x, s0, lens, P, ctx, parts=parts, work=work)
-        P, x, masks = run.P, run.x, run.masks
-        B, T, k = x.shape
-        n, G = P["Ws"].shape[0], len(self.names)
-        if "x" in masks:
-            Z = np.empty((B, T, G * n), x.dtype)
-            for g in range(G):
-                sl = slice(g * n, (g + 1) * n)
-                Xg = (x * masks["x"][:, None, g]).reshape(B * T, k)
-                Z[:, :, sl] = threads.gemm(Xg, P["Wx"][:, sl], parts).reshape(B, T, n)
-            Z += P["b"]
-        else:
-            X2 = x.reshape(B * T, k)
-            # A few rows (streaming): numpy's matmul turns them into a GEMV, faster than a
-            # one-row GEMM and too small to start numpy's BLAS threads.
-            Z = X2 @ P["Wx"] if B * T <= 4 else threads.gemm(X2, P["Wx"], parts)
-            Z += P["b"]
-            Z = Z.reshape(B, T, G * n)
-        return run, Z
 
     def output_grads(self, run: Pass, dy, dsT, n):
         """The output and final-state gradients, contiguous in the pass's precision."""
@@ -312,12 +303,12 @@ class BasicRecurrentOp(RecurrentOp):
         self.kind = ACTIVATIONS[layer.options["activation"]]
 
     def forward_pass(self, xs, lens, P, ctx, *, parts, work):
-        run, Z = self.start(xs[0], xs[1], lens, P, ctx, parts=parts, work=work)
-        B, T, n = Z.shape
-        Y = np.zeros((B, T, n), ctx.dtype)
+        run = self.begin(xs[0], xs[1], lens, P, ctx, parts=parts, work=work)
+        B, T, _ = run.x.shape
+        Y = np.zeros((B, T, run.s0.shape[1]), ctx.dtype)
         S = run.states(run.s0)
-        args = run.forward_args()
-        threads.run(rnn_forward, run.parts, Z=Z, S=S, Y=Y, kind=self.kind, **args)
+        args = run.forward_args(inputs=True)
+        threads.run(rnn_forward, run.parts, **run.inputs(), S=S, Y=Y, kind=self.kind, **args)
         return [Y, run.finals(S)], ((run, Y) if ctx.grad else None)
 
     def backward_pass(self, saved, dys, P, ctx):

@@ -12,7 +12,7 @@ until a call has masks (dropout in training).
 Forward, one step, and backward (BPTT) from the end: ds'₊ is the gradient of s' from the
 next step, dy that of the output y = s'; ds goes to the previous step:
 
-    s'  = f(z + Ws·s)                z = Wx·x + b, hoisted out of the loop
+    s'  = f(z + Ws·s)                z = Wx·x + b, each step's own product
     dz  = (ds'₊ + dy)*f'(s')         ds = Wsᵀ·dz   (with a state mask ms: ms∘(Wsᵀ·dz))
 
 The weight gradients dWx = Σ dz·xᵀ, dWs = Σ dz·sᵀ, db = Σ dz are a few GEMMs after the loop
@@ -161,23 +161,31 @@ def activate(z, g, s, kind):
 
 
 @njit(**FAST, nogil=True)
-def rnn_forward(Z, Ws, Wsg, S, order, batch_sizes, kind, ms, Y, lanes, part, parts, sync):
-    """Run s' = f(z + s·Ws) over Z (B, T, n), the units of ``part`` of ``parts`` threads;
-    S (2, B, n) the double buffer of running states, as in lstm_forward. Fills Y."""
-    B, T, n = Z.shape
+def rnn_forward(
+    X, Wx, Wxg, mx, bias, Ws, Wsg, S, order, batch_sizes, kind, ms, Y, lanes, part, parts, sync
+):
+    """Run s' = f(x·Wx + s·Ws + b) over X (T, B, k), time-major, rows in ``order``, the
+    units of ``part`` of ``parts`` threads: each step's products are made on the part's
+    columns, of its inputs and of its states (Wx, Wxg, mx and bias as in lstm_forward); S
+    (2, B, n) the double buffer of running states, as in lstm_forward. Fills Y."""
+    T, B, k = X.shape
+    n = S.shape[2]
+    dt = S.dtype
     p0, p1, u0, u1 = units(n, Wsg, part, parts, lanes)
-    G = np.empty((B, n), Z.dtype)
-    masked = np.empty((B, n) if ms is not None else (0, n), Z.dtype)
+    G = np.empty((B, n), dt)
+    masked = np.empty((B, n) if ms is not None else (0, n), dt)
+    xmasked = np.empty((B, k) if mx is not None else (0, k), dt)
     for t in range(T):
         Bt = batch_sizes[t]
         if Bt == 0:
             break
         s, s_next = S[t % 2], S[(t + 1) % 2]
-        state_product(s, Ws, Wsg, ms, Bt, G, lanes, p0, p1, u0, u1, masked, SET)
+        state_product(X[t], Wx, Wxg, mx, Bt, G, lanes, p0, p1, u0, u1, xmasked, SET)
+        state_product(s, Ws, Wsg, ms, Bt, G, lanes, p0, p1, u0, u1, masked, ADD)
         for r in range(Bt):
             b = order[r]
             sr = s_next[r][u0:u1]
-            activate(Z[b, t][u0:u1], G[r][u0:u1], sr, kind)
+            activate(bias[u0:u1], G[r][u0:u1], sr, kind)
             copy_row(Y[b, t][u0:u1], sr)
         barrier(sync, parts)
 
