@@ -94,7 +94,9 @@ def state_product(s, Ws, Wsg, ms, Bt, G, lanes, p0, p1, u0, u1, masked, accumula
     n = G.shape[1] // Wsg.shape[0]
     if ms is None:
         if u1 - u0 == n:  # one thread: one product for every gate
-            product(s[:Bt], Ws, G[:Bt], accumulate, lanes)
+            # as column views, as below: the product on BLAS compiles for one layout
+            W = columns(Ws, 0, Ws.shape[1] if lanes is None else Ws.shape[0], lanes)
+            product(s[:Bt], W, G[:Bt, 0 : G.shape[1]], accumulate, lanes)
             return
         for g in range(Wsg.shape[0]):
             W = columns(Wsg[g], p0, p1, lanes)

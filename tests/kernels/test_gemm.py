@@ -84,11 +84,12 @@ def test_strided_operand_is_refused():
 CHILD = """
 import json, numpy as np
 from netgraph import LongShortTermMemoryLayer, NetInitialize
-from netgraph.kernels import lstm_kernels, rnn_kernels
+from netgraph.kernels import gemm, lstm_kernels, rnn_kernels
 net = NetInitialize(LongShortTermMemoryLayer(3, input=("Varying", 2)), random_seed=0)
 net(np.ones((4, 2)))
 kernels = {name: getattr(lstm_kernels, name) for name in ("lstm_forward", "lstm_backward")}
 helpers = {name: getattr(rnn_kernels, name) for name in ("block", "state_product")}
+helpers["gemm"] = gemm.gemm
 print(json.dumps({name: [str(s) for s in f.signatures]
                   for name, f in {**kernels, **helpers}.items()}))
 """
@@ -112,3 +113,4 @@ def test_first_evaluation_compiles_only_its_kernel(tmp_path):
     # cold start); run on BLAS, the one thread and per-gate products share one compile too
     assert len(compiled["block"]) == 1, compiled["block"]
     assert len(compiled["state_product"]) == 1, compiled["state_product"]
+    assert len(compiled["gemm"]) == 1, compiled["gemm"]
