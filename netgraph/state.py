@@ -176,12 +176,8 @@ class Replay:
         self.port, self.form = port, call.form
         self.t, self.dtype = call.run.ports[port], call.dtype
         self.shape, self.data_dtype = shape, data_dtype
-        batch = call.batches[port]
-        # Every sequence of an array's batch is as long as the array: no lengths then (no
-        # padding to order by, mask or trim at every call)
-        full = batch.lengths is None or batch.array.ndim < 2
-        full = full or bool((batch.lengths >= batch.array.shape[1]).all())
-        self.lens = {} if self.t.var is None or full else {self.t.var: batch.lengths}
+        lengths = call.batches[port].lengths
+        self.lens = {} if self.t.var is None else {self.t.var: lengths}
         outs = call.run.exposed_outputs()
         self.outputs = [(self.plan.outputs[p], call.run.ports[p].var) for p in outs]
         self.state_slots = {st: self.plan.initial_slot(n) for n, st in self.plan.states().items()}

@@ -5,6 +5,7 @@ import pytest
 
 from netgraph import (
     All,
+    ConvolutionLayer,
     EmbeddingLayer,
     LinearLayer,
     LongShortTermMemoryLayer,
@@ -13,8 +14,11 @@ from netgraph import (
     NetInitialize,
     NetPort,
     NetStateObject,
+    PoolingLayer,
     Restricted,
     SequenceLastLayer,
+    SequenceMostLayer,
+    SequenceRestLayer,
 )
 from tests.harness import as64, check_gradients, check_layer
 from tests.layers.test_recurrent import lstm_reference
@@ -222,3 +226,26 @@ def test_a_graph_port_may_not_name_an_input_and_an_output():
             [(NetPort("State"), NetPort("l", "State")), (NetPort("l", "State"), NetPort("State"))],
             input=("Varying", 1),
         )
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        lambda: SequenceMostLayer(),
+        lambda: SequenceRestLayer(),
+        lambda: ConvolutionLayer(2, 2, interleaving=True),
+        lambda: PoolingLayer(2, interleaving=True),
+    ],
+    ids=["most", "rest", "convolution", "pooling"],
+)
+def test_repeated_calls_through_layers_that_change_lengths(rng, after):
+    """The shorter path of a repeated call gives the layers after the recurrent one the
+    sequence lengths they compute their own from (a second call once failed there)."""
+    net = as64(NetChain([LongShortTermMemoryLayer(3), after()], input=("Varying", 2)), seed=4)
+    x = rng.standard_normal((5, 2))
+    so = NetStateObject(net)
+    first, second = so(x), so(x)
+    fresh = NetStateObject(net)
+    fresh(x)
+    np.testing.assert_allclose(second, fresh(x), atol=1e-12)
+    assert np.shape(first) == np.shape(second)

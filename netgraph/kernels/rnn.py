@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import threads
-from .base import Op, by_length
+from .base import Op, by_length, unpadded
 from .packed import pack, ready
 from .rnn_kernels import rnn_backward, rnn_forward
 from .settings import OPTIONS, lanes
@@ -196,7 +196,7 @@ class RecurrentOp(Op):
 
     def forward(self, xs, lens, P, ctx):
         B, T = xs[0].shape[:2]
-        steps = B * T if lens[0] is None else float(np.minimum(lens[0], T).sum())
+        steps = B * T if unpadded(lens[0], T) else float(np.minimum(lens[0], T).sum())
         n = P["Ws"].shape[0]
         work = steps * len(self.names) * n * n
         parts = threads.parts_for(work)
