@@ -1,8 +1,8 @@
 """BLAS thread pools around the recurrent kernels.
 
 numpy and scipy each ship their own OpenBLAS with its own thread pool, and the kernels'
-products (kernels/gemm.py, through numba's BLAS helper) call scipy's. A recurrent op uses both in turn: numpy's for the hoisted input projection and
-the weight gradients, scipy's for the state product at every step. When both pools keep two
+products (kernels/gemm.py, through numba's BLAS helper) call scipy's. A recurrent op uses both in turn: numpy's for the weight gradients, scipy's
+for the products at every step. When both pools keep two
 threads on a 2-core machine, the idle pool's spinning threads steal the cores from the busy
 one. ``numba_blas_only()`` sets every BLAS pool other than the one numba calls to one thread
 for the duration of a call, and restores the user's settings after it; where numpy and scipy

@@ -123,11 +123,12 @@ def lstm_forward(
     (kernels/threads.py), its units of every step.
 
     X (T, B, k): the inputs, time-major (a step's rows contiguous, so that its product is
-    compiled for the same layout as the states' one), rows in ``order``. Each step's pre-activations are one product
-    of its inputs and states, z = x·Wx + s·Ws + b, on the part's columns: the input
-    projection is not a separate GEMM over all steps (whose (B, T, 4n) result would go
-    through memory twice, and be computed past each sequence's end). Wx (k, 4n), Ws (n, 4n):
-    the stacked input and state weights transposed; Wxg, Wsg: their blocks per gate; all as
+    compiled for the same layout as the states' one), rows in ``order``. Each step makes
+    its pre-activations z = x·Wx + s·Ws + b on the part's columns (the input product, then
+    the state product added to it): the input projection is not a separate GEMM over all
+    steps (whose (B, T, 4n) result would go through memory twice, and be computed past
+    each sequence's end). Wx (k, 4n), Ws (n, 4n): the stacked input and state weights
+    transposed; Wxg, Wsg: their blocks per gate; all as
     they are, or their packed panels (``lanes``). mx (B, 4, k): input masks, rows in
     ``order``, or None; bias (4n,).
     S (2, B, n): the running states, rows in ``order``, S[0] the initial ones; step t reads

@@ -1,6 +1,6 @@
 """The basic recurrent op, and what the GRU and LSTM ops share with it: fused arrays,
-dropout masks, the batch's order by decreasing length, the hoisted input projection and the
-weight gradients as a few big GEMMs."""
+dropout masks, the batch's order by decreasing length, the inputs laid out for the kernels
+(which project each step's inputs themselves) and the weight gradients as a few big GEMMs."""
 
 from __future__ import annotations
 
@@ -49,16 +49,16 @@ def state_weights(
 ) -> dict:
     """The state weights for the kernel in use (settings.py): "Ws" (n, G·n) and "WsT"
     (G·n, n) fused, "Wsg" and "WsgT" per gate, and "lanes"; with ``inputs``, the input
-    weights too, "Wx" (k, G·n) fused and "Wxg" per gate (the LSTM's steps project their
+    weights too, "Wx" (k, G·n) fused and "Wxg" per gate (each step projects its own
     inputs). For BLAS (lanes None) they are P's own; for the micro-kernel, packed into its
     panels (kernels/packed.py) at the first call that needs them and kept with the fused
     arrays, so once per plan and arrays (a plan prepares its arrays again when they change).
     ``extra``: more arrays by name, given and packed alike (the GRU's first two gates). With
     the kernel "auto", a call whose state products take fewer than ``threads.SMALL_WORK``
     multiply-adds, or whose batch has one row (``rows``: a stream, one sequence), runs on
-    BLAS: a one-row product is a matrix-vector product, which reads the weights at the
-    memory's speed (measured: a 128 → 512 LSTM step 143 µs, against 200 on the one-row
-    micro-kernel), and a small call skips the micro-kernel's costlier dispatch."""
+    BLAS: a one-row product is a matrix-vector product, which BLAS runs at the speed the
+    memory delivers the weights (the micro-kernel's one-row tile is slower at it), and a
+    small call skips the micro-kernel's costlier dispatch."""
     extra = extra or {}
     names = ("Ws", "WsT", "Wsg", "WsgT") + (("Wx", "Wxg") if inputs else ())
     auto = OPTIONS["kernel"] == "auto"

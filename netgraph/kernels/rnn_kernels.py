@@ -3,9 +3,10 @@ the state products that every recurrent kernel of the family shares.
 
 Layout: batch-major ``(B, T, …)``. ``order`` lists the batch rows by decreasing length, so
 the sequences still running at step t are ``order[:batch_sizes[t]]``; the running states are
-kept in that order, so each step's state GEMM runs on one contiguous block. ``Z`` holds the
-input projection plus biases; ``G`` the state product ``s·Ws`` (or, with per-gate state
-masks ``ms`` (B, gates, n) whose rows follow ``order``, ``Σ_g (s∘ms_g)·Ws_g``). An absent
+kept in that order, and so are the time-major inputs ``X``, so each step's products run on
+one contiguous block. ``G`` holds a step's products ``x·Wx + s·Ws`` (with per-gate masks
+``mx`` (B, gates, k), ``ms`` (B, gates, n), whose rows follow ``order``,
+``Σ_g (x∘mx_g)·Wx_g + (s∘ms_g)·Ws_g``). An absent
 mask is None, not an empty array, so that numba compiles a kernel without its mask code
 until a call has masks (dropout in training).
 
@@ -86,8 +87,8 @@ SET, ADD = np.bool_(False), np.bool_(True)
 def state_product(s, Ws, Wsg, ms, Bt, G, lanes, p0, p1, u0, u1, masked, accumulate):
     """G[:Bt] = s·Ws (K, gates·n), or with per-gate masks Σ_g (s∘ms_g)·Ws_g per gate block,
     in the columns of units u0 … u1 − 1 of every gate (panels p0 … p1 − 1, see ``units``);
-    G[:Bt] += … when ``accumulate``. s (B, K): the states (K = n), or a step's inputs (the
-    LSTM's input product, K = k: the same code on the input weights). ``lanes`` None: on
+    G[:Bt] += … when ``accumulate``. s (B, K): the states (K = n), or a step's inputs (its
+    input product, K = k: the same code on the input weights). ``lanes`` None: on
     BLAS, Ws fused and Wsg (gates, K, n) its blocks; otherwise on the micro-kernel, Ws and
     Wsg their packed panels (kernels/packed.py). ``ms`` (B, gates, K) is None without masks
     (numba then compiles the branches a call takes only); ``masked`` (B, K): work."""
