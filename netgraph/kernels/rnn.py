@@ -139,10 +139,10 @@ class Pass:
         time-major, rows in ``order`` (so that a step's rows are one contiguous block, whose
         product compiles for the states' layout); the input masks "mx" (B, G, k), rows in
         ``order``, or None; the biases."""
-        x = self.x if self.full else self.x[self.order]
+        x = self.x.transpose(1, 0, 2)
         mx = self.masks.get("x")
         return {
-            "X": np.ascontiguousarray(x.transpose(1, 0, 2)),
+            "X": np.ascontiguousarray(x if self.full else x[:, self.order]),
             "mx": None if mx is None else np.ascontiguousarray(mx[self.order]),
             "bias": self.P["b"],
         }
