@@ -36,7 +36,7 @@ STAGES = {
     "measurements": 5,
     "training": 5,
     "io": 5,
-    "distributed": 5,  # (a stage for a module to come)
+    "distributed": 5,  # data-parallel NetTrain on MPI
     "": 6,  # netgraph/__init__.py: the public surface
 }
 UPWARD = {("net", "evaluation"), ("net", "display")}  # Net.__call__, __repr__, _repr_html_

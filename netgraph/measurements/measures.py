@@ -207,6 +207,33 @@ class Tally:
             self.m2 += m2 + delta * delta * self.count * n / total
             self.count = total
 
+    # -- tallies of several processes (data-parallel NetTrain) ---------------------------------
+    def counts(self) -> dict:
+        """The counts and sums, to merge into another process's tally of the same measures."""
+        fields = ("n", "loss", "confusion", "count", "sse", "sae", "mean", "m2")
+        return {f: getattr(self, f) for f in fields if hasattr(self, f)}
+
+    def merge(self, others: list) -> None:
+        """Become the tally of the batches behind every ``counts()`` in ``others`` (this
+        tally's own among them), in their order."""
+        first, *rest = others
+        for f, v in first.items():
+            setattr(self, f, v.copy() if isinstance(v, np.ndarray) else v)
+        for c in rest:
+            self.n += c["n"]
+            self.loss += c["loss"]
+            if "confusion" in c:
+                self.confusion = self.confusion + c["confusion"]
+            if "count" in c:
+                self.sse += c["sse"]
+                self.sae += c["sae"]
+                total = self.count + c["count"]
+                if total:  # Chan, Golub and LeVeque's pairwise update, as in _errors
+                    delta = c["mean"] - self.mean
+                    self.mean += delta * c["count"] / total
+                    self.m2 += c["m2"] + delta * delta * self.count * c["count"] / total
+                    self.count = total
+
     # -- the measurements ---------------------------------------------------------------------
     def values(self) -> dict:
         """Every measurement asked for, by name, in the order asked."""
@@ -249,12 +276,19 @@ def measure(run, plan, m: Measures, examples, *, batch_size: int, dtype) -> dict
     """The measurements ``m`` of the training net ``run`` (compiled to ``plan``, in test
     mode) over ``examples``, ``batch_size`` at a time; sequences of about the same length
     share a batch, so padding costs little."""
+    return measure_tally(run, plan, m, examples, batch_size=batch_size, dtype=dtype).values()
+
+
+def measure_tally(run, plan, m: Measures, examples, *, batch_size, dtype, indices=None) -> Tally:
+    """``measure``'s tally, over the examples at ``indices`` (default: all)."""
     tally = Tally(m, plan)
     ctx = Ctx(training=False, dtype=dtype, grad=False)
+    idx = np.arange(examples.n) if indices is None else np.asarray(indices)
     lengths = examples.lengths
-    order = np.arange(examples.n) if lengths is None else np.argsort(lengths, kind="stable")
-    for i in range(0, examples.n, batch_size):
-        batches, lens, _ = read_inputs(run, examples.take(order[i : i + batch_size]), dtype)
+    if lengths is not None:
+        idx = idx[np.argsort(lengths[idx], kind="stable")]
+    for i in range(0, len(idx), batch_size):
+        batches, lens, _ = read_inputs(run, examples.take(idx[i : i + batch_size]), dtype)
         vals, env, _ = plan.forward({(None, p): b.array for p, b in batches.items()}, lens, ctx)
         tally.add(vals, env, batches)
-    return tally.values()
+    return tally

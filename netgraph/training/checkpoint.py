@@ -85,9 +85,11 @@ def _validation(v) -> str:
     return "None" if v is None else repr(v) if type(v).__name__ == "Scaled" else "a data set"
 
 
-def run_options(options, tn) -> dict:
+def run_options(options, tn, processes: int = 1) -> dict:
     """The options that make a run what it is, each in words (name → text): a checkpoint
-    keeps them and a run resumed from it must have the same."""
+    keeps them and a run resumed from it must have the same. ``processes``: the ranks of a
+    data-parallel run (distributed.py), kept when more than one (each draws its own dropout
+    masks, so another number of ranks is another run)."""
     method = dict(options.method_options)
     schedule = method.pop("learning_rate_schedule")
     out = {
@@ -103,6 +105,8 @@ def run_options(options, tn) -> dict:
         "method suboption learning_rate_schedule": "a function" if schedule else "None",
     }
     out.update({f"method suboption {k}": repr(v) for k, v in method.items()})
+    if processes > 1:
+        out["MPI processes (target_device)"] = repr(processes)
     return out
 
 

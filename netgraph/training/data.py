@@ -7,6 +7,7 @@ examples (for nets with several inputs, or an explicit "Target"); or a generator
 
 from __future__ import annotations
 
+import inspect
 from functools import cached_property
 
 import numpy as np
@@ -191,12 +192,15 @@ class TrainingData:
     """The training and validation examples of a run, converted through the net's coders,
     and each round's batches (from memory, or drawn from a generator function)."""
 
-    def __init__(self, net, tn, data, options, rng):
+    def __init__(self, net, tn, data, options, rng, *, team=None):
         inputs = net.required_inputs()
         self.one_input = inputs[0] if len(inputs) == 1 else None
         self.targets, self.coders = tn.targets, data_coders(net, tn)
         self.generator = data if callable(data) and not isinstance(data, Net) else None
         self.batch_size = options.batch_size
+        # a generator that takes rank= and ranks= draws each rank's own share of a batch
+        self.team = team
+        self.sharded = team is not None and _takes_rank(self.generator)
         train, valid = self._read(data, options, rng)
         check_ports(train, tn)
         self.train = encoded(train, self.coders)
@@ -224,7 +228,13 @@ class TrainingData:
         return first, valid
 
     def _draw(self, rnd: int, encode: bool = True) -> Examples:
-        b = self.generator(batch_size=self.batch_size, round=rnd)
+        if self.sharded:
+            team = self.team
+            b = self.generator(
+                batch_size=self.batch_size, round=rnd, rank=team.rank, ranks=team.size
+            )
+        else:
+            b = self.generator(batch_size=self.batch_size, round=rnd)
         b = as_examples(b, self.one_input, self.targets)
         return encoded(b, self.coders) if encode else b
 
@@ -233,10 +243,24 @@ class TrainingData:
         if self.generator is None:
             return [(self.train, idx) for idx in batches(self.train, self.batch_size, rng)]
         drawn, got = [], 0
-        while got < self.round_length:
+        if self.sharded:  # the same number of draws on every rank: a batch_size each
+            drawn = [self._draw(rnd) for _ in range(-(-self.round_length // self.batch_size))]
+        while got < self.round_length and not self.sharded:
             drawn.append(self._draw(rnd))
             got += drawn[-1].n
         return [(b, np.arange(b.n)) for b in drawn]
+
+
+def _takes_rank(generator) -> bool:
+    """Whether a generator function names the keywords rank= and ranks= (one taking
+    **kwargs may not know what they mean: it gets the whole batch, shared out here)."""
+    if generator is None:
+        return False
+    try:
+        params = inspect.signature(generator).parameters
+    except (TypeError, ValueError):
+        return False
+    return {"rank", "ranks"} <= set(params)
 
 
 def data_coders(net, tn) -> dict:

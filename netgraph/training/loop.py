@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..batching import read_inputs
+from ..distributed import Reduced
 from ..kernels.base import Ctx
-from ..measurements.measures import Measures, Tally, measure
+from ..measurements.measures import Measures, Tally, measure_tally
 from .checkpoint import CARRIED, MEASURED, Checkpoints
 from .data import Examples
 
@@ -60,7 +61,18 @@ class Trainer:
         self.options, self.report, self.dtype = options, report, options.dtype
         self.spare = {k: np.empty_like(w) for k, w in params.items() if k in opt.state}
         self.ctrl_c = CtrlC()  # installed while train() runs
+        self.team, self.reduced, self.shared_elapsed, self.batch_examples = None, None, 0.0, 0
         self.load()
+
+    def join(self, team) -> None:
+        """Train as one rank of ``team`` (distributed.py): rank 0's arrays on every rank,
+        and each batch's gradients summed over the ranks."""
+        self.team = team
+        team.same_arrays(self.params)
+        self.load()
+        trained = [k for k in self.params if k in self.opt.state]
+        updated = [k for k in self.params if k not in self.opt.state]
+        self.reduced = Reduced(self.params, trained, updated, self.dtype)
 
     def load(self) -> None:
         """Put the current arrays into the plan (each op rearranges its own, e.g. fuses gates)."""
@@ -75,13 +87,18 @@ class Trainer:
         ``self.diverged`` says what became NaN or infinite). ``tally`` gathers the round's
         measurements from the batch's forward pass."""
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is checked below
-            loss, grads, updates = self.gradients(sub, tally)
+            seed = int(self.rng.integers(2**63))
+            if self.team is None:
+                loss, grads, updates = self.gradients(sub, tally, seed)
+                updates = self.updated(updates)
+            else:
+                loss, grads, updates = self.team_gradients(sub, tally, seed)
         if not np.isfinite(loss) or not all(np.all(np.isfinite(g)) for g in grads.values()):
             self.diverged = "the loss or its gradient"
             return None
         with np.errstate(over="ignore", invalid="ignore"):
             new = self.opt.step(self.params, grads, self.spare, self.state.batch_no, self.total)
-            new.update(self.updated(updates))
+            new.update(updates)
         if not all(np.all(np.isfinite(w)) for w in new.values()):
             self.diverged = "an array"
             return None
@@ -126,11 +143,26 @@ class Trainer:
         self.params = {**self.params, **new}
         self.load()
 
-    def gradients(self, sub: dict, tally: Tally | None = None):
-        """Forward in training mode and backward from the mean loss: (loss, grads by (path,
-        name), the new values of arrays set without gradients by path, see ``Ctx.updates``)."""
+    def team_gradients(self, sub: dict, tally: Tally | None, seed: int):
+        """``gradients`` of this rank's share of a batch (maybe empty), summed over the
+        ranks in one Allreduce: the whole batch's (loss, grads, new values of the arrays set
+        without gradients by (path, name)), the same on every rank."""
+        n = len(next(iter(sub.values())))
+        loss, grads, updates = 0.0, {}, {}
+        if n:
+            loss, grads, updates = self.gradients(sub, tally, self.team.step_seed(seed))
+            updates = self.updated(updates)
+        elapsed = self.state.elapsed() if self.team.rank == 0 else 0.0
+        buf = self.team.sum(self.reduced.pack(loss, n, elapsed, grads, updates))
+        self.batch_examples = int(round(buf[1]))
+        loss, self.shared_elapsed, grads, updates = self.reduced.unpack(buf)
+        return loss, grads, updates
+
+    def gradients(self, sub: dict, tally: Tally | None, seed: int):
+        """Forward in training mode (``seed`` its dropout masks') and backward from the mean
+        loss: (loss, grads by (path, name), the new values of arrays set without gradients
+        by path, see ``Ctx.updates``)."""
         batches, lens, _ = read_inputs(self.run, sub, self.dtype)
-        seed = int(self.rng.integers(2**63))
         ctx = Ctx(training=True, seed=seed, dtype=self.dtype, grad=True, updates={})
         vals, env, tape = self.plan.forward(
             {(None, p): b.array for p, b in batches.items()}, lens, ctx
@@ -148,15 +180,25 @@ class Trainer:
         return loss, grads, ctx.updates
 
     def validate(self, ex: Examples) -> dict:
-        """The measurements on the validation examples ("Loss" first), in test mode."""
-        return measure(
+        """The measurements on the validation examples ("Loss" first), in test mode; in a
+        team, each rank measures its share and the counts are summed."""
+        share = None if self.team is None else self.team.share(np.arange(ex.n), ex.lengths)
+        tally = measure_tally(
             self.run,
             self.plan,
             self.measures,
             ex,
             batch_size=self.options.batch_size,
             dtype=self.dtype,
+            indices=share,
         )
+        return self.merged(tally).values()
+
+    def merged(self, tally: Tally) -> Tally:
+        """The tally of every rank's examples (itself out of a team)."""
+        if self.team is not None:
+            tally.merge(self.team.gather(tally.counts()))
+        return tally
 
     # -- rounds -------------------------------------------------------------------------------
     def train(self, data, state: RunState, checkpoints: Checkpoints | None = None) -> str:
@@ -174,9 +216,11 @@ class Trainer:
                     if reason is not None:
                         return reason
         except KeyboardInterrupt:
+            if self.team is not None:  # every rank must stop: NetTrain ends them all
+                raise
             return "ManualStop"
         except SystemError as e:  # Ctrl-C inside a numba call surfaces as a SystemError
-            if not _interrupted(e):
+            if not _interrupted(e) or self.team is not None:
                 raise
             return "ManualStop"
         finally:
@@ -190,16 +234,18 @@ class Trainer:
         tally = Tally(self.measures, self.plan) if self.measures.port is not None else None
         for ex, idx in data.round(rnd, self.rng):
             self.state.batch_no += 1
-            loss = self.batch(ex.take(idx), tally)
+            mine = idx if self.team is None or data.sharded else self.team.share(idx, ex.lengths)
+            loss = self.batch(ex.take(mine), tally)
             if self.ctrl_c.pressed:  # a Ctrl-C whose KeyboardInterrupt was swallowed
                 raise KeyboardInterrupt
             if loss is None:
                 return self.back_to_last_round(rnd)
             self.state.net_round = rnd
-            seen, loss_sum = seen + len(idx), loss_sum + loss * len(idx)
+            size = len(idx) if self.team is None else self.batch_examples
+            seen, loss_sum = seen + size, loss_sum + loss * size
             res["BatchLossList"].append(loss)
-            res["ExamplesProcessed"] += len(idx)
-            elapsed = self.state.elapsed()
+            res["ExamplesProcessed"] += size
+            elapsed = self.state.elapsed() if self.team is None else self.shared_elapsed
             self.report.batch(
                 rnd, opts.rounds, seen=seen, per_round=data.round_length, loss=loss, elapsed=elapsed
             )
@@ -219,7 +265,7 @@ class Trainer:
         as the arrays changed during the round, dropout on)."""
         res = self.state.results
         res["RoundLossList"].append(loss)
-        values = {} if tally is None else tally.values()
+        values = {} if tally is None else self.merged(tally).values()
         res["RoundMeasurementsLists"].append({**values, "Loss": loss})
 
     def keep_round(self, rnd: int) -> None:
@@ -328,5 +374,5 @@ def diverged(what: str, rnd: int, done: int) -> None:
         f"The returned net is {returned}. Try a lower learning rate, gradient clipping "
         '(method=("ADAM", {"gradient_clipping": 1.0})), or inputs normalized to a small range.',
         NetTrainDivergenceWarning,
-        stacklevel=6,
+        stacklevel=7,
     )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..batching import PRECISIONS
+from ..distributed import is_communicator
 from ..measurements.measures import measurement_names
 from ..text import closest
 from .checkpoint import checkpoint_dir
@@ -32,6 +33,7 @@ NAMES = (
     "training_progress_checkpointing",
     "resume_from",
     "reset_input_normalization",
+    "target_device",
 )
 
 
@@ -57,6 +59,7 @@ class TrainingOptions:
     save_dir: str | None
     resume_from: object
     reset_input_normalization: bool  # fit input normalization statistics before training
+    target_device: object = "CPU"  # "CPU", "MPI" or an mpi4py communicator (distributed.py)
 
 
 def training_options(prop, given: dict) -> TrainingOptions:
@@ -96,6 +99,19 @@ def training_options(prop, given: dict) -> TrainingOptions:
         save_dir=checkpoint_dir(g["training_progress_checkpointing"]),
         resume_from=g["resume_from"],
         reset_input_normalization=_flag("reset_input_normalization", g),
+        target_device=_device(g.get("target_device", "CPU")),
+    )
+
+
+def _device(device):
+    """target_device: "CPU" (this process), "MPI" (the ranks of MPI_COMM_WORLD) or an mpi4py
+    communicator."""
+    if device in ("CPU", "MPI") or is_communicator(device):
+        return device
+    raise ValueError(
+        'NetTrain: target_device must be "CPU", "MPI" (data-parallel training over the '
+        "processes of an mpiexec run) or an mpi4py communicator; received "
+        f"{device!r:.60}."
     )
 
 

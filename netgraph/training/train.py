@@ -8,10 +8,12 @@ optimizer updates the arrays, which go back into the plan. Nothing re-walks the 
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import numpy as np
 
 from ..batching import specialize
+from ..distributed import Team, team_for
 from ..initialization import NetInitialize
 from ..measurements.measures import Measures, measures_for
 from ..net import Net, frozen
@@ -51,6 +53,7 @@ def NetTrain(  # noqa: PLR0913 (Wolfram's options, each keyword-only)
     training_progress_checkpointing=None,
     resume_from=None,
     reset_input_normalization: bool = True,
+    target_device="CPU",
     **unknown,
 ):
     """Train ``net`` on ``data`` and return the trained net (or ``prop`` of the results).
@@ -69,6 +72,12 @@ def NetTrain(  # noqa: PLR0913 (Wolfram's options, each keyword-only)
     first round (``reset_input_normalization=False`` keeps the ones the net has, MATLAB's
     ResetInputNormalization).
 
+    ``target_device="MPI"`` trains data-parallel over the processes of an MPI run (a script
+    started as ``mpiexec -n N python train.py``, the ``[mpi]`` extra): ``batch_size`` stays
+    the whole batch, each process computes the gradient of its share, rank 0 reports and
+    writes checkpoints and returns what NetTrain returns, the other ranks the trained net.
+    See docs/distributed.md.
+
     >>> import numpy as np
     >>> from netgraph import NetTrain, LinearLayer
     >>> x = np.linspace(-1, 1, 40)[:, None]
@@ -85,39 +94,62 @@ def NetTrain(  # noqa: PLR0913 (Wolfram's options, each keyword-only)
         )
     given = {k: v for k, v in locals().items() if k in NAMES}
     options = training_options(prop, given)
-    report = reporter(options.reporting)
-    rng = np.random.default_rng(options.random_seed)
+    team = team_for(options.target_device)
+    if team is None:
+        return _train(net, data, options, None)
+    try:
+        with team.threads():
+            return _train(net, data, options, team)
+    except BaseException as e:  # noqa: BLE001 - every rank must end, whatever ended this one
+        team.fail(e)
+        raise
+
+
+def _train(net, data, options: TrainingOptions, team: Team | None):
+    """NetTrain after its options are checked: on this process alone, or as one rank of
+    ``team``."""
+    rank = 0 if team is None else team.rank
+    seed = options.random_seed if team is None else team.seed(options.random_seed)
+    report = reporter(options.reporting if rank == 0 else None)
+    rng = np.random.default_rng(seed)
     tn = training_net(net, options.loss_function)
     measured = measures_for(("Loss", *options.measurements), net, tn, "NetTrain")
-    data = TrainingData(net, tn, data, options, rng)
-    trainer = _trainer(tn, data, options, measured, report=report, rng=rng)
+    data = TrainingData(net, tn, data, options, rng, team=team)
+    trainer = _trainer(tn, data, options, measured, report=report, rng=rng, seed=seed)
+    if team is not None:
+        trainer.join(team)
     state = RunState(results={k: [] for k in CARRIED if k.endswith(("List", "Lists"))})
     state.results.update(BestValidationRound=None, ExamplesProcessed=0)
     checkpoints = None
+    save_dir = options.save_dir if rank == 0 else None  # rank 0 alone writes
     if options.save_dir is not None or options.resume_from is not None:
         user_net = _inner(trainer.run, tn.prefix)
-        checkpoints = Checkpoints(options.save_dir, user_net, tn.prefix, run_options(options, tn))
+        kept = run_options(options, tn, 1 if team is None else team.size)
+        checkpoints = Checkpoints(save_dir, user_net, tn.prefix, kept)
     if options.resume_from is not None:
         checkpoints.resume(options.resume_from, trainer, state)
     elif options.reset_input_normalization:
         trainer.fit(data.train)
-    if options.save_dir is not None:
-        if os.path.exists(options.save_dir) and not os.path.isdir(options.save_dir):
+    if save_dir is not None:
+        if os.path.exists(save_dir) and not os.path.isdir(save_dir):
             raise ValueError(
-                f"NetTrain: the checkpoint directory {options.save_dir!r} is a file; give "
+                f"NetTrain: the checkpoint directory {save_dir!r} is a file; give "
                 "training_progress_checkpointing a directory (made if it does not exist)."
             )
-        os.makedirs(options.save_dir, exist_ok=True)
+        os.makedirs(save_dir, exist_ok=True)
     reason = trainer.train(data, state, checkpoints)
-    return _results(trainer, state, reason, tn.prefix, options)
+    # rank 0 returns what was asked for, the other ranks the trained net
+    asked = options if rank == 0 else replace(options, prop=None)
+    return _results(trainer, state, reason, tn.prefix, asked)
 
 
 def _trainer(
-    tn, data: TrainingData, options: TrainingOptions, measured: Measures, *, report, rng
+    tn, data: TrainingData, options: TrainingOptions, measured: Measures, *, report, rng, seed
 ) -> Trainer:
-    """The training net compiled for the data, with its arrays initialized and an optimizer."""
+    """The training net compiled for the data, with its arrays initialized (from ``seed``)
+    and an optimizer."""
     run = specialize(tn.net, data.train.take(np.arange(min(data.train.n, 16))))
-    run = NetInitialize(run, random_seed=options.random_seed)
+    run = NetInitialize(run, random_seed=seed)
     plan = plan_of(run)
     flat = plan.opened
     params = {

@@ -1,0 +1,180 @@
+"""Data-parallel NetTrain on MPI: ``target_device="MPI"`` in a script started as
+``mpiexec -n N python train.py``.
+
+Horovod's design. Every rank runs the same NetTrain call on the same data: the arrays are
+broadcast from rank 0 before the first batch, every rank draws the same batches (the seed is
+rank 0's), and each computes the gradient of its share of every batch (``Team.share``: the
+batch's sequences dealt by length, so that the padded work is about even). The gradients,
+the loss and what training sets without gradients (moving statistics) go into one buffer,
+summed by one Allreduce per batch, so every rank makes the same update. Rank 0
+alone reports progress and writes checkpoints; validation and the round's measurements are
+sharded and their counts summed. ``batch_size`` stays the global batch.
+
+A rank that raises ends every rank: it prints its error, naming its rank, and calls
+``MPI_Abort`` (a rank that left the loop would leave the others waiting in the next
+Allreduce). A Ctrl-C, which mpiexec passes to every rank, does the same. While training,
+each rank runs its kernels and BLAS on its share of the cores of its machine.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from contextlib import contextmanager
+
+import numpy as np
+
+from ..kernels.settings import KernelOptions
+
+INSTALL = 'pip install "netgraph[mpi]" (mpi4py and the mpich MPI library)'
+
+
+def team_for(device) -> Team | None:
+    """The team of processes for NetTrain's ``target_device``: None for "CPU" (and for an MPI
+    run of one process: nothing changes then), else the ranks of MPI_COMM_WORLD ("MPI") or
+    of the mpi4py communicator given."""
+    if device == "CPU":
+        return None
+    if device == "MPI":
+        try:
+            from mpi4py import MPI
+        except ImportError as e:
+            raise ImportError(
+                f'NetTrain: target_device="MPI" needs mpi4py, which is not installed: {INSTALL}.'
+            ) from e
+        comm = MPI.COMM_WORLD
+    else:
+        comm = device  # a communicator (options.py checked it)
+    return Team(comm) if comm.Get_size() > 1 else None
+
+
+def is_communicator(x) -> bool:
+    """Whether ``x`` is an mpi4py communicator (without importing mpi4py for other values)."""
+    mpi = sys.modules.get("mpi4py.MPI")
+    return mpi is not None and isinstance(x, mpi.Comm)
+
+
+class Team:
+    """The ranks of one data-parallel NetTrain call."""
+
+    def __init__(self, comm):
+        from mpi4py import MPI
+
+        self.MPI, self.comm = MPI, comm
+        self.rank, self.size = comm.Get_rank(), comm.Get_size()
+        local = comm.Split_type(MPI.COMM_TYPE_SHARED)
+        self.local = local.Get_size()  # ranks on this machine
+        local.Free()
+
+    # -- before training ------------------------------------------------------------------
+    def seed(self, seed: int | None) -> int:
+        """The run's random seed: the one given, or one rank 0 draws, the same on every rank."""
+        if seed is not None:
+            return seed
+        drawn = int(np.random.SeedSequence().entropy % 2**63) if self.rank == 0 else None
+        return self.comm.bcast(drawn, root=0)
+
+    def same_arrays(self, params: dict) -> None:
+        """Rank 0's arrays on every rank, in place."""
+        for k in sorted(params):
+            self.comm.Bcast(params[k], root=0)
+
+    @contextmanager
+    def threads(self):
+        """Kernels and BLAS pools at this rank's share of its machine's cores, so that the
+        ranks on one machine do not oversubscribe it."""
+        from threadpoolctl import threadpool_limits
+
+        share = max(1, len(os.sched_getaffinity(0)) // self.local)
+        with KernelOptions(threads=share), threadpool_limits(share):
+            yield
+
+    # -- each batch -----------------------------------------------------------------------
+    def share(self, idx: np.ndarray, lengths) -> np.ndarray:
+        """This rank's examples of a batch: the batch sorted by decreasing sequence length
+        and dealt to the ranks in turn, so that each pads about as much as the others."""
+        if lengths is not None:
+            idx = idx[np.argsort(-lengths[idx], kind="stable")]
+        return idx[self.rank :: self.size]
+
+    def step_seed(self, seed: int) -> int:
+        """A batch's seed for this rank's dropout masks (its rows differ from the others')."""
+        return int(np.random.SeedSequence([seed, self.rank]).generate_state(1, np.uint64)[0])
+
+    def sum(self, buf: np.ndarray) -> np.ndarray:
+        """The sum over the ranks of ``buf``, in place: one Allreduce."""
+        self.comm.Allreduce(self.MPI.IN_PLACE, buf, op=self.MPI.SUM)
+        return buf
+
+    def gather(self, obj) -> list:
+        """Every rank's ``obj``, in rank order."""
+        return self.comm.allgather(obj)
+
+    # -- faults ---------------------------------------------------------------------------
+    def fail(self, error: BaseException) -> None:
+        """End every rank: print this rank's error, then MPI_Abort."""
+        if isinstance(error, KeyboardInterrupt):
+            print(
+                f"NetTrain: stopped by Ctrl-C on rank {self.rank} of {self.size}.", file=sys.stderr
+            )
+        else:
+            print(f"NetTrain: rank {self.rank} of {self.size} failed:", file=sys.stderr)
+            traceback.print_exception(error, file=sys.stderr)
+        sys.stderr.flush()
+        self.comm.Abort(1)
+
+
+class Reduced:
+    """One batch's loss, gradients and new values of the arrays set without gradients,
+    summed over the ranks in one buffer of the working precision (float32: half the bytes
+    of float64 to send). Layout: the loss summed over the rank's
+    examples, its examples, rank 0's elapsed seconds (0 elsewhere); then for each trained
+    array whether the rank has its gradient (1 or 0) and the gradient; then for each array
+    set without gradients (moving statistics) the rank's weight (its examples, or 0 without
+    a new value) and the value times the weight, so that the sum gives their mean weighted
+    by examples."""
+
+    def __init__(self, params: dict, trained: list, updated: list, dtype):
+        self.trained, self.updated, self.dtype = trained, updated, dtype
+        self.params = {k: (params[k].shape, params[k].dtype, params[k].size) for k in params}
+        keys = (*trained, *updated)
+        sizes = [1 + self.params[k][2] for k in keys]
+        self.at = dict(zip(keys, (3 + np.concatenate([[0], np.cumsum(sizes)[:-1]])).tolist()))
+        self.size = 3 + sum(sizes)
+
+    def pack(self, loss: float, n: int, elapsed: float, grads: dict, updates: dict):
+        """A rank's buffer: ``loss`` and ``grads`` the means over its ``n`` examples (none
+        when n is 0), ``updates`` the new values of arrays set without gradients."""
+        buf = np.zeros(self.size, self.dtype)
+        buf[:3] = loss * n, n, elapsed
+        if n:
+            for k in self.trained:
+                if k in grads:
+                    self._put(buf, k, 1.0, grads[k] * float(n))
+            for k in self.updated:
+                if k in updates:
+                    self._put(buf, k, float(n), updates[k] * float(n))
+        return buf
+
+    def _put(self, buf, k, flag, value) -> None:
+        o = self.at[k]
+        buf[o] = flag
+        buf[o + 1 : o + 1 + value.size] = np.ravel(value)
+
+    def unpack(self, buf: np.ndarray):
+        """(loss, rank 0's elapsed seconds, gradients, new values of the arrays set without
+        gradients) of the whole batch, from the summed buffer: the means over all the
+        ranks' examples."""
+        n = buf[1]
+        grads = {k: self._get(buf, k) / n for k in self.trained if buf[self.at[k]]}
+        updates = {k: self._get(buf, k) / buf[self.at[k]] for k in self.updated if buf[self.at[k]]}
+        dtypes = {k: self.params[k][1] for k in self.params}
+        grads = {k: g.astype(dtypes[k]) for k, g in grads.items()}
+        updates = {k: u.astype(dtypes[k]) for k, u in updates.items()}
+        return float(buf[0] / n), float(buf[2]), grads, updates
+
+    def _get(self, buf, k):
+        shape, _, size = self.params[k]
+        o = self.at[k]
+        return buf[o + 1 : o + 1 + size].reshape(shape)
