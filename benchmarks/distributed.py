@@ -1,9 +1,10 @@
 """Data-parallel NetTrain on MPI against one process, on this machine.
 
 The model and data of benchmarks/train.py (LSTM 100 → last → linear → softmax, ADAM, batch
-27, 2,700 ragged sequences of 12 features, lengths 7–29): trained by one process (its
-kernels and BLAS on every core) and by ``mpiexec -n N`` ranks (``target_device="MPI"``, each
-rank on its share of the cores). Prints examples/s of each (wall time of the NetTrain call,
+27, 2,700 ragged sequences of 12 features, lengths 7–29): trained by one process (threads
+"auto", which runs this small net's kernels on one thread, and threads=2: its kernels split
+between both cores) and by ``mpiexec -n N`` ranks (``target_device="MPI"``, each rank on its
+share of the cores: one thread each on 2 cores). Prints examples/s of each (wall time of the NetTrain call,
 after an untimed warm-up round in the same process), and for the ranks the seconds per
 batch spent in the gradients' Allreduce, against the whole batch's.
 
@@ -30,6 +31,7 @@ if ROOT not in sys.path:
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from netgraph import (  # noqa: E402
+    KernelOptions,
     LinearLayer,
     LongShortTermMemoryLayer,
     NetChain,
@@ -86,11 +88,13 @@ def worker(args) -> None:
         training_progress_reporting=None,
         target_device=device,
     )
-    NetTrain(net(), (xs, ys), max_training_rounds=1, **kw)  # compiles, warms the caches
-    spent.update(allreduce=0.0, calls=0)
-    t0 = time.perf_counter()
-    r = NetTrain(net(), (xs, ys), "All", max_training_rounds=args.rounds, **kw)
-    wall = time.perf_counter() - t0
+    threads = "auto" if args.threads is None else args.threads
+    with KernelOptions(threads=threads):
+        NetTrain(net(), (xs, ys), max_training_rounds=1, **kw)  # compiles, warms the caches
+        spent.update(allreduce=0.0, calls=0)
+        t0 = time.perf_counter()
+        r = NetTrain(net(), (xs, ys), "All", max_training_rounds=args.rounds, **kw)
+        wall = time.perf_counter() - t0
     rank = 0
     if args.mpi:
         from mpi4py import MPI
@@ -113,9 +117,11 @@ def worker(args) -> None:
         )
 
 
-def launch(args, ranks: int) -> dict:
+def launch(args, ranks: int, threads=None) -> dict:
     script = [sys.executable, os.path.abspath(__file__), "--worker"]
     script += ["--examples", str(args.examples), "--rounds", str(args.rounds)]
+    if threads is not None:
+        script += ["--threads", str(threads)]
     if ranks:
         mpiexec = shutil.which(
             "mpiexec", path=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]
@@ -134,6 +140,7 @@ def main(argv=None):
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--threads", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--mpi", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
@@ -144,18 +151,23 @@ def main(argv=None):
         f"data-parallel NetTrain: LSTM {UNITS} → last → linear → softmax, ADAM, batch {BATCH}, "
         f"{args.examples} sequences, {args.rounds} rounds; {cores} cores"
     )
-    runs = {"1 process": [], f"{args.ranks} ranks": []}
-    for rep in range(args.repeats):  # alternate, so that drift hits both alike
-        order = (0, args.ranks) if rep % 2 == 0 else (args.ranks, 0)
-        for ranks in order:
-            runs["1 process" if ranks == 0 else f"{args.ranks} ranks"].append(launch(args, ranks))
-    print(f"{'':12s} {'examples/s':>11s} {'s/batch':>9s} {'allreduce s':>12s} {'share':>6s}")
+    setups = {
+        "1 process, threads auto": (0, None),
+        f"1 process, {cores} threads": (0, cores),
+        f"{args.ranks} ranks": (args.ranks, None),
+    }
+    runs = {name: [] for name in setups}
+    for rep in range(args.repeats):  # rotate the order, so that drift hits all alike
+        names = list(setups)[rep % 3 :] + list(setups)[: rep % 3]
+        for name in names:
+            runs[name].append(launch(args, *setups[name]))
+    print(f"{'':24s} {'examples/s':>11s} {'s/batch':>9s} {'allreduce s':>12s} {'share':>6s}")
     for name, rs in runs.items():
         ex = float(np.median([r["examples_per_s"] for r in rs]))
         batch = float(np.median([r["batch_s"] for r in rs]))
-        ar = float(np.median([r["allreduce_s"] for r in rs])) if name != "1 process" else 0.0
-        print(f"{name:12s} {ex:11,.0f} {batch:9.5f} {ar:12.6f} {ar / batch:6.1%}")
-    grads = runs["1 process"][0]["gradient_values"]
+        ar = float(np.median([r["allreduce_s"] for r in rs]))
+        print(f"{name:24s} {ex:11,.0f} {batch:9.5f} {ar:12.6f} {ar / batch:6.1%}")
+    grads = runs[f"{args.ranks} ranks"][0]["gradient_values"]
     print(f"gradient values per batch: {grads:,} ({4 * grads / 1024:.0f} KiB in float32)")
 
 

@@ -38,10 +38,17 @@ def team_for(device) -> Team | None:
         return None
     if device == "MPI":
         try:
-            from mpi4py import MPI
+            import mpi4py
         except ImportError as e:
             raise ImportError(
                 f'NetTrain: target_device="MPI" needs mpi4py, which is not installed: {INSTALL}.'
+            ) from e
+        try:
+            from mpi4py import MPI
+        except (ImportError, RuntimeError) as e:
+            raise ImportError(
+                f"NetTrain: mpi4py {mpi4py.__version__} could not load an MPI library ({e}); "
+                f"install one: {INSTALL}."
             ) from e
         comm = MPI.COMM_WORLD
     else:
@@ -63,22 +70,39 @@ class Team:
 
         self.MPI, self.comm = MPI, comm
         self.rank, self.size = comm.Get_rank(), comm.Get_size()
-        local = comm.Split_type(MPI.COMM_TYPE_SHARED)
-        self.local = local.Get_size()  # ranks on this machine
+        local = comm.Split_type(MPI.COMM_TYPE_SHARED)  # the ranks on this machine
+        self.cores = share_of_cores(_my_cores(), local.allgather(_my_cores()))
         local.Free()
 
     # -- before training ------------------------------------------------------------------
     def seed(self, seed: int | None) -> int:
-        """The run's random seed: the one given, or one rank 0 draws, the same on every rank."""
-        if seed is not None:
-            return seed
-        drawn = int(np.random.SeedSequence().entropy % 2**63) if self.rank == 0 else None
-        return self.comm.bcast(drawn, root=0)
+        """The run's random seed, the same on every rank: rank 0's (one it draws when none
+        is given). Every rank must draw the same batches; a seed that differs by rank (as
+        ``base + rank``) would deal each rank its share of another batch."""
+        if self.rank == 0 and seed is None:
+            seed = int(np.random.SeedSequence().entropy % 2**63)
+        return self.comm.bcast(seed if self.rank == 0 else None, root=0)
 
     def same_arrays(self, params: dict) -> None:
-        """Rank 0's arrays on every rank, in place."""
-        for k in sorted(params):
-            self.comm.Bcast(params[k], root=0)
+        """Rank 0's arrays on every rank, in place (the same order on every rank: the
+        arrays of one net, collected alike)."""
+        for w in params.values():
+            self.comm.Bcast(w, root=0)
+
+    def same_data(self, examples: int, batches: int) -> None:
+        """Refuse a run whose ranks were given different data (``examples`` in memory) or
+        draw different numbers of ``batches`` in a round: their sums would pair up wrongly
+        and wait for each other for ever."""
+        seen = self.comm.allgather((examples, batches))
+        if len(set(seen)) > 1:
+            shown = "; ".join(
+                f"rank {r}: {n} examples, {b} batches" for r, (n, b) in enumerate(seen)
+            )
+            raise ValueError(
+                f"NetTrain: the ranks of this MPI run were given different training data ({shown}). "
+                "Give every rank the same data (each trains on its share of every batch), or a "
+                "generator taking rank= and ranks= that returns each rank's share."
+            )
 
     @contextmanager
     def threads(self):
@@ -86,8 +110,7 @@ class Team:
         ranks on one machine do not oversubscribe it."""
         from threadpoolctl import threadpool_limits
 
-        share = max(1, len(os.sched_getaffinity(0)) // self.local)
-        with KernelOptions(threads=share), threadpool_limits(share):
+        with KernelOptions(threads=self.cores), threadpool_limits(self.cores):
             yield
 
     # -- each batch -----------------------------------------------------------------------
@@ -123,6 +146,21 @@ class Team:
             traceback.print_exception(error, file=sys.stderr)
         sys.stderr.flush()
         self.comm.Abort(1)
+
+
+def _my_cores() -> frozenset:
+    """The cores this process may run on (all of them where affinity is unknown: macOS)."""
+    try:
+        return frozenset(os.sched_getaffinity(0))
+    except AttributeError:
+        return frozenset(range(os.cpu_count() or 1))
+
+
+def share_of_cores(mine: frozenset, on_machine: list) -> int:
+    """This rank's threads: its cores, over the ranks of its machine that may run on the
+    same ones (a launcher that binds each rank to cores of its own leaves them all to it)."""
+    sharing = sum(1 for other in on_machine if other & mine)
+    return max(1, len(mine) // max(1, sharing))
 
 
 class Reduced:

@@ -88,8 +88,8 @@ def _validation(v) -> str:
 def run_options(options, tn, processes: int = 1) -> dict:
     """The options that make a run what it is, each in words (name → text): a checkpoint
     keeps them and a run resumed from it must have the same. ``processes``: the ranks of a
-    data-parallel run (distributed.py), kept when more than one (each draws its own dropout
-    masks, so another number of ranks is another run)."""
+    data-parallel run (distributed/mpi.py), kept when more than one (each draws its own
+    dropout masks, so another number of ranks is another run)."""
     method = dict(options.method_options)
     schedule = method.pop("learning_rate_schedule")
     out = {
@@ -106,11 +106,16 @@ def run_options(options, tn, processes: int = 1) -> dict:
     }
     out.update({f"method suboption {k}": repr(v) for k, v in method.items()})
     if processes > 1:
-        out["MPI processes (target_device)"] = repr(processes)
+        out[PROCESSES] = repr(processes)
     return out
 
 
+PROCESSES = "processes (target_device)"
+ABSENT = {PROCESSES: "1"}  # what a checkpoint without the entry means
+
+
 def _mismatches(saved: dict, mine: dict) -> list[str]:
+    saved, mine = {**ABSENT, **saved}, {**ABSENT, **mine}
     keys = [k for k in {**saved, **mine} if saved.get(k) != mine.get(k)]
     if "method" in keys:  # another method has other suboptions
         keys = [k for k in keys if not k.startswith("method suboption")]

@@ -201,6 +201,7 @@ class TrainingData:
         # a generator that takes rank= and ranks= draws each rank's own share of a batch
         self.team = team
         self.sharded = team is not None and _takes_rank(self.generator)
+        self.ports = (self.one_input, self.targets)
         train, valid = self._read(data, options, rng)
         check_ports(train, tn)
         self.train = encoded(train, self.coders)
@@ -228,14 +229,18 @@ class TrainingData:
         return first, valid
 
     def _draw(self, rnd: int, encode: bool = True) -> Examples:
-        if self.sharded:
-            team = self.team
-            b = self.generator(
-                batch_size=self.batch_size, round=rnd, rank=team.rank, ranks=team.size
-            )
-        else:
-            b = self.generator(batch_size=self.batch_size, round=rnd)
-        b = as_examples(b, self.one_input, self.targets)
+        if not self.sharded:
+            b = as_examples(self.generator(batch_size=self.batch_size, round=rnd), *self.ports)
+            return encoded(b, self.coders) if encode else b
+        rank, ranks = self.team.rank, self.team.size
+        b = self.generator(batch_size=self.batch_size, round=rnd, rank=rank, ranks=ranks)
+        try:
+            b = as_examples(b, *self.ports)
+        except ValueError as e:
+            raise ValueError(
+                f"{e} (The generator's share of a batch for rank {rank} of {ranks}, "
+                f"batch_size={self.batch_size}: give every rank at least one example.)"
+            ) from e
         return encoded(b, self.coders) if encode else b
 
     def round(self, rnd: int, rng) -> list[tuple[Examples, np.ndarray]]:

@@ -65,13 +65,22 @@ class Trainer:
         self.load()
 
     def join(self, team) -> None:
-        """Train as one rank of ``team`` (distributed.py): rank 0's arrays on every rank,
-        and each batch's gradients summed over the ranks."""
+        """Train as one rank of ``team`` (distributed/mpi.py): rank 0's arrays on every
+        rank (as initialized, fitted or resumed there), and each batch's gradients summed
+        over the ranks, with the new values of the arrays that training sets without them."""
         self.team = team
         team.same_arrays(self.params)
         self.load()
         trained = [k for k in self.params if k in self.opt.state]
-        updated = [k for k in self.params if k not in self.opt.state]
+        leaves = self.plan.opened.leaves
+        updated = [
+            k
+            for k in self.params
+            if k not in self.opt.state
+            and k[1] in leaves[k[0]].updated_arrays
+            and leaves[k[0]].updated_when != "fitting"
+            and self.opt.multipliers.get(k, 1.0) != 0
+        ]
         self.reduced = Reduced(self.params, trained, updated, self.dtype)
 
     def load(self) -> None:
@@ -232,7 +241,10 @@ class Trainer:
         res, opts = self.state.results, self.options
         seen, loss_sum = 0, 0.0
         tally = Tally(self.measures, self.plan) if self.measures.port is not None else None
-        for ex, idx in data.round(rnd, self.rng):
+        work = data.round(rnd, self.rng)
+        if self.team is not None:  # the same batches on every rank, or an error on each
+            self.team.same_data(0 if data.generator else data.train.n, len(work))
+        for ex, idx in work:
             self.state.batch_no += 1
             mine = idx if self.team is None or data.sharded else self.team.share(idx, ex.lengths)
             loss = self.batch(ex.take(mine), tally)

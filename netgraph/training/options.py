@@ -59,7 +59,7 @@ class TrainingOptions:
     save_dir: str | None
     resume_from: object
     reset_input_normalization: bool  # fit input normalization statistics before training
-    target_device: object = "CPU"  # "CPU", "MPI" or an mpi4py communicator (distributed.py)
+    target_device: object = "CPU"  # "CPU", "MPI" or an mpi4py communicator (distributed/mpi.py)
 
 
 def training_options(prop, given: dict) -> TrainingOptions:

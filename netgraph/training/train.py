@@ -116,8 +116,6 @@ def _train(net, data, options: TrainingOptions, team: Team | None):
     measured = measures_for(("Loss", *options.measurements), net, tn, "NetTrain")
     data = TrainingData(net, tn, data, options, rng, team=team)
     trainer = _trainer(tn, data, options, measured, report=report, rng=rng, seed=seed)
-    if team is not None:
-        trainer.join(team)
     state = RunState(results={k: [] for k in CARRIED if k.endswith(("List", "Lists"))})
     state.results.update(BestValidationRound=None, ExamplesProcessed=0)
     checkpoints = None
@@ -130,6 +128,8 @@ def _train(net, data, options: TrainingOptions, team: Team | None):
         checkpoints.resume(options.resume_from, trainer, state)
     elif options.reset_input_normalization:
         trainer.fit(data.train)
+    if team is not None:  # rank 0's arrays, fitted (on its share of a sharded generator's
+        trainer.join(team)  # first batch) or resumed, on every rank
     if save_dir is not None:
         if os.path.exists(save_dir) and not os.path.isdir(save_dir):
             raise ValueError(

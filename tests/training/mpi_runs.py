@@ -4,6 +4,7 @@ Each process writes its trained arrays to OUT.<rank>.npz, and the rank that got 
 object its lists to OUT.<rank>.json."""
 
 import json
+import os
 import sys
 
 import numpy as np
@@ -11,6 +12,7 @@ import numpy as np
 from netgraph import (
     BatchNormalizationLayer,
     DropoutLayer,
+    InputNormalizationLayer,
     LinearLayer,
     LongShortTermMemoryLayer,
     NetChain,
@@ -19,6 +21,7 @@ from netgraph import (
     SequenceLastLayer,
     SoftmaxLayer,
 )
+from netgraph.training.checkpoint import Checkpoints
 from netgraph.walk import flatten
 
 LISTS = ("RoundLossList", "ValidationLossList", "BatchLossList")
@@ -30,10 +33,12 @@ def data(n, seed):
     return xs, rng.integers(0, 3, n)
 
 
-def net(dropout=False):
+def net(dropout=False, normalized=False):
     layers = [LongShortTermMemoryLayer(5), SequenceLastLayer(), LinearLayer(3), SoftmaxLayer()]
     if dropout:
         layers.insert(2, DropoutLayer(0.3))
+    if normalized:
+        layers.insert(0, InputNormalizationLayer("zscore"))
     return NetChain(layers, input=("Varying", 3), output=NetDecoder("Class", [0, 1, 2]))
 
 
@@ -67,6 +72,29 @@ def run(case, device, extra):
         target_device=device,
     )
     return CASES[case](common, extra)
+
+
+def rank():
+    from mpi4py import MPI
+
+    return MPI.COMM_WORLD.Get_rank()
+
+
+def unequal(common, extra):
+    """Each rank given other data: refused on every rank, not a hang."""
+    return NetTrain(net(), data(40 + 8 * rank(), 0), "All", max_training_rounds=1, **common)
+
+
+def seed_by_rank(common, extra):
+    """``memory`` with a seed that differs by rank: rank 0's (1) is the run's."""
+    return memory({**common, "random_seed": 1 + 7 * rank()}, extra)
+
+
+def normalized(common, extra):
+    """Input normalization fitted from a sharded generator's first share."""
+    return NetTrain(
+        net(normalized=True), sharded, "All", max_training_rounds=2, round_length=24, **common
+    )
 
 
 def memory(common, extra):
@@ -121,8 +149,18 @@ def long(common, extra):
 
 
 def checkpoints(common, extra):
-    """extra: the directory, the rounds, and "resume" to resume from the directory."""
+    """extra: the directory, the rounds, and "resume" to resume from the directory. Each
+    process that writes a checkpoint notes its rank in the directory's "writers" file."""
     rounds, resume = int(extra[1]), extra[2:] == ["resume"]
+    save = Checkpoints.save
+
+    def noted(self, rnd, trainer):
+        who = 0 if trainer.team is None else trainer.team.rank
+        with open(os.path.join(extra[0], "..", "writers"), "a") as f:
+            f.write(f"{who}\n")
+        return save(self, rnd, trainer)
+
+    Checkpoints.save = noted
     return NetTrain(
         net(),
         data(40, 0),
@@ -144,6 +182,9 @@ CASES = {
     "failing": drawn(failing),
     "long": long,
     "checkpoints": checkpoints,
+    "unequal": unequal,
+    "seed_by_rank": seed_by_rank,
+    "normalized": normalized,
 }
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from netgraph import LinearLayer, NetTrain
+from netgraph.distributed.mpi import Reduced, share_of_cores
 
 pytest.importorskip("mpi4py", reason="needs mpi4py and an MPI library: pip install 'netgraph[mpi]'")
 
@@ -31,15 +32,38 @@ if MPIEXEC is None:
 TIMEOUT = 120  # seconds: a hung run fails the test instead of the suite
 
 
+@pytest.fixture(scope="module", autouse=True)
+def own_numba_cache(tmp_path_factory):
+    """The ranks compile into a numba cache of their own: several processes rewriting the
+    shared cache's index while another test's process loads from it slow that one down
+    (tests/training/test_interrupt.py times its Ctrl-C after the kernels are loaded)."""
+    ENV["NUMBA_CACHE_DIR"] = str(tmp_path_factory.mktemp("numba-cache"))
+    yield
+    ENV.pop("NUMBA_CACHE_DIR", None)
+
+
+ENV = {"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+
+
 def launch(case, out, ranks=2, extra=(), check=True):
     """Run mpi_runs.py's ``case`` on ``ranks`` MPI processes (0: one plain process on the
     CPU); returns the finished process."""
     script = ["-m", "tests.training.mpi_runs", case, "MPI" if ranks else "CPU", str(out), *extra]
-    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    env = {**os.environ, **ENV}
     cmd = [sys.executable, *script]
     if ranks:
         cmd = [MPIEXEC, "-n", str(ranks), *cmd]
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    # a session of its own: mpiexec passes signals to its process group, which would reach
+    # the other tests' processes
+    done = subprocess.run(
+        cmd,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        start_new_session=True,
+    )
     if check and done.returncode != 0:
         raise AssertionError(f"{case} on {ranks} ranks failed:\n{done.stdout}\n{done.stderr}")
     return done
@@ -93,6 +117,30 @@ def test_a_generator_whole_or_sharded_by_rank(tmp_path):
     assert b["ExamplesProcessed"] == a["ExamplesProcessed"] == 2 * 24
 
 
+def test_every_rank_uses_rank_0s_seed(tmp_path):
+    """A seed that differs by rank (random_seed=base + rank) would deal each rank its share
+    of another batch: rank 0's is the run's, and the net is the one of that seed."""
+    launch("memory", tmp_path / "same")
+    launch("seed_by_rank", tmp_path / "by_rank")
+    assert_same_arrays(arrays(tmp_path / "same.0.npz"), arrays(tmp_path / "by_rank.0.npz"), atol=0)
+
+
+def test_ranks_given_different_data_are_refused_not_left_waiting(tmp_path):
+    done = launch("unequal", tmp_path / "u", check=False)
+    assert done.returncode != 0
+    assert "were given different training data (rank 0: 40 examples" in done.stderr
+
+
+def test_statistics_fitted_on_a_share_are_rank_0s_on_every_rank(tmp_path):
+    """Input normalization fitted from a sharded generator's first batch (each rank has its
+    own share of it): every rank trains with rank 0's statistics, and ends with its net."""
+    launch("normalized", tmp_path / "n")
+    a, b = arrays(tmp_path / "n.0.npz"), arrays(tmp_path / "n.1.npz")
+    assert_same_arrays(a, b, atol=0)
+    means = [v for k, v in a.items() if k.endswith("/Mean")]
+    assert means and np.abs(means[0]).max() > 1e-3  # fitted, not the identity
+
+
 def test_dropout_masks_are_reproducible(tmp_path):
     """Each rank draws its own rows' masks from the run's seed and its rank: the same seed
     and number of ranks train the same net."""
@@ -141,7 +189,7 @@ def test_ctrl_c_stops_every_rank(tmp_path):
     """A Ctrl-C (mpiexec passes it to every rank) stops every rank, soon, saying so."""
     marker = tmp_path / "training"
     cmd = [MPIEXEC, "-n", "2", sys.executable, "-m", "tests.training.mpi_runs", "long", "MPI"]
-    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    env = {**os.environ, **ENV}
     p = subprocess.Popen(
         [*cmd, str(tmp_path / "l"), str(marker)],
         cwd=ROOT,
@@ -149,6 +197,7 @@ def test_ctrl_c_stops_every_rank(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # see launch
     )
     try:
         deadline = time.monotonic() + TIMEOUT
@@ -173,6 +222,7 @@ def test_checkpoints_rank_0_writes_and_resume_needs_as_many_ranks(tmp_path):
         "checkpoint-round0001.ngnet",
         "checkpoint-round0002.ngnet",
     ]
+    assert (tmp_path / "writers").read_text().split() == ["0", "0"]  # rank 0 alone
     launch("checkpoints", tmp_path / "resumed", extra=(str(d), "3", "resume"))
     launch("checkpoints", tmp_path / "whole", extra=(str(tmp_path / "ck2"), "3"))
     assert_same_arrays(arrays(tmp_path / "resumed.0.npz"), arrays(tmp_path / "whole.0.npz"), atol=0)
@@ -180,7 +230,7 @@ def test_checkpoints_rank_0_writes_and_resume_needs_as_many_ranks(tmp_path):
         "checkpoints", tmp_path / "one", ranks=0, extra=(str(d), "3", "resume"), check=False
     )
     assert done.returncode != 0
-    assert "MPI processes (target_device): 2 there, absent here" in done.stderr
+    assert "processes (target_device): 2 there, 1 here" in done.stderr
 
 
 def test_one_process_and_the_device_option():
@@ -193,3 +243,56 @@ def test_one_process_and_the_device_option():
     np.testing.assert_array_equal(a.arrays["Weights"], b.arrays["Weights"])
     with pytest.raises(ValueError, match='target_device must be "CPU", "MPI"'):
         NetTrain(LinearLayer(1, input=1), (x, 2 * x), target_device="GPU", **kw)
+
+
+# -- the pieces, without MPI: two ranks' buffers summed by hand -----------------------------
+
+
+def test_the_summed_buffer_is_the_whole_batchs_mean():
+    """Gradients and losses weighted by each rank's examples, a gradient one rank lacks
+    (absent on both stays absent), moving statistics averaged by examples, an empty share,
+    and an overflow on one rank reaching every rank."""
+    params = {"w": np.zeros((2, 3)), "b": np.zeros(3), "none": np.zeros(1), "stat": np.zeros(3)}
+    r = Reduced(params, ["w", "b", "none"], ["stat"], np.float64)
+    g0 = {"w": np.full((2, 3), 1.0), "b": np.arange(3.0)}
+    g1 = {"w": np.full((2, 3), 4.0)}
+    s0, s1 = {"stat": np.full(3, 2.0)}, {"stat": np.full(3, 8.0)}
+    buf = r.pack(0.5, 3, 7.0, g0, s0) + r.pack(2.0, 1, 0.0, g1, s1) + r.pack(9.0, 0, 0, {}, {})
+    loss, elapsed, grads, stats = r.unpack(buf)
+    assert loss == (0.5 * 3 + 2.0) / 4 and elapsed == 7.0  # rank 0's clock
+    np.testing.assert_allclose(grads["w"], (3 * 1.0 + 1 * 4.0) / 4)
+    np.testing.assert_allclose(grads["b"], 3 * np.arange(3.0) / 4)  # rank 1 had none
+    assert "none" not in grads
+    np.testing.assert_allclose(stats["stat"], (3 * 2.0 + 1 * 8.0) / 4)
+    g1["w"][0, 0] = np.inf
+    _, _, grads, _ = r.unpack(r.pack(0.5, 3, 0, g0, {}) + r.pack(2.0, 1, 0, g1, {}))
+    assert not np.isfinite(grads["w"]).all()  # every rank sees the divergence
+
+
+def test_tallies_merge_into_the_whole_sets():
+    """Counts and confusion matrices add up; means and sums of squares merge as one pass
+    over both parts would give them."""
+    from netgraph.measurements.measures import Tally
+
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(7), rng.standard_normal(5)
+
+    def tally(t, kind="Regression"):
+        x = Tally.__new__(Tally)
+        x.n, x.loss, x.count, x.sse, x.sae, x.mean, x.m2 = 0, 0.0, 0, 0.0, 0.0, 0.0, 0.0
+        x._errors(t, np.zeros_like(t))
+        x.n, x.loss = len(t), float(np.sum(t))
+        return x
+
+    whole, part = tally(np.concatenate([a, b])), tally(a)
+    part.merge([tally(a).counts(), tally(b).counts()])
+    for f in ("n", "loss", "count", "sse", "sae", "mean", "m2"):
+        assert np.isclose(getattr(part, f), getattr(whole, f)), f
+
+
+def test_each_rank_gets_its_share_of_the_cores():
+    two = frozenset({0, 1})
+    assert share_of_cores(two, [two, two]) == 1  # two ranks on the same two cores
+    assert share_of_cores(frozenset(range(4)), [frozenset(range(4))]) == 4
+    own = [frozenset({0, 1}), frozenset({2, 3})]  # bound by the launcher to cores of their own
+    assert share_of_cores(own[0], own) == 2
