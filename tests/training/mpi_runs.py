@@ -97,6 +97,11 @@ def normalized(common, extra):
     )
 
 
+def printed(common, extra):
+    """``memory``, reporting each round on standard output."""
+    return memory({**common, "training_progress_reporting": "Print"}, extra)
+
+
 def memory(common, extra):
     return NetTrain(
         net(),
@@ -185,6 +190,7 @@ CASES = {
     "unequal": unequal,
     "seed_by_rank": seed_by_rank,
     "normalized": normalized,
+    "printed": printed,
 }
 
 

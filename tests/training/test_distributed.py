@@ -102,6 +102,12 @@ def test_two_ranks_train_the_net_one_process_trains(tmp_path):
     assert max(abs(w).max() for w in one.values()) > 0.1  # trained arrays, not zeros
 
 
+def test_rank_0_alone_reports(tmp_path):
+    done = launch("printed", tmp_path / "p")
+    rounds = [line for line in done.stdout.splitlines() if line.startswith("round ")]
+    assert [r.split()[1] for r in rounds] == ["1/3", "2/3", "3/3"], done.stdout
+
+
 def test_a_generator_whole_or_sharded_by_rank(tmp_path):
     """A generator that knows nothing of ranks gives every rank the whole batch, which
     NetTrain shares out; one that takes rank= and ranks= gives each rank its own share.
