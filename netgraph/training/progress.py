@@ -76,33 +76,57 @@ class _Print(_Silent):
 
 
 class _Bar(_Silent):
-    """One line, rewritten in place (a carriage return works in terminals and notebooks),
-    at most ten times a second: round, progress, batch loss, the last round's measurements,
-    validation loss and measurements, examples per second and the time left."""
+    """In a terminal (or a notebook), one line rewritten in place with a carriage return, at
+    most ten times a second: round, progress, batch loss, the last round's measurements,
+    validation loss and measurements, examples per second and the time left; it ends at
+    100 %. Elsewhere (a log file, a pipe) one line per round, without carriage returns."""
 
     def __init__(self, out):
         self.out, self.last, self.measured, self.shown = out, -1.0, "", False
+        isatty = getattr(out, "isatty", None)
+        self.live = bool(isatty and isatty())
+        self.now = None  # the last batch's figures: (rnd, rounds, seen, per_round, loss, elapsed)
 
     def batch(self, rnd, rounds, *, seen, per_round, loss, elapsed):
-        if elapsed - self.last < 0.1:
-            return
-        self.last = elapsed
+        self.now = (rnd, rounds, seen, per_round, loss, elapsed)
+        if self.live and elapsed - self.last >= 0.1:
+            self.last = elapsed
+            self._draw(self.now)
+
+    def _draw(self, now: tuple) -> None:
+        rnd, rounds, seen, per_round, loss, elapsed = now
         done = (rnd - 1 + min(seen, per_round) / per_round) / rounds
         width = 20
         bar = "█" * int(done * width) + "·" * (width - int(done * width))
-        speed = ((rnd - 1) * per_round + seen) / elapsed if elapsed > 0 else 0.0
         left = elapsed * (1 - done) / done if done > 0 else 0.0
         line = (
             f"\rround {rnd}/{rounds} {bar} {done:4.0%}  loss {loss:.4g}{self.measured}  "
-            f"{speed:,.0f} ex/s  {left:.0f} s left  "
+            f"{self._speed(rnd, seen, per_round, elapsed)}  {left:.0f} s left  "
         )
         self.out.write(line)
         self.out.flush()
         self.shown = True
 
+    @staticmethod
+    def _speed(rnd, seen, per_round, elapsed) -> str:
+        speed = ((rnd - 1) * per_round + seen) / elapsed if elapsed > 0 else 0.0
+        return f"{speed:,.0f} ex/s"
+
     def round(self, rnd, rounds, measured, validation, elapsed):
         v = "" if validation is None else f"  val {validation['Loss']:.4g}{brief(validation)}"
         self.measured = brief(measured) + v
+        if self.now is None:
+            return
+        per_round, loss = self.now[3], self.now[4]
+        if self.live:  # the round's end, drawn whatever the time since the last drawing
+            self._draw((rnd, rounds, per_round, per_round, loss, elapsed))
+            return
+        speed = self._speed(rnd, per_round, per_round, elapsed)
+        self.out.write(
+            f"round {rnd}/{rounds}  loss {measured['Loss']:.4g}{self.measured}  {speed}  "
+            f"{elapsed:.1f} s\n"
+        )
+        self.out.flush()
 
     def close(self):
         if self.shown:

@@ -1,0 +1,43 @@
+"""NetTrain's progress line: live in a terminal, ending at 100 %; one line per round when the
+output is not a terminal (a log file), never a carriage return there."""
+
+import io
+
+import numpy as np
+
+from netgraph import LinearLayer, NetTrain
+from netgraph.training import progress
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def train(out, monkeypatch, rounds=3):
+    monkeypatch.setattr(progress.sys, "stderr", out)
+    x = np.linspace(-1, 1, 64)[:, None]
+    NetTrain(
+        LinearLayer(1, input=1),
+        (x, 2 * x),
+        max_training_rounds=rounds,
+        batch_size=8,
+        random_seed=0,
+        validation_set=(x[:8], 2 * x[:8]),
+    )
+    return out.getvalue()
+
+
+def test_a_log_file_gets_one_line_per_round(monkeypatch):
+    text = train(io.StringIO(), monkeypatch)
+    assert "\r" not in text
+    lines = text.splitlines()
+    assert [line.split()[1] for line in lines] == ["1/3", "2/3", "3/3"], text
+    assert all("loss" in line and "val" in line and "ex/s" in line for line in lines)
+
+
+def test_a_terminal_line_ends_at_100_percent(monkeypatch):
+    text = train(Terminal(), monkeypatch)
+    assert text.count("\n") == 1 and text.endswith("\n")
+    last = text.rstrip("\n").split("\r")[-1]
+    assert last.startswith("round 3/3") and "100%" in last and "0 s left" in last, last
