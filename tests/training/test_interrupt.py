@@ -22,6 +22,11 @@ SCRIPT = textwrap.dedent(
     X = [rng.normal(size=(rng.integers(5, 40), 8)) for _ in range(256)]
     Y = rng.normal(size=(256, 2))
     net = NetChain([LongShortTermMemoryLayer(32), SequenceLastLayer(), LinearLayer(2)], input=("Varying", 8))
+    # the kernels compiled (or loaded) first: the Ctrl-C lands in training, not in numba's
+    # compiler on a cold cache (where Python may end with a SIGINT status after NetTrain
+    # has returned its ManualStop)
+    NetTrain(net, (X, Y), batch_size=16, max_training_rounds=1,
+             training_progress_reporting=None, random_seed=0)
     print("ready", flush=True)
     r = NetTrain(net, (X, Y), "All", batch_size=16, max_training_rounds=10000,
                  training_progress_reporting=None, random_seed=0)
