@@ -30,45 +30,17 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from netgraph import (  # noqa: E402
-    KernelOptions,
-    LinearLayer,
-    LongShortTermMemoryLayer,
-    NetChain,
-    NetInitialize,
-    NetTrain,
-    SequenceLastLayer,
-    SoftmaxLayer,
-)
+from sequence_task import BATCH, N_UNITS, make_data, make_net  # noqa: E402
+
+from netgraph import KernelOptions, NetTrain  # noqa: E402
 from netgraph.distributed import mpi as distributed  # noqa: E402
 from netgraph.walk import flatten  # noqa: E402
-
-BATCH, K, CLASSES, UNITS = 27, 12, 9, 100
-
-
-def data(n, seed=0):
-    rng = np.random.default_rng(seed)
-    xs = [rng.standard_normal((int(rng.integers(7, 30)), K)).astype(np.float32) for _ in range(n)]
-    return xs, rng.integers(0, CLASSES, size=n)
-
-
-def net():
-    chain = NetChain(
-        [
-            LongShortTermMemoryLayer(UNITS),
-            SequenceLastLayer(),
-            LinearLayer(CLASSES),
-            SoftmaxLayer(),
-        ],
-        input=("Varying", K),
-    )
-    return NetInitialize(chain, random_seed=0)
 
 
 def worker(args) -> None:
     """One process's run (a rank of mpiexec, or alone): warm-up, then the timed training;
     rank 0 prints its figures as JSON."""
-    xs, ys = data(args.examples)
+    xs, ys = make_data(args.examples)
     device = "MPI" if args.mpi else "CPU"
     spent = {"allreduce": 0.0, "calls": 0}
     original = distributed.Team.sum
@@ -90,10 +62,10 @@ def worker(args) -> None:
     )
     threads = "auto" if args.threads is None else args.threads
     with KernelOptions(threads=threads):
-        NetTrain(net(), (xs, ys), max_training_rounds=1, **kw)  # compiles, warms the caches
+        NetTrain(make_net(), (xs, ys), max_training_rounds=1, **kw)  # compiles, warms the caches
         spent.update(allreduce=0.0, calls=0)
         t0 = time.perf_counter()
-        r = NetTrain(net(), (xs, ys), "All", max_training_rounds=args.rounds, **kw)
+        r = NetTrain(make_net(), (xs, ys), "All", max_training_rounds=args.rounds, **kw)
         wall = time.perf_counter() - t0
     rank = 0
     if args.mpi:
@@ -148,7 +120,7 @@ def main(argv=None):
         return
     cores = len(os.sched_getaffinity(0))
     print(
-        f"data-parallel NetTrain: LSTM {UNITS} → last → linear → softmax, ADAM, batch {BATCH}, "
+        f"data-parallel NetTrain: LSTM {N_UNITS} → last → linear → softmax, ADAM, batch {BATCH}, "
         f"{args.examples} sequences, {args.rounds} rounds; {cores} cores"
     )
     setups = {

@@ -31,29 +31,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from netgraph import (  # noqa: E402
-    LinearLayer,
-    LongShortTermMemoryLayer,
-    NetChain,
-    NetInitialize,
-    NetTrain,
-    SequenceLastLayer,
-    SoftmaxLayer,
-)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from sequence_task import BATCH, CLASSES, N_UNITS, K, make_data, make_net  # noqa: E402
+
+from netgraph import NetTrain  # noqa: E402
 
 try:
     import torch
 except ImportError:  # pragma: no cover
     sys.exit("PyTorch is needed for this benchmark: pip install torch==2.13.0 (CPU build)")
-
-K, N_UNITS, CLASSES, BATCH = 12, 100, 9, 27
-
-
-def make_data(n, seed=0):
-    rng = np.random.default_rng(seed)
-    xs = [rng.standard_normal((int(rng.integers(7, 30)), K)).astype(np.float32) for _ in range(n)]
-    ys = rng.integers(0, CLASSES, size=n)
-    return xs, ys
 
 
 def netgraph_run(net, xs, ys, rounds, seed):
@@ -127,18 +114,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     xs, ys = make_data(args.examples)
-    net = NetInitialize(
-        NetChain(
-            [
-                LongShortTermMemoryLayer(N_UNITS),
-                SequenceLastLayer(),
-                LinearLayer(CLASSES),
-                SoftmaxLayer(),
-            ],
-            input=("Varying", K),
-        ),
-        random_seed=0,
-    )
+    net = make_net()
     print(
         f"training speed: LSTM {N_UNITS} → last → linear → softmax ({CLASSES} classes), ADAM, batch {BATCH},"
     )

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from .kernels.base import Op, by_length, step_mask
+from .kernels.base import Op, by_length, step_mask, unpadded
 from .kernels.sequence import reversal
 
 
@@ -100,7 +100,7 @@ class MapOp(OperatorOp):
         plan = self.plans["Net"]
         B, T = next(x for x in xs if x is not None).shape[:2]
         n = next((x for x in lens if x is not None), None)
-        rows = None if n is None or n.min() >= T else np.flatnonzero(step_mask(n, T).ravel())
+        rows = None if unpadded(n, T) else np.flatnonzero(step_mask(n, T).ravel())
         feeds = {(None, p): _rows(x, rows) for p, x in zip(self.layer.input_ports(), xs)}
         vals, env, tape = self.run("Net", feeds, {}, ctx)
         ys = [_unrows(vals[plan.outputs[p]], rows, B, T) for p in self.layer.output_ports()]

@@ -205,14 +205,12 @@ class Reduced:
         gradients) of the whole batch, from the summed buffer: the means over all the
         ranks' examples."""
         n = buf[1]
-        grads = {k: self._get(buf, k) / n for k in self.trained if buf[self.at[k]]}
-        updates = {k: self._get(buf, k) / buf[self.at[k]] for k in self.updated if buf[self.at[k]]}
-        dtypes = {k: self.params[k][1] for k in self.params}
-        grads = {k: g.astype(dtypes[k]) for k, g in grads.items()}
-        updates = {k: u.astype(dtypes[k]) for k, u in updates.items()}
+        grads = {k: self._mean(buf, k, n) for k in self.trained if buf[self.at[k]]}
+        updates = {k: self._mean(buf, k, buf[self.at[k]]) for k in self.updated if buf[self.at[k]]}
         return float(buf[0] / n), float(buf[2]), grads, updates
 
-    def _get(self, buf, k):
-        shape, _, size = self.params[k]
+    def _mean(self, buf, k, weight):
+        """The array ``k``'s values in ``buf`` over ``weight``, in its shape and dtype."""
+        shape, dtype, size = self.params[k]
         o = self.at[k]
-        return buf[o + 1 : o + 1 + size].reshape(shape)
+        return (buf[o + 1 : o + 1 + size] / weight).reshape(shape).astype(dtype)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..types import Var
-from .base import Op, step_mask
+from .base import Op, step_mask, unpadded
 
 
 class NormalizationOp(Op):
@@ -53,7 +53,7 @@ def _channel_shape(x: np.ndarray, axis: int) -> list:
 
 def _valid(x: np.ndarray, lengths) -> np.ndarray | None:
     """The mask of x's real steps, shaped to broadcast against x (None without padding)."""
-    if lengths is None or lengths.min() >= x.shape[1]:
+    if unpadded(lengths, x.shape[1]):
         return None
     return step_mask(lengths, x.shape[1]).reshape(x.shape[:2] + (1,) * (x.ndim - 2))
 

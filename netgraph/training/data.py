@@ -229,19 +229,23 @@ class TrainingData:
         return first, valid
 
     def _draw(self, rnd: int, encode: bool = True) -> Examples:
-        if not self.sharded:
+        if self.sharded:
+            b = self._share(rnd)
+        else:
             b = as_examples(self.generator(batch_size=self.batch_size, round=rnd), *self.ports)
-            return encoded(b, self.coders) if encode else b
+        return encoded(b, self.coders) if encode else b
+
+    def _share(self, rnd: int) -> Examples:
+        """This rank's share of a batch, from a generator taking rank= and ranks=."""
         rank, ranks = self.team.rank, self.team.size
         b = self.generator(batch_size=self.batch_size, round=rnd, rank=rank, ranks=ranks)
         try:
-            b = as_examples(b, *self.ports)
+            return as_examples(b, *self.ports)
         except ValueError as e:
             raise ValueError(
                 f"{e} (The generator's share of a batch for rank {rank} of {ranks}, "
                 f"batch_size={self.batch_size}: give every rank at least one example.)"
             ) from e
-        return encoded(b, self.coders) if encode else b
 
     def round(self, rnd: int, rng) -> list[tuple[Examples, np.ndarray]]:
         """One round's work: (examples, indices of one batch) in training order."""

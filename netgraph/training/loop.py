@@ -76,10 +76,7 @@ class Trainer:
         updated = [
             k
             for k in self.params
-            if k not in self.opt.state
-            and k[1] in leaves[k[0]].updated_arrays
-            and leaves[k[0]].updated_when != "fitting"
-            and self.opt.multipliers.get(k, 1.0) != 0
+            if self.set_without_gradient(k) and leaves[k[0]].updated_when != "fitting"
         ]
         self.reduced = Reduced(self.params, trained, updated, self.dtype)
 
@@ -121,13 +118,18 @@ class Trainer:
         """The new values of arrays set without gradients, by (path, name), from what the
         plan collected (``Ctx.updates``): only the layer's ``updated_arrays``, and none of a
         layer whose learning-rate multiplier is 0 (frozen layers keep their statistics)."""
-        leaves = self.plan.opened.leaves  # by their paths inside operators too
         return {
             (path, k): np.asarray(v, self.dtype)
             for path, values in updates.items()
             for k, v in values.items()
-            if k in leaves[path].updated_arrays and self.opt.multipliers.get((path, k), 1.0) != 0
+            if self.set_without_gradient((path, k))
         }
+
+    def set_without_gradient(self, key: tuple) -> bool:
+        """Whether training sets the array ``key`` = (path, name) without a gradient (one of
+        its layer's ``updated_arrays``), a layer whose learning-rate multiplier is 0 aside."""
+        leaf = self.plan.opened.leaves[key[0]]  # by their paths inside operators too
+        return key[1] in leaf.updated_arrays and self.opt.multipliers.get(key, 1.0) != 0
 
     def fit(self, examples: Examples) -> None:
         """Fit the arrays of the layers whose ``updated_when`` is "fitting" (input
