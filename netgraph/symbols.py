@@ -17,7 +17,27 @@ class _Symbol:
 
 
 All = _Symbol("All")
+"""Wolfram's ``All``: every recurrent state in ``NetPort(All, "States")``, the open end of a
+span of levels such as ``(2, All)``.
+
+>>> from netgraph import All, AggregationLayer, NetPort
+>>> NetPort(All, "States")
+NetPort(All, 'States')
+>>> AggregationLayer("Max", (2, All), input=(3, 4, 5)).ports["Output"]
+(3,)
+"""
+
 Automatic = _Symbol("Automatic")
+"""Wolfram's ``Automatic``: a size or option left to inference (``None`` means the same in a
+shape). Here the input size comes from the weights:
+
+>>> import numpy as np
+>>> from netgraph import Automatic, LinearLayer
+>>> LinearLayer(2, input=("Varying", Automatic)).ports["Input"]
+(Varying, ?)
+>>> LinearLayer(2, weights=np.ones((2, 3)), input=("Varying", Automatic)).ports["Input"]
+(Varying, 3)
+"""
 
 
 class Restricted:
@@ -51,7 +71,17 @@ class Restricted:
 
 
 class Scaled:
-    """``Scaled(r)``: a fraction r of something (for example of the training set)."""
+    """``Scaled(r)``: a fraction r of something, such as the part of the training data that
+    NetTrain holds out for validation (``validation_set=Scaled(0.2)``).
+
+    >>> from netgraph import Scaled
+    >>> Scaled(0.2)
+    Scaled(0.2)
+    >>> Scaled(1.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: Scaled: the fraction must lie strictly between 0 and 1; received 1.5.
+    """
 
     __slots__ = ("r",)
 

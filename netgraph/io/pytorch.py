@@ -343,15 +343,13 @@ def from_pytorch(module, *, input=None) -> Net:
     ``nn.Embedding``, ``nn.ReLU``, ``nn.Tanh``, ``nn.Sigmoid``, ``nn.Softsign``, ``nn.ELU``,
     ``nn.SELU``, ``nn.GELU``, ``nn.Softmax(dim=-1)``, ``nn.Dropout``, ``nn.Identity``,
     ``nn.Flatten``, ``nn.LayerNorm(k)`` (a NormalizationLayer), ``nn.BatchNorm1d`` and
-    ``nn.BatchNorm2d`` (a BatchNormalizationLayer, channels first, momentum 1 − torch's) and
+    ``nn.BatchNorm2d`` (a BatchNormalizationLayer, channels first, momentum 1 − torch's),
+    ``nn.Conv1d`` and ``nn.Conv2d`` (ConvolutionLayers, channel-first, zero padding),
+    ``nn.MaxPool1d/2d`` and ``nn.AvgPool1d/2d`` (PoolingLayers "Max" and "Mean", the stride
+    given explicitly, since Wolfram's defaults to 1 and PyTorch's to the kernel size) and
     ``nn.Sequential`` of these (children keep their names; an Identity is left out). Arrays
-    keep the module's dtype (float32 or float64).
-    ``nn.Flatten``, ``nn.LayerNorm(k)`` (a NormalizationLayer), ``nn.Conv1d`` and ``nn.Conv2d``
-    (ConvolutionLayers, channel-first, zero padding), ``nn.MaxPool1d/2d`` and
-    ``nn.AvgPool1d/2d`` (PoolingLayers "Max" and "Mean", the stride given explicitly, since
-    Wolfram's defaults to 1 and PyTorch's to the kernel size) and ``nn.Sequential`` of these
-    (children keep their names; an Identity is left out). Arrays keep the module's dtype
-    (float32 or float64). A convolution's input sizes are left to the data (or ``input``).
+    keep the module's dtype (float32 or float64). A convolution's input sizes are left to the
+    data (or ``input``).
 
     Recurrent modules: netgraph is batch-first whatever ``batch_first`` says; the two biases
     are summed; ``bias=False`` gives zero biases with learning-rate multiplier 0, so NetTrain
@@ -369,11 +367,16 @@ def from_pytorch(module, *, input=None) -> Net:
     vectors when the module holds a recurrent module, else the vector ``k`` of the first
     ``nn.Linear``, a sequence of indices before an ``nn.Embedding`` and a recurrent module.
 
-    With torch installed::
+    With torch installed (the ``[bench]`` extra):
 
-        lstm = torch.nn.LSTM(3, 8, num_layers=2, batch_first=True)
-        net = from_pytorch(lstm)             # NetChain of "l0", "l1"
-        y = net(x)                           # x: (B, T, 3) or a list of (T_b, 3)
+    >>> import numpy as np, torch
+    >>> from netgraph import from_pytorch
+    >>> lstm = torch.nn.LSTM(3, 8, num_layers=2, batch_first=True)
+    >>> net = from_pytorch(lstm)                 # a NetChain of layers "l0" and "l1"
+    >>> x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype(np.float32)
+    >>> expected, _ = lstm(torch.from_numpy(x))
+    >>> np.allclose(net(x), expected.detach().numpy(), atol=1e-6)
+    True
     """
     torch = sys.modules.get("torch")  # a torch module comes with torch already imported
     if torch is None or not isinstance(module, torch.nn.Module):

@@ -35,6 +35,14 @@ class Layer(Net):
     3. ``array_shapes(t)`` (shapes of the arrays, from the port types) and optionally
        ``fans(name, shape)`` for initialization;
     4. ``op(t)``: the kernel op that computes forward and backward.
+
+    docs/architecture.md ("Adding a layer") walks through one. A layer class names its input
+    ports (a recurrent layer's initial states are optional inputs) and its state ports:
+
+    >>> from netgraph import Layer, LongShortTermMemoryLayer
+    >>> lstm = LongShortTermMemoryLayer(4)
+    >>> isinstance(lstm, Layer), lstm.inputs, lstm.state_ports
+    (True, ('Input', 'State', 'CellState'), ('State', 'CellState'))
     """
 
     inputs: tuple[str, ...] = ("Input",)

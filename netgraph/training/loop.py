@@ -32,7 +32,23 @@ from .data import Examples
 
 
 class NetTrainDivergenceWarning(RuntimeWarning):
-    """Training stopped because the loss or an array became NaN or infinite."""
+    """Training stopped because the loss or an array became NaN or infinite.
+
+    NetTrain warns with it and returns the net of the last whole round; the results say
+    "Divergence" as the reason training stopped.
+
+    >>> import warnings
+    >>> import numpy as np
+    >>> from netgraph import NetChain, LinearLayer, NetTrain, NetTrainDivergenceWarning
+    >>> x = np.array([[1.0], [2.0], [3.0]])
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     results = NetTrain(NetChain([LinearLayer(1)], input=1), (x, 2 * x), "All",
+    ...                        method=("SGD", {"learning_rate": 1e20}), random_seed=0,
+    ...                        training_progress_reporting=None)
+    >>> caught[0].category is NetTrainDivergenceWarning, results["ReasonTrainingStopped"]
+    (True, 'Divergence')
+    """
 
 
 @dataclass

@@ -36,7 +36,20 @@ class NetTrainResultsObject:
     else the final net ("FinalNet"); "TrainedNetRound" is its round in every case (after a
     divergence, the last whole round; 0 for the net before training). "ReasonTrainingStopped" is one of "MaxTrainingRounds",
     "TimeGoalReached", "StoppingCriterion", "Divergence", "ManualStop". "LossPlot" is a
-    matplotlib figure (install the ``[plot]`` extra)."""
+    matplotlib figure (install the ``[plot]`` extra).
+
+    >>> import numpy as np
+    >>> from netgraph import NetChain, LinearLayer, NetTrain
+    >>> x = np.linspace(-1, 1, 20).reshape(-1, 1)
+    >>> results = NetTrain(NetChain([LinearLayer(1)], input=1), (x, 3 * x), "All",
+    ...                    max_training_rounds=5, random_seed=0, training_progress_reporting=None)
+    >>> results["TotalRounds"], results["ReasonTrainingStopped"], len(results["RoundLossList"])
+    (5, 'MaxTrainingRounds', 5)
+    >>> results["RoundLossList"][-1] < results["RoundLossList"][0]
+    True
+    >>> results.properties[:3]
+    ['TrainedNet', 'TrainedNetRound', 'FinalNet']
+    """
 
     def __init__(self, values: dict):
         self._values = dict(values)
