@@ -10,6 +10,7 @@ from collections import Counter
 import networkx as nx
 
 from .display import array_dims, byte_count, element_count, net_repr, net_table
+from .graphics import diagram
 from .net import Net, structure_key
 from .symbols import NetPort
 from .text import closest, port_option
@@ -73,39 +74,9 @@ def layers_graph(net) -> nx.DiGraph:
 
 
 def summary_graphic(net):
-    """The "SummaryGraphic" property: a matplotlib Figure of the LayersGraph, inputs on the left."""
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise ImportError(
-            'Information(net, "SummaryGraphic") draws with matplotlib, which is not installed: '
-            "pip install netgraph[plot]"
-        ) from None
-    g = layers_graph(net)
-    columns = [sorted(gen, key=str) for gen in nx.topological_generations(g)]
-    pos = {n: (i, -j) for i, col in enumerate(columns) for j, n in enumerate(col)}
-    height = max(len(c) for c in columns)
-    fig = Figure(figsize=(max(4.0, 2.4 * len(columns)), max(2.0, 1.2 * height + 0.6)))
-    ax = fig.add_subplot()
-    boxes = {}
-    for n, data in g.nodes(data=True):
-        if data["kind"] == "layer":
-            outs = [describe_shape(data["ports"][p]) for p in data["outputs"]]
-            head = n if n == data["type"] else f"{n}\n{data['type']}"
-            label, color = f"{head}\n{' '.join(outs)}", "#dce9f5"
-        else:
-            label, color = f"{n.port}\n{describe_shape(data['type'])}", "#f3f3f3"
-        box = {"boxstyle": "round", "facecolor": color, "edgecolor": "0.5"}
-        boxes[n] = ax.text(*pos[n], label, ha="center", va="center", fontsize=8, bbox=box)
-    for u, v in g.edges:
-        arrow = {"arrowstyle": "->", "color": "0.4", "shrinkA": 1, "shrinkB": 1}
-        arrow.update(patchA=boxes[u].get_bbox_patch(), patchB=boxes[v].get_bbox_patch())
-        ax.annotate("", xy=pos[v], xytext=pos[u], arrowprops=arrow)
-    ax.set_xlim(-0.6, len(columns) - 0.4)
-    ax.set_ylim(-height + 0.4, 0.6)
-    ax.set_axis_off()
-    ax.set_title(type(net).__name__, fontsize=9)
-    return fig
+    """The "SummaryGraphic" property: a matplotlib Figure of the LayersGraph, inputs on the
+    left, each layer's name, type and output shape in its box (``graphics.diagram``)."""
+    return diagram(layers_graph(net), type(net).__name__)
 
 
 def topology_hash(net) -> str:

@@ -30,6 +30,7 @@ STAGES = {
     "evaluation": 5,
     "state": 5,
     "display": 5,
+    "graphics": 5,
     "information": 5,
     "editing": 5,
     "initialization": 5,

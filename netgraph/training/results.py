@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..graphics import plot_losses
 from ..text import closest
 
 PROPERTIES = (
@@ -72,29 +73,14 @@ class NetTrainResultsObject:
 
     def loss_plot(self):
         try:
-            import matplotlib
-
-            matplotlib.use(matplotlib.get_backend())
             from matplotlib.figure import Figure
         except ImportError as e:
             raise ImportError(
                 'The "LossPlot" property needs matplotlib: pip install "netgraph[plot]".'
             ) from e
-        fig = Figure(figsize=(6, 3.5))
+        fig = Figure(figsize=(6, 3.5), layout="constrained")
         ax = fig.add_subplot()
-        rounds = range(1, len(self._values["RoundLossList"]) + 1)
-        ax.plot(rounds, self._values["RoundLossList"], label="training loss", marker=".")
-        if self._values["ValidationLossList"]:
-            ax.plot(
-                rounds[: len(self._values["ValidationLossList"])],
-                self._values["ValidationLossList"],
-                label="validation loss",
-                marker=".",
-            )
-        ax.set_xlabel("round")
-        ax.set_ylabel("loss")
-        ax.set_yscale("log" if min(self._values["RoundLossList"] or [1]) > 0 else "linear")
-        ax.legend()
+        plot_losses(ax, self._values["RoundLossList"], self._values["ValidationLossList"])
         return fig
 
     def __repr__(self) -> str:
