@@ -8,12 +8,13 @@ the coders of the layer ports that become their own ports. Indices count from 0.
 
 from __future__ import annotations
 
+import html
 import re
 
 import numpy as np
 
-from .text import closest
-from .types import REAL, Index, TensorType, Var
+from .text import closest, html_table
+from .types import REAL, Index, TensorType, Var, describe_shape
 
 # Wolfram's default alphabet: tab, newline and the printable ASCII characters.
 DEFAULT_CHARACTERS = "\t\n" + "".join(chr(c) for c in range(32, 127))
@@ -40,6 +41,28 @@ def _form(form, owner: str) -> str:
             f'{owner}: the output form must be "Index" or "UnitVector"; received {form!r}.'
         )
     return form
+
+
+CODER_BOX = (
+    "display:inline-block;border:1px solid #b8c4d0;border-radius:6px;padding:6px 10px;"
+    "font-family:sans-serif;font-size:13px"
+)
+
+
+def coder_html(coder, port_role: str, labels: list, options: dict) -> str:
+    """A coder's summary box: its kind, the array port it gives or takes, its labels or
+    characters (the first 20) and its options."""
+    shown = ", ".join(html.escape(repr(x)) for x in labels[:20])
+    more = f" … ({len(labels)} in all)" if len(labels) > 20 else ""
+    rows = [
+        ("kind", html.escape(coder.kind)),
+        (port_role, html.escape(describe_shape(coder.port_type()))),
+    ]
+    if labels:
+        rows.append(("labels" if coder.kind != "Characters" else "characters", shown + more))
+    rows += [(html.escape(k), html.escape(repr(v))) for k, v in options.items()]
+    title = html.escape(type(coder).__name__)
+    return f'<div style="{CODER_BOX}"><b>{title}</b>{html_table(rows)}</div>'
 
 
 class NetEncoder:
@@ -219,6 +242,11 @@ class NetEncoder:
             return 'NetEncoder("Boolean")'
         return f'NetEncoder("{self.kind}", {len(self.items)} {"words" if self.kind == "Tokens" else "labels"})'
 
+    def _repr_html_(self) -> str:
+        _, options = self.arguments()
+        options = {"form": self.form, **options} if self.kind != "Boolean" else options
+        return coder_html(self, "gives", self.items if self.kind != "Boolean" else [], options)
+
 
 CLASS_PROPERTIES = (
     "Decision",
@@ -377,6 +405,10 @@ class NetDecoder:
         if self.kind == "Boolean":
             return f'NetDecoder("Boolean"{depth})'
         return f'NetDecoder("Class", {len(self.labels)} labels{depth})'
+
+    def _repr_html_(self) -> str:
+        labels = self.labels if self.kind == "Class" else []
+        return coder_html(self, "takes", labels, {"input_depth": self.input_depth})
 
 
 def _entropy(p) -> float:

@@ -7,6 +7,7 @@ import html
 
 import numpy as np
 
+from .text import html_table
 from .types import describe_shape
 from .walk import all_arrays, flatten
 
@@ -101,7 +102,8 @@ def _footer(net) -> str:
     dims = array_dims(net)
     n = element_count(dims.values())
     layers = len(flatten(net).leaves)
-    return f"{layers} layers, {len(dims)} arrays, {'?' if n is None else n} elements"
+    plural = "" if layers == 1 else "s"
+    return f"{layers} layer{plural}, {len(dims)} arrays, {'?' if n is None else n} elements"
 
 
 COLUMNS = ("layer", "type", "output", "elements")
@@ -125,15 +127,111 @@ def net_table(net) -> str:
     return "\n".join(lines + ["  " + _footer(net)])
 
 
-def net_html(net) -> str:
-    """``_repr_html_``: the same table as ``repr(net)``, as HTML."""
-    if not net.is_container:
-        return f"<pre>{html.escape(net_repr(net))}</pre>"
-    rows = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in _rows(net)
-    )
-    head = "".join(f"<th>{h}</th>" for h in COLUMNS)
+# -- notebook summaries ----------------------------------------------------------------------
+
+BOX = (
+    "display:inline-block;border:1px solid #b8c4d0;border-radius:6px;padding:6px 10px;"
+    "font-family:sans-serif;font-size:13px;line-height:1.35"
+)
+PICTURE_LAYERS = 40  # a picture of a larger net would be too small to read
+
+
+def box(title: str, *parts: str) -> str:
+    """A summary box: a bold title, then its parts (HTML)."""
+    return f'<div style="{BOX}"><b>{html.escape(title)}</b>{"".join(parts)}</div>'
+
+
+def section(title: str, body: str, *, shown: bool = True) -> str:
+    """A part of a summary box that can be folded (``<details>``)."""
     return (
-        f"<div><b>{html.escape(_header(net))}</b><table><tr>{head}</tr>{rows}</table>"
-        f"<small>{html.escape(_footer(net))}</small></div>"
+        f'<details{" open" if shown else ""} style="margin-top:4px">'
+        f"<summary>{html.escape(title)}</summary>{body}</details>"
     )
+
+
+def picture_of(draw) -> str:
+    """The figure that ``draw()`` makes, as inline SVG; "" without matplotlib."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return ""
+    from .graphics import svg
+
+    return f"<div>{svg(draw())}</div>"
+
+
+def picture(net) -> str:
+    """The layer diagram as inline SVG; "" without matplotlib or for a net too large."""
+    if len(flatten(net).leaves) > PICTURE_LAYERS:
+        return ""
+    from .graphics import diagram, layers_graph
+
+    return picture_of(lambda: diagram(layers_graph(net)))
+
+
+def _port_rows(net) -> list:
+    def shown(p):
+        c = net.coders.get(p)
+        return html.escape(repr(c) if c is not None else describe_shape(net.ports[p]))
+
+    rows = [("input", html.escape(p), shown(p)) for p in net.required_inputs()]
+    rows += [("output", html.escape(p), shown(p)) for p in net.exposed_outputs()]
+    rows += [("state", html.escape(p), shown(p)) for p in net.state_ports]
+    return rows
+
+
+def _array_rows(net) -> list:
+    implied = net.array_shapes(net.ports)
+    rows = []
+    for k, a in net.arrays.items():
+        shape = a.shape if a is not None else _known(implied.get(k))
+        kind = str(a.dtype) if a is not None else "uninitialized"
+        rows.append((html.escape(k), html.escape(str(shape) if shape else "?"), kind))
+    return rows
+
+
+def net_html(net) -> str:
+    """``_repr_html_``: a summary box as Wolfram's: ports with their shapes (or encoders and
+    decoders), then a container's layer table or a layer's options and arrays, the array
+    counts, and a picture of the layer graph."""
+    parts = [section("ports", html_table(_port_rows(net), ("", "port", "shape")))]
+    if net.is_container:
+        rows = [[html.escape(c) for c in r] for r in _rows(net)]
+        parts.append(section("layers", html_table(rows, COLUMNS), shown=len(rows) <= 30))
+    else:
+        options = _options(net)
+        if options:
+            parts.append(section("options", f"<code>{html.escape(options)}</code>"))
+        if net.arrays:
+            table = html_table(_array_rows(net), ("array", "shape", "type"))
+            parts.append(section("arrays", table, shown=len(net.arrays) <= 6))
+    pic = picture(net)
+    if pic:
+        parts.append(section("graph", pic, shown=net.is_container))
+    parts.append(f'<div style="margin-top:4px;color:#555">{html.escape(_footer(net))}</div>')
+    return box(type(net).__name__, *parts)
+
+
+def values_html(a: np.ndarray) -> str:
+    """An array's first values, as numpy prints them (at most a line or two)."""
+    a = np.asarray(a)
+    if a.ndim == 0 and np.issubdtype(a.dtype, np.number):
+        return f"<code>{float(a):.4g}</code>"
+    text = np.array2string(a, precision=4, threshold=12, edgeitems=3)
+    return f"<code>{html.escape(text)}</code>"
+
+
+def state_html(so) -> str:
+    """``NetStateObject._repr_html_``: the net's header and the states the next call starts
+    from, with their shapes and first values."""
+    states = so.states
+    if states:
+        rows = [
+            (html.escape(repr(k)), html.escape(str(np.shape(v))), values_html(v))
+            for k, v in states.items()
+        ]
+        body = html_table(rows, ("state", "shape", "values"))
+    else:
+        body = "<div>zeros: the first call starts every recurrent state at zero</div>"
+    head = f"<div><code>{html.escape(_header(so.net))}</code></div>"
+    return box("NetStateObject", head, section("states", body))

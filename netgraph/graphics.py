@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
+from .symbols import NetPort
 from .types import describe_shape
+from .walk import flatten, links
 
 FONT = 8.0  # points
 LINE = FONT * 1.35
@@ -57,6 +59,43 @@ class Diagram:
     edges: list = field(default_factory=list)  # (points, label)
     width: float = 0.0
     height: float = 0.0
+
+
+def _node(ep):
+    path, port = ep
+    return NetPort(port) if path == () else "/".join(path)
+
+
+def layers_graph(net) -> nx.DiGraph:
+    """The "LayersGraph" property: leaf layers and the net's ports, wired as in the net. A
+    bare recurrent layer's own optional state ports (inputs and outputs at once) are left out."""
+    g = nx.DiGraph()
+    flat = flatten(net, closed=True)  # an operator is one node, wired as it is
+    units, wires = flat.leaves, links(flat)
+    for path, leaf in units.items():
+        name = "/".join(path) if path else type(leaf).__name__
+        g.add_node(
+            name,
+            kind="layer",
+            type=type(leaf).__name__,
+            ports=dict(leaf.ports),
+            outputs=leaf.output_ports(),
+        )
+    for p in net.required_inputs():
+        g.add_node(NetPort(p), kind="input", type=net.ports[p])
+    for p in net.exposed_outputs():
+        g.add_node(NetPort(p), kind="output", type=net.ports[p])
+    if () in units:  # a bare layer
+        name = type(net).__name__
+        wires = [(((), p), ((name,), p)) for p in net.required_inputs()]
+        wires += [(((name,), p), ((), p)) for p in net.exposed_outputs()]
+    for src, dst in wires:
+        u, v = _node(src), _node(dst)
+        if g.has_edge(u, v):
+            g.edges[u, v]["ports"].append((src[1], dst[1]))
+        else:
+            g.add_edge(u, v, ports=[(src[1], dst[1])])
+    return g
 
 
 def _shapes(data: dict, wired: set) -> list[str]:
@@ -296,7 +335,8 @@ def svg(fig) -> str:
     with matplotlib.rc_context({"svg.fonttype": "none"}):
         fig.savefig(buf, format="svg", bbox_inches="tight")
     text = buf.getvalue()
-    return text[text.index("<svg") :]
+    text = text[text.index("<svg") :]  # scaled down to fit, never up
+    return text.replace("<svg ", '<svg style="max-width:100%;height:auto" ', 1)
 
 
-__all__ = ["diagram", "layout", "plot_losses", "svg"]
+__all__ = ["diagram", "layers_graph", "layout", "plot_losses", "svg"]

@@ -7,15 +7,12 @@ import html
 import re
 from collections import Counter
 
-import networkx as nx
-
 from .display import array_dims, byte_count, element_count, net_repr, net_table
-from .graphics import diagram
+from .graphics import diagram, layers_graph
 from .net import Net, structure_key
-from .symbols import NetPort
 from .text import closest, port_option
 from .types import describe_shape
-from .walk import all_arrays, flatten, links, states
+from .walk import all_arrays, flatten, states
 
 
 def _leaves(net) -> dict:
@@ -34,43 +31,6 @@ def _updated_positions(net) -> list:
     """The "UpdatedArraysPositionList" property: the arrays that training sets without
     gradients (moving and input statistics), as positions like "ArraysPositionList"'s."""
     return [path + (k,) for path, leaf in flatten(net).leaves.items() for k in leaf.updated_arrays]
-
-
-def _node(ep):
-    path, port = ep
-    return NetPort(port) if path == () else "/".join(path)
-
-
-def layers_graph(net) -> nx.DiGraph:
-    """The "LayersGraph" property: leaf layers and the net's ports, wired as in the net. A
-    bare recurrent layer's own optional state ports (inputs and outputs at once) are left out."""
-    g = nx.DiGraph()
-    flat = flatten(net, closed=True)  # an operator is one node, wired as it is
-    units, wires = flat.leaves, links(flat)
-    for path, leaf in units.items():
-        name = "/".join(path) if path else type(leaf).__name__
-        g.add_node(
-            name,
-            kind="layer",
-            type=type(leaf).__name__,
-            ports=dict(leaf.ports),
-            outputs=leaf.output_ports(),
-        )
-    for p in net.required_inputs():
-        g.add_node(NetPort(p), kind="input", type=net.ports[p])
-    for p in net.exposed_outputs():
-        g.add_node(NetPort(p), kind="output", type=net.ports[p])
-    if () in units:  # a bare layer
-        name = type(net).__name__
-        wires = [(((), p), ((name,), p)) for p in net.required_inputs()]
-        wires += [(((name,), p), ((), p)) for p in net.exposed_outputs()]
-    for src, dst in wires:
-        u, v = _node(src), _node(dst)
-        if g.has_edge(u, v):
-            g.edges[u, v]["ports"].append((src[1], dst[1]))
-        else:
-            g.add_edge(u, v, ports=[(src[1], dst[1])])
-    return g
 
 
 def summary_graphic(net):

@@ -7,6 +7,7 @@ import threading
 import numpy as np
 
 from .batching import PRECISIONS, check_values, from_batch
+from .display import state_html
 from .evaluation import run_call
 from .kernels.base import Ctx
 from .net import Net
@@ -132,6 +133,9 @@ class NetStateObject:
 
     def __repr__(self) -> str:
         return f"NetStateObject[{type(self.net).__name__}, {len(self.states)} states kept]"
+
+    def _repr_html_(self) -> str:
+        return state_html(self)
 
 
 def _copy(v):

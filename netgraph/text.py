@@ -30,3 +30,13 @@ def port_keyword(key: str) -> str:
 def port_option(port: str) -> str:
     """A port name as a keyword: "Input" → ``input``, "CellState" → ``cell_state``."""
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", port).lower()
+
+
+def html_table(rows, head=None) -> str:
+    """Rows of cells (already HTML) as a compact left-aligned table, with a header row."""
+    cell = "padding:1px 10px 1px 0;text-align:left;vertical-align:top"
+    top = "".join(f'<th style="{cell}">{h}</th>' for h in head) if head else ""
+    body = "".join(
+        "<tr>" + "".join(f'<td style="{cell}">{c}</td>' for c in r) + "</tr>" for r in rows
+    )
+    return f'<table style="border-collapse:collapse;margin:2px 0">{"<tr>" + top + "</tr>" if top else ""}{body}</table>'

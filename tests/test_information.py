@@ -383,12 +383,3 @@ def test_repr_of_a_layer():
         "LinearLayer(n=(2,), biases=True) [Input: (3,) -> Output: (2,)] (uninitialized)"
     )
     assert repr(SoftmaxLayer(input=4)).startswith("SoftmaxLayer() [Input: (4,) -> Output: (4,)]")
-
-
-def test_html_table():
-    h = graph()._repr_html_()
-    assert "<th>layer</th><th>type</th><th>output</th><th>elements</th>" in h
-    assert "<tr><td>c/1</td><td>LinearLayer</td><td>(4,)</td><td>16 (uninitialized)</td></tr>" in h
-    assert "Input: (2,), Target: (4,) -&gt; A: (3,), Loss: Real" in h
-    assert "5 layers, 4 arrays, 25 elements" in h
-    assert LinearLayer(2)._repr_html_().startswith("<pre>LinearLayer(")

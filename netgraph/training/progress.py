@@ -1,17 +1,21 @@
-"""How NetTrain reports progress: "ProgressBar" (a live line), "Print" (a line per round),
-None, or a callable that receives a dict per round.
+"""How NetTrain reports progress: "Panel" (in Jupyter a live panel of loss curves, elsewhere
+the progress line), "ProgressBar" (a live line), "Print" (a line per round), None, or a
+callable that receives a dict per round.
 
 At the end of a round a reporter gets the round's measurements and the validation set's
 (dicts name → value, "Loss" among them; None without a validation set)."""
 
 from __future__ import annotations
 
+import html
 import sys
 
 
 def reporter(spec):
     if spec is None:
         return _Silent()
+    if spec == "Panel":
+        return _Panel() if in_notebook() else _Bar(sys.stderr)
     if spec == "ProgressBar":
         return _Bar(sys.stderr)
     if spec == "Print":
@@ -19,9 +23,19 @@ def reporter(spec):
     if callable(spec):
         return _Callback(spec)
     raise ValueError(
-        'NetTrain: training_progress_reporting must be "ProgressBar", "Print", None or a '
-        f"function called with each round's results; received {spec!r}."
+        'NetTrain: training_progress_reporting must be "Panel", "ProgressBar", "Print", None '
+        f"or a function called with each round's results; received {spec!r}."
     )
+
+
+def in_notebook() -> bool:
+    """Whether this runs in a Jupyter kernel (a notebook, JupyterLab, VS Code, Colab)."""
+    if "ipykernel" not in sys.modules:
+        return False
+    from ipykernel.zmqshell import ZMQInteractiveShell
+    from IPython import get_ipython
+
+    return isinstance(get_ipython(), ZMQInteractiveShell)
 
 
 class _Silent:
@@ -75,6 +89,13 @@ class _Print(_Silent):
         )
 
 
+def progress(now: tuple) -> tuple[float, float]:
+    """The fraction of the run done and the seconds left, from a batch's figures."""
+    rnd, rounds, seen, per_round, _, elapsed = now
+    done = (rnd - 1 + min(seen, per_round) / per_round) / rounds
+    return done, elapsed * (1 - done) / done if done > 0 else 0.0
+
+
 class _Bar(_Silent):
     """In a terminal (or a notebook), one line rewritten in place with a carriage return, at
     most ten times a second: round, progress, batch loss, the last round's measurements,
@@ -95,10 +116,9 @@ class _Bar(_Silent):
 
     def _draw(self, now: tuple) -> None:
         rnd, rounds, seen, per_round, loss, elapsed = now
-        done = (rnd - 1 + min(seen, per_round) / per_round) / rounds
+        done, left = progress(now)
         width = 20
         bar = "█" * int(done * width) + "·" * (width - int(done * width))
-        left = elapsed * (1 - done) / done if done > 0 else 0.0
         line = (
             f"\rround {rnd}/{rounds} {bar} {done:4.0%}  loss {loss:.4g}{self.measured}  "
             f"{self._speed(rnd, seen, per_round, elapsed)}  {left:.0f} s left  "
@@ -132,3 +152,72 @@ class _Bar(_Silent):
         if self.shown:
             self.out.write("\n")
             self.out.flush()
+
+
+class _Panel(_Bar):
+    """In Jupyter: one output area redrawn in place, at most twice a second: a progress bar,
+    the line of figures of the progress line (round, loss, measurements, validation, examples
+    per second, time left) and the round and validation loss curves so far, redrawn at most
+    once a second and at the end. The curves need matplotlib; without it the panel has the
+    bar and the figures."""
+
+    def __init__(self):
+        from IPython.display import HTML, display
+
+        super().__init__(None)
+        self.html, self.live = HTML, False
+        self.losses, self.validation, self.chart, self.charted = [], [], "", -1.0
+        self.handle = display(HTML("<div>NetTrain: starting…</div>"), display_id=True)
+
+    def batch(self, rnd, rounds, *, seen, per_round, loss, elapsed):
+        self.now = (rnd, rounds, seen, per_round, loss, elapsed)
+        if elapsed - self.last >= 0.5:
+            self.last = elapsed
+            self._show(self.now)
+
+    def round(self, rnd, rounds, measured, validation, elapsed):
+        v = "" if validation is None else f"  val {validation['Loss']:.4g}{brief(validation)}"
+        self.measured = brief(measured) + v
+        self.losses.append(float(measured["Loss"]))
+        if validation is not None:
+            self.validation.append(float(validation["Loss"]))
+        if self.now is None:
+            return
+        if elapsed - self.charted >= 1.0:
+            self.charted = elapsed
+            self.chart = self._curves()
+        self._show((rnd, rounds, self.now[3], self.now[3], self.now[4], elapsed))
+
+    def _curves(self) -> str:
+        try:
+            from matplotlib.figure import Figure
+        except ImportError:
+            return ""
+        from ..graphics import plot_losses, svg
+
+        fig = Figure(figsize=(5, 2.6), layout="constrained")
+        plot_losses(fig.add_subplot(), self.losses, self.validation)
+        return svg(fig)
+
+    def _show(self, now: tuple, *, finished: bool = False) -> None:
+        rnd, rounds, seen, per_round, loss, elapsed = now
+        done, left = progress(now)
+        when = f"finished in {elapsed:.1f} s" if finished else f"{left:.0f} s left"
+        figures = (
+            f"round {rnd}/{rounds} &nbsp; loss {loss:.4g}{html.escape(self.measured)} &nbsp; "
+            f"{self._speed(rnd, seen, per_round, elapsed)} &nbsp; {when}"
+        )
+        self.handle.update(
+            self.html(
+                f'<div style="font-family:sans-serif;font-size:13px">'
+                f'<progress value="{done:.4f}" max="1" style="width:20em"></progress> '
+                f"{done:.0%}<div>{figures}</div>{self.chart}</div>"
+            )
+        )
+
+    def close(self):
+        if self.now is not None and self.losses:
+            self.chart = self._curves()
+            rnd, rounds = len(self.losses), self.now[1]
+            last = (rnd, rounds, self.now[3], self.now[3], self.now[4], self.now[5])
+            self._show(last, finished=True)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import html
+
+from ..display import box, picture_of, section, values_html
 from ..graphics import plot_losses
-from ..text import closest
+from ..text import closest, html_table
 
 PROPERTIES = (
     "TrainedNet",
@@ -96,3 +99,38 @@ class NetTrainResultsObject:
             f"final round loss {last:.4g}{val}, {v['TotalTrainingTime']:.2f} s, "
             f"stopped: {v['ReasonTrainingStopped']}]"
         )
+
+    def _repr_html_(self) -> str:
+        """A summary box: the loss plot, the run's figures, the last round's measurements and
+        the properties."""
+        v = self._values
+        figures = [
+            ("rounds", v["TotalRounds"]),
+            ("batches", v["TotalBatches"]),
+            ("examples", v["ExamplesProcessed"]),
+            ("final round loss", _number(v["RoundLossList"][-1] if v["RoundLossList"] else None)),
+            (
+                "final validation loss",
+                _number(v["ValidationLossList"][-1] if v["ValidationLossList"] else None),
+            ),
+            ("trained net", f"round {v['TrainedNetRound']}"),
+            ("time", f"{v['TotalTrainingTime']:.2f} s"),
+            ("examples per second", f"{v['MeanExamplesPerSecond']:,.0f}"),
+            ("stopped", v["ReasonTrainingStopped"]),
+        ]
+        rows = [(html.escape(k), html.escape(str(x))) for k, x in figures if x is not None]
+        parts = [picture_of(self.loss_plot) if v["RoundLossList"] else ""]
+        parts.append(section("run", html_table(rows)))
+        for name, key in (("round", "RoundMeasurements"), ("validation", "ValidationMeasurements")):
+            if v.get(key):
+                m = [(html.escape(k), values_html(x)) for k, x in v[key].items()]
+                parts.append(section(f"{name} measurements", html_table(m)))
+        names = ", ".join(f"<code>{p}</code>" for p in PROPERTIES)
+        parts.append(
+            section("properties", f'<div style="max-width:40em">{names}</div>', shown=False)
+        )
+        return box("NetTrainResultsObject", *parts)
+
+
+def _number(x) -> str | None:
+    return None if x is None else f"{x:.5g}"

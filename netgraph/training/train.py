@@ -45,7 +45,7 @@ def NetTrain(  # noqa: PLR0913 (Wolfram's options, each keyword-only)
     training_stopping_criterion=None,
     time_goal: float | None = None,
     random_seed: int | None = None,
-    training_progress_reporting="ProgressBar",
+    training_progress_reporting="Panel",
     training_progress_measurements=None,
     learning_rate: float | None = None,
     learning_rate_multipliers=None,

@@ -4,6 +4,7 @@ output is not a terminal (a log file), never a carriage return there."""
 import io
 
 import numpy as np
+import pytest
 
 from netgraph import LinearLayer, NetTrain
 from netgraph.training import progress
@@ -41,3 +42,40 @@ def test_a_terminal_line_ends_at_100_percent(monkeypatch):
     assert text.count("\n") == 1 and text.endswith("\n")
     last = text.rstrip("\n").split("\r")[-1]
     assert last.startswith("round 3/3") and "100%" in last and "0 s left" in last, last
+
+
+class Handle:
+    """A stand-in for IPython's display handle: keeps every HTML it is given."""
+
+    def __init__(self, first):
+        self.shown = [first.data]
+
+    def update(self, obj):
+        self.shown.append(obj.data)
+
+
+def test_in_a_notebook_the_default_is_a_live_panel(monkeypatch):
+    display = pytest.importorskip("IPython.display", reason="the panel needs IPython")
+    pytest.importorskip("matplotlib", reason="the panel's curves draw with matplotlib")
+    handles = []
+
+    def show(obj, display_id=False):
+        assert display_id is True
+        handles.append(Handle(obj))
+        return handles[-1]
+
+    monkeypatch.setattr(display, "display", show)
+    monkeypatch.setattr(progress, "in_notebook", lambda: True)
+    text = train(io.StringIO(), monkeypatch)
+    assert text == ""  # nothing on standard error
+    (handle,) = handles
+    last = handle.shown[-1]
+    assert "round 3/3" in last and "finished in" in last and 'value="1.0000"' in last
+    assert "val " in last and "ex/s" in last
+    assert last.count("<svg") == 1 and "validation loss" in last
+
+
+def test_outside_a_notebook_panel_falls_back_to_the_progress_line(monkeypatch):
+    assert not progress.in_notebook()
+    assert isinstance(progress.reporter("Panel"), progress._Bar)
+    assert type(progress.reporter("ProgressBar")) is progress._Bar
