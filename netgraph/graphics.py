@@ -11,6 +11,7 @@ between columns, where there are no boxes. ``layout`` does the geometry without 
 
 from __future__ import annotations
 
+import functools
 import io
 from dataclasses import dataclass, field
 
@@ -251,10 +252,22 @@ def _matplotlib(what: str):
 COLORS = {"layer": "#dce9f5", "input": "#f1f1f1", "output": "#f1f1f1"}
 
 
+@functools.cache
+def picture_class():
+    """``Picture``: a matplotlib Figure that a notebook shows by itself, as SVG, where a
+    plain Figure made without pyplot would show as its repr."""
+    from matplotlib.figure import Figure
+
+    class Picture(Figure):
+        def _repr_svg_(self) -> str:
+            return svg(self)
+
+    return Picture
+
+
 def diagram(g: nx.DiGraph, title: str = ""):
     """A matplotlib Figure of the layers graph, inputs on the left; 1 data unit = 1 point."""
     _matplotlib('Information(net, "SummaryGraphic")')
-    from matplotlib.figure import Figure
     from matplotlib.font_manager import FontProperties
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
     from matplotlib.path import Path
@@ -264,7 +277,8 @@ def diagram(g: nx.DiGraph, title: str = ""):
     measure = TextToPath()
     d = layout(g, lambda s: measure.get_text_width_height_descent(s, font, ismath=False)[0])
     margin, top = 6.0, 16.0 if title else 6.0
-    fig = Figure(figsize=((d.width + 2 * margin) / 72, (d.height + margin + top) / 72))
+    size = ((d.width + 2 * margin) / 72, (d.height + margin + top) / 72)
+    fig = picture_class()(figsize=size)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(-margin, d.width + margin)
     ax.set_ylim(d.height + margin, -top)
@@ -305,7 +319,7 @@ def diagram(g: nx.DiGraph, title: str = ""):
 def plot_losses(ax, losses: list, validation: list) -> None:
     """Round and validation losses against whole-number rounds; a log scale when they span
     more than a decade, its ticks labelled plainly (0.3, not 3×10⁻¹)."""
-    from matplotlib.ticker import LogFormatter, MaxNLocator, ScalarFormatter
+    from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter, ScalarFormatter
 
     rounds = range(1, len(losses) + 1)
     marker = "." if len(losses) <= 50 else None
@@ -315,8 +329,8 @@ def plot_losses(ax, losses: list, validation: list) -> None:
     values = [v for v in losses + validation if v == v]  # NaN aside
     if values and min(values) > 0 and max(values) > 10 * min(values):
         ax.set_yscale("log")
-        for axis_format in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
-            axis_format(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # 0.01, 1e-05
+        ax.yaxis.set_minor_formatter(NullFormatter())
     else:
         ax.yaxis.set_major_formatter(ScalarFormatter(useOffset=False, useMathText=False))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
@@ -339,4 +353,4 @@ def svg(fig) -> str:
     return text.replace("<svg ", '<svg style="max-width:100%;height:auto" ', 1)
 
 
-__all__ = ["diagram", "layers_graph", "layout", "plot_losses", "svg"]
+__all__ = ["diagram", "layers_graph", "layout", "picture_class", "plot_losses", "svg"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 
 from ..display import box, picture_of, section, values_html
-from ..graphics import plot_losses
+from ..graphics import picture_class, plot_losses
 from ..text import closest, html_table
 
 PROPERTIES = (
@@ -76,12 +76,12 @@ class NetTrainResultsObject:
 
     def loss_plot(self):
         try:
-            from matplotlib.figure import Figure
+            import matplotlib  # noqa: F401
         except ImportError as e:
             raise ImportError(
                 'The "LossPlot" property needs matplotlib: pip install "netgraph[plot]".'
             ) from e
-        fig = Figure(figsize=(6, 3.5), layout="constrained")
+        fig = picture_class()(figsize=(6, 3.5), layout="constrained")
         ax = fig.add_subplot()
         plot_losses(ax, self._values["RoundLossList"], self._values["ValidationLossList"])
         return fig
