@@ -157,7 +157,10 @@ def picture_of(draw) -> str:
         return ""
     from .graphics import svg
 
-    return f"<div>{svg(draw())}</div>"
+    try:
+        return f"<div>{svg(draw())}</div>"
+    except Exception as e:  # a summary without its picture rather than no summary
+        return f"<div><i>(no picture: {html.escape(type(e).__name__)}: {html.escape(str(e))})</i></div>"
 
 
 def picture(net) -> str:

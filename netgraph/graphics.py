@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import io
+import re
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -171,11 +172,11 @@ def _label(g: nx.DiGraph, u, v, ports: list) -> str:
 
     def plain(node, port, usual):
         layer = g.nodes[node]["kind"] == "layer"
-        return not layer or port in (usual, net_port) or port[5:].isdigit()
+        return not layer or port in (usual, net_port) or re.fullmatch(usual, port) is not None
 
     parts = []
     for s, t in ports:
-        s_plain, t_plain = plain(u, s, "Output"), plain(v, t, "Input")
+        s_plain, t_plain = plain(u, s, "Output"), plain(v, t, r"Input\d*")
         if not (s_plain and t_plain):
             parts.append(t if s_plain else s if t_plain else f"{s}→{t}")
     return ", ".join(parts)
@@ -184,6 +185,8 @@ def _label(g: nx.DiGraph, u, v, ports: list) -> str:
 def layout(g: nx.DiGraph, text_width) -> Diagram:
     """The geometry of the layers graph ``g`` (``Information(net, "LayersGraph")``), in
     points; ``text_width(s)`` is the width of a line of text at the diagram's font."""
+    if not g:
+        return Diagram()
     col = _columns(g)
     h, chains = _routed(g, col)
     columns = _order(h, col)
@@ -285,7 +288,7 @@ def diagram(g: nx.DiGraph, title: str = ""):
     ax.set_axis_off()
     if title:  # a figure text, so that the axes' texts are the boxes' and the edges'
         y = 1 - top / 2 / (d.height + margin + top)
-        fig.text(0.5, y, title, ha="center", va="center", fontsize=FONT + 1)
+        fig.text(0.5, y, title, ha="center", va="center", fontsize=FONT + 1, parse_math=False)
     for b in d.boxes.values():
         if b.kind == "route":
             continue
@@ -300,7 +303,8 @@ def diagram(g: nx.DiGraph, title: str = ""):
                 linewidth=0.8,
             )
         )
-        ax.text(b.x, b.y, "\n".join(b.lines), ha="center", va="center", fontproperties=font)
+        text = "\n".join(b.lines)  # names as they are: a $ is not mathtext
+        ax.text(b.x, b.y, text, ha="center", va="center", fontproperties=font, parse_math=False)
     for points, label in d.edges:
         codes = [Path.MOVETO] + [Path.LINETO] * (len(points) - 1)
         arrow = FancyArrowPatch(
@@ -312,16 +316,16 @@ def diagram(g: nx.DiGraph, title: str = ""):
             gaps = [(a, b) for a, b in zip(points, points[1:]) if a[1] != b[1]] or [points[-2:]]
             (x0, y0), (x1, y1) = gaps[-1]
             ax.text((x0 + x1) / 2, (y0 + y1) / 2 - 2, label, ha="center", va="bottom",
-                    fontsize=FONT - 1.5, color="0.3")  # fmt: skip
+                    fontsize=FONT - 1.5, color="0.3", parse_math=False)  # fmt: skip
     return fig
 
 
-def plot_losses(ax, losses: list, validation: list) -> None:
+def plot_losses(ax, losses: list, validation: list, *, first: int = 1) -> None:
     """Round and validation losses against whole-number rounds; a log scale when they span
     more than a decade, its ticks labelled plainly (0.3, not 3×10⁻¹)."""
     from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter, ScalarFormatter
 
-    rounds = range(1, len(losses) + 1)
+    rounds = range(first, first + len(losses))
     marker = "." if len(losses) <= 50 else None
     ax.plot(rounds, losses, label="training loss", marker=marker)
     if validation:
@@ -334,7 +338,7 @@ def plot_losses(ax, losses: list, validation: list) -> None:
     else:
         ax.yaxis.set_major_formatter(ScalarFormatter(useOffset=False, useMathText=False))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
-    ax.set_xlim(0.5, max(len(losses), 1) + 0.5)
+    ax.set_xlim(first - 0.5, first + max(len(losses), 1) - 0.5)
     ax.set_xlabel("round")
     ax.set_ylabel("loss")
     ax.grid(alpha=0.3)

@@ -111,18 +111,46 @@ def test_long_edges_pass_through_free_slots_and_ports_are_labelled():
     assert sorted(label for _, label in d.edges if label) == ["State"]
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(8))
 def test_random_layered_graphs(seed):
+    """Boxes of one to four lines, layers with up to six inputs and several outputs."""
     rng = np.random.default_rng(seed)
-    n = int(rng.integers(4, 14))
+    n = int(rng.integers(4, 16))
     g = nx.DiGraph()
-    ports = {"Output": LinearLayer(3, input=2).ports["Output"]}
+    vector = LinearLayer(3, input=2).ports["Output"]
     for i in range(n):
-        g.add_node(str(i), kind="layer", type="LinearLayer", ports=ports, outputs=["Output"])
+        outs = [f"Out{j}" for j in range(int(rng.integers(1, 4)))]
+        g.add_node(str(i), kind="layer", type="T" if i % 3 else str(i),
+                   ports=dict.fromkeys(outs, vector), outputs=outs)  # fmt: skip
     for j in range(1, n):
-        for i in rng.choice(j, size=min(j, int(rng.integers(1, 3))), replace=False):
-            g.add_edge(str(i), str(j), ports=[("Output", "Input")])
+        for i in rng.choice(j, size=min(j, int(rng.integers(1, 7))), replace=False):
+            g.add_edge(str(i), str(j), ports=[("Out0", "Input")])
     check(g)
+
+
+def test_an_empty_graph_has_an_empty_layout():
+    d = layout(nx.DiGraph(), width)
+    assert d.boxes == {} and d.edges == [] and d.width == 0
+
+
+def test_edge_labels_name_the_ports_a_box_does_not():
+    g = nx.DiGraph()
+    vector = LinearLayer(3, input=2).ports["Output"]
+    for name in "abcd":
+        g.add_node(name, kind="layer", type="T", ports={"Output": vector}, outputs=["Output"])
+    g.add_edge("a", "b", ports=[("Output", "Input2")])  # a CatenateLayer's input: plain
+    g.add_edge("b", "c", ports=[("Output", "Label1")])
+    g.add_edge("c", "d", ports=[("State", "Input")])
+    labels = [label for _, label in layout(g, width).edges]
+    assert labels == ["", "Label1", "State"]
+
+
+def test_names_are_drawn_as_they_are():
+    pytest.importorskip("matplotlib", reason="SummaryGraphic draws with matplotlib")
+    net = NetChain({"p$\\frac$": LinearLayer(2), "b": ElementwiseLayer("Tanh")}, input=3)
+    texts = [t.get_text() for t in Information(net, "SummaryGraphic").axes[0].texts]
+    assert "p$\\frac$\nLinearLayer\n(2,)" in texts
+    assert "p$\\frac$" in net._repr_html_() and "no picture" not in net._repr_html_()
 
 
 def test_summary_graphic_is_a_figure_with_every_box():

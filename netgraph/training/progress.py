@@ -159,15 +159,16 @@ class _Panel(_Bar):
     the line of figures of the progress line (round, loss, measurements, validation, examples
     per second, time left) and the round and validation loss curves so far, redrawn at most
     once a second and at the end. The curves need matplotlib; without it the panel has the
-    bar and the figures."""
+    bar and the figures. A front-end that shows no HTML (a console) gets the line as text."""
 
     def __init__(self):
-        from IPython.display import HTML, display
+        from IPython.display import display
 
         super().__init__(None)
-        self.html, self.live = HTML, False
+        self.live, self.first, self.rnd = False, None, None
         self.losses, self.validation, self.chart, self.charted = [], [], "", -1.0
-        self.handle = display(HTML("<div>NetTrain: starting…</div>"), display_id=True)
+        start = {"text/html": "<div>NetTrain: starting…</div>", "text/plain": "NetTrain: starting…"}
+        self.handle = display(start, raw=True, display_id=True)
 
     def batch(self, rnd, rounds, *, seen, per_round, loss, elapsed):
         self.now = (rnd, rounds, seen, per_round, loss, elapsed)
@@ -178,11 +179,14 @@ class _Panel(_Bar):
     def round(self, rnd, rounds, measured, validation, elapsed):
         v = "" if validation is None else f"  val {validation['Loss']:.4g}{brief(validation)}"
         self.measured = brief(measured) + v
+        self.first = rnd if self.first is None else self.first  # a resumed run starts later
+        self.rnd = rnd
         self.losses.append(float(measured["Loss"]))
         if validation is not None:
             self.validation.append(float(validation["Loss"]))
-        if self.now is None:
+        if self.now is None or elapsed - self.last < 0.5:
             return
+        self.last = elapsed
         if elapsed - self.charted >= 1.0:
             self.charted = elapsed
             self.chart = self._curves()
@@ -196,28 +200,32 @@ class _Panel(_Bar):
         from ..graphics import plot_losses, svg
 
         fig = Figure(figsize=(5, 2.6), layout="constrained")
-        plot_losses(fig.add_subplot(), self.losses, self.validation)
+        plot_losses(fig.add_subplot(), self.losses, self.validation, first=self.first or 1)
         return svg(fig)
 
     def _show(self, now: tuple, *, finished: bool = False) -> None:
         rnd, rounds, seen, per_round, loss, elapsed = now
         done, left = progress(now)
         when = f"finished in {elapsed:.1f} s" if finished else f"{left:.0f} s left"
-        figures = (
-            f"round {rnd}/{rounds} &nbsp; loss {loss:.4g}{html.escape(self.measured)} &nbsp; "
-            f"{self._speed(rnd, seen, per_round, elapsed)} &nbsp; {when}"
+        line = (
+            f"round {rnd}/{rounds}  loss {loss:.4g}{self.measured}  "
+            f"{self._speed(rnd, seen, per_round, elapsed)}  {when}"
         )
-        self.handle.update(
-            self.html(
-                f'<div style="font-family:sans-serif;font-size:13px">'
-                f'<progress value="{done:.4f}" max="1" style="width:20em"></progress> '
-                f"{done:.0%}<div>{figures}</div>{self.chart}</div>"
-            )
-        )
+        shown = {
+            "text/html": f'<div style="font-family:sans-serif;font-size:13px">'
+            f'<progress value="{done:.4f}" max="1" style="width:20em"></progress> '
+            f"{done:.0%}<div>{html.escape(line)}</div>{self.chart}</div>",
+            "text/plain": line,
+        }
+        self.handle.update(shown, raw=True)
 
     def close(self):
-        if self.now is not None and self.losses:
+        """The last state, whatever the time since the last drawing: the round training
+        stopped in (the last whole round, or the one under way when it stopped early)."""
+        if self.now is None:
+            return
+        _, rounds, seen, per_round, loss, elapsed = self.now
+        if self.rnd is not None:
             self.chart = self._curves()
-            rnd, rounds = len(self.losses), self.now[1]
-            last = (rnd, rounds, self.now[3], self.now[3], self.now[4], self.now[5])
-            self._show(last, finished=True)
+            seen = per_round
+        self._show((self.rnd or self.now[0], rounds, seen, per_round, loss, elapsed), finished=True)

@@ -48,24 +48,31 @@ class Handle:
     """A stand-in for IPython's display handle: keeps every HTML it is given."""
 
     def __init__(self, first):
-        self.shown = [first.data]
+        self.shown = [first]
 
-    def update(self, obj):
-        self.shown.append(obj.data)
+    def update(self, obj, raw=False):
+        assert raw and set(obj) == {"text/html", "text/plain"}
+        self.shown.append(obj["text/html"])
 
 
-def test_in_a_notebook_the_default_is_a_live_panel(monkeypatch):
+@pytest.fixture
+def handles(monkeypatch):
+    """Every panel's display handle, with the panel chosen as in a notebook."""
     display = pytest.importorskip("IPython.display", reason="the panel needs IPython")
-    pytest.importorskip("matplotlib", reason="the panel's curves draw with matplotlib")
-    handles = []
+    made = []
 
-    def show(obj, display_id=False):
-        assert display_id is True
-        handles.append(Handle(obj))
-        return handles[-1]
+    def show(obj, raw=False, display_id=False):
+        assert raw and display_id is True
+        made.append(Handle(obj["text/html"]))
+        return made[-1]
 
     monkeypatch.setattr(display, "display", show)
     monkeypatch.setattr(progress, "in_notebook", lambda: True)
+    return made
+
+
+def test_in_a_notebook_the_default_is_a_live_panel(monkeypatch, handles):
+    pytest.importorskip("matplotlib", reason="the panel's curves draw with matplotlib")
     text = train(io.StringIO(), monkeypatch)
     assert text == ""  # nothing on standard error
     (handle,) = handles
@@ -75,7 +82,37 @@ def test_in_a_notebook_the_default_is_a_live_panel(monkeypatch):
     assert last.count("<svg") == 1 and "validation loss" in last
 
 
+def test_the_panel_redraws_at_most_twice_a_second(handles):
+    panel = progress.reporter("Panel")
+    for r in range(1, 101):  # 100 rounds in one second
+        panel.batch(r, 100, seen=8, per_round=8, loss=1.0 / r, elapsed=r / 100)
+        panel.round(r, 100, {"Loss": 1.0 / r}, None, r / 100)
+    panel.close()
+    (handle,) = handles
+    assert len(handle.shown) <= 1 + 3 + 1  # the start, two or three redraws, the end
+    assert "round 100/100" in handle.shown[-1] and "finished" in handle.shown[-1]
+
+
+def test_a_resumed_run_shows_its_own_rounds(handles):
+    pytest.importorskip("matplotlib", reason="the panel's curves draw with matplotlib")
+    panel = progress.reporter("Panel")
+    for r in (6, 7):  # resumed after round 5
+        panel.batch(r, 10, seen=8, per_round=8, loss=0.5, elapsed=r)
+        panel.round(r, 10, {"Loss": 0.5}, None, r)
+    panel.close()
+    last = handles[0].shown[-1]
+    assert "round 7/10" in last and "finished" in last
+
+
+def test_a_run_stopped_in_its_first_round_says_it_finished(handles):
+    panel = progress.reporter("Panel")
+    panel.batch(1, 10, seen=8, per_round=64, loss=float("nan"), elapsed=0.1)
+    panel.close()
+    last = handles[0].shown[-1]
+    assert "round 1/10" in last and "finished in" in last and "s left" not in last
+
+
 def test_outside_a_notebook_panel_falls_back_to_the_progress_line(monkeypatch):
     assert not progress.in_notebook()
-    assert isinstance(progress.reporter("Panel"), progress._Bar)
+    assert type(progress.reporter("Panel")) is progress._Bar
     assert type(progress.reporter("ProgressBar")) is progress._Bar
