@@ -62,7 +62,7 @@ def coder_html(coder, port_role: str, labels: list, options: dict) -> str:
         rows.append(("labels" if coder.kind != "Characters" else "characters", shown + more))
     rows += [(html.escape(k), html.escape(repr(v))) for k, v in options.items()]
     title = html.escape(type(coder).__name__)
-    return f'<div style="{CODER_BOX}"><b>{title}</b>{html_table(rows)}</div>'
+    return f'<div class="netgraph-box" style="{CODER_BOX}"><b>{title}</b>{html_table(rows)}</div>'
 
 
 class NetEncoder:

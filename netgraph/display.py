@@ -137,8 +137,10 @@ PICTURE_LAYERS = 40  # a picture of a larger net would be too small to read
 
 
 def box(title: str, *parts: str) -> str:
-    """A summary box: a bold title, then its parts (HTML)."""
-    return f'<div style="{BOX}"><b>{html.escape(title)}</b>{"".join(parts)}</div>'
+    """A summary box: a bold title, then its parts (HTML). The class lets a page's style
+    sheet reach it (the documentation site undoes its theme's styling of sections)."""
+    title = html.escape(title)
+    return f'<div class="netgraph-box" style="{BOX}"><b>{title}</b>{"".join(parts)}</div>'
 
 
 def section(title: str, body: str, *, shown: bool = True) -> str:
@@ -158,7 +160,7 @@ def picture_of(draw) -> str:
     from .graphics import svg
 
     try:
-        return f"<div>{svg(draw())}</div>"
+        return f'<div style="overflow-x:auto">{svg(draw())}</div>'  # a wide one scrolls
     except Exception as e:  # a summary without its picture rather than no summary
         return f"<div><i>(no picture: {html.escape(type(e).__name__)}: {html.escape(str(e))})</i></div>"
 

@@ -175,3 +175,14 @@ def test_loss_plot_axes_read_plainly():
     rounds = [t for t in ax.get_xticks() if 1 <= t <= 7]
     assert rounds and all(float(t).is_integer() for t in rounds), rounds
     assert [line.get_label() for line in ax.get_lines()] == ["training loss", "validation loss"]
+
+
+@pytest.mark.parametrize("name", NETS)
+def test_every_segment_has_a_length_and_the_last_points_right(name):
+    """A segment of round-off length would turn the arrowhead drawn on it."""
+    d = layout(Information(NETS[name](), "LayersGraph"), lambda s: 4.7 * len(s) + 0.1)
+    for points, _ in d.edges:
+        for (x0, y0), (x1, y1) in zip(points, points[1:]):
+            assert abs(x1 - x0) + abs(y1 - y0) > 1e-3, points
+        (x0, y0), (x1, y1) = points[-2:]
+        assert x1 - x0 > 1e-3, points  # into the box's left side
