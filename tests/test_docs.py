@@ -71,3 +71,9 @@ def test_examples_that_doctest_modules_does_not_run(docstrings):
         assert runner.failures == 0, f"the example of {name} fails"
         ran += 1
     assert ran == 2  # All and Automatic
+
+
+def test_the_examples_page_includes_every_example_script():
+    page = (ROOT / "docs" / "examples.md").read_text()
+    included = re.findall(r'^--8<-- "examples/(\w+\.py)"$', page, flags=re.M)
+    assert sorted(included) == sorted(p.name for p in (ROOT / "examples").glob("*.py"))
