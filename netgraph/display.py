@@ -131,7 +131,7 @@ def net_table(net) -> str:
 
 BOX = (
     "display:inline-block;border:1px solid #b8c4d0;border-radius:6px;padding:6px 10px;"
-    "font-family:sans-serif;font-size:13px;line-height:1.35"
+    "font-family:sans-serif;font-size:13px;line-height:1.35;max-width:100%;box-sizing:border-box"
 )
 PICTURE_LAYERS = 40  # a picture of a larger net would be too small to read
 
@@ -160,7 +160,7 @@ def picture_of(draw) -> str:
     from .graphics import svg
 
     try:
-        return f'<div style="overflow-x:auto">{svg(draw())}</div>'  # a wide one scrolls
+        return f'<div style="overflow-x:auto">{svg(draw(), fit=False)}</div>'  # a wide one scrolls
     except Exception as e:  # a summary without its picture rather than no summary
         return f"<div><i>(no picture: {html.escape(type(e).__name__)}: {html.escape(str(e))})</i></div>"
 

@@ -355,15 +355,17 @@ def plot_losses(ax, losses: list, validation: list, *, first: int = 1) -> None:
     ax.legend()
 
 
-def svg(fig) -> str:
-    """A Figure as an inline ``<svg>`` element, its text kept as text."""
+def svg(fig, *, fit: bool = True) -> str:
+    """A Figure as an inline ``<svg>`` element, its text kept as text. ``fit=False`` keeps
+    its size where a page's style would shrink it to the width (its container scrolls)."""
     import matplotlib
 
     buf = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none"}):
         fig.savefig(buf, format="svg", bbox_inches="tight")
     text = buf.getvalue()
-    return text[text.index("<svg") :]
+    text = text[text.index("<svg") :]
+    return text if fit else text.replace("<svg ", '<svg style="max-width:none" ', 1)
 
 
 __all__ = ["diagram", "layers_graph", "layout", "picture_class", "plot_losses", "svg"]

@@ -62,6 +62,8 @@ def test_a_net_shows_its_ports_layers_counts_and_picture():
     assert t.sections == ["ports", "layers", "graph"]
     assert "4 layers, 4 arrays, 25 elements" in h
     assert h.count("<svg") == 1 and ">MeanSquaredLossLayer<" in h.replace("\n", "<")
+    # a wide picture keeps its size (readable labels) in a box that scrolls
+    assert '<div style="overflow-x:auto"><svg style="max-width:none" ' in h
 
 
 def test_without_matplotlib_the_summary_has_no_picture(monkeypatch):
