@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 
-from .text import closest, html_table
+from .text import closest, html_box, html_table
 from .types import REAL, Index, TensorType, Var, describe_shape
 
 # Wolfram's default alphabet: tab, newline and the printable ASCII characters.
@@ -43,12 +43,6 @@ def _form(form, owner: str) -> str:
     return form
 
 
-CODER_BOX = (
-    "display:inline-block;border:1px solid #b8c4d0;border-radius:6px;padding:6px 10px;"
-    "font-family:sans-serif;font-size:13px"
-)
-
-
 def coder_html(coder, port_role: str, labels: list, options: dict) -> str:
     """A coder's summary box: its kind, the array port it gives or takes, its labels or
     characters (the first 20) and its options."""
@@ -61,8 +55,7 @@ def coder_html(coder, port_role: str, labels: list, options: dict) -> str:
     if labels:
         rows.append(("labels" if coder.kind != "Characters" else "characters", shown + more))
     rows += [(html.escape(k), html.escape(repr(v))) for k, v in options.items()]
-    title = html.escape(type(coder).__name__)
-    return f'<div class="netgraph-box" style="{CODER_BOX}"><b>{title}</b>{html_table(rows)}</div>'
+    return html_box(type(coder).__name__, html_table(rows))
 
 
 class NetEncoder:

@@ -7,7 +7,8 @@ import html
 
 import numpy as np
 
-from .text import html_table
+from .graphics import diagram, have_matplotlib, layers_graph, svg
+from .text import html_box, html_table
 from .types import describe_shape
 from .walk import all_arrays, flatten
 
@@ -129,18 +130,7 @@ def net_table(net) -> str:
 
 # -- notebook summaries ----------------------------------------------------------------------
 
-BOX = (
-    "display:inline-block;border:1px solid #b8c4d0;border-radius:6px;padding:6px 10px;"
-    "font-family:sans-serif;font-size:13px;line-height:1.35;max-width:100%;box-sizing:border-box"
-)
 PICTURE_LAYERS = 40  # a picture of a larger net would be too small to read
-
-
-def box(title: str, *parts: str) -> str:
-    """A summary box: a bold title, then its parts (HTML). The class lets a page's style
-    sheet reach it (the documentation site undoes its theme's styling of sections)."""
-    title = html.escape(title)
-    return f'<div class="netgraph-box" style="{BOX}"><b>{title}</b>{"".join(parts)}</div>'
 
 
 def section(title: str, body: str, *, shown: bool = True) -> str:
@@ -153,24 +143,19 @@ def section(title: str, body: str, *, shown: bool = True) -> str:
 
 def picture_of(draw) -> str:
     """The figure that ``draw()`` makes, as inline SVG; "" without matplotlib."""
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
+    if not have_matplotlib():
         return ""
-    from .graphics import svg
-
     try:
         return f'<div style="overflow-x:auto">{svg(draw(), fit=False)}</div>'  # a wide one scrolls
     except Exception as e:  # a summary without its picture rather than no summary
         return f"<div><i>(no picture: {html.escape(type(e).__name__)}: {html.escape(str(e))})</i></div>"
 
 
-def picture(net) -> str:
-    """The layer diagram as inline SVG; "" without matplotlib or for a net too large."""
-    if len(flatten(net).leaves) > PICTURE_LAYERS:
+def picture(net, layers: int) -> str:
+    """The layer diagram of a net of ``layers`` leaf layers as inline SVG; "" without
+    matplotlib or for a net too large."""
+    if layers > PICTURE_LAYERS:
         return ""
-    from .graphics import diagram, layers_graph
-
     return picture_of(lambda: diagram(layers_graph(net)))
 
 
@@ -200,8 +185,8 @@ def net_html(net) -> str:
     decoders), then a container's layer table or a layer's options and arrays, the array
     counts, and a picture of the layer graph."""
     parts = [section("ports", html_table(_port_rows(net), ("", "port", "shape")))]
+    rows = [[html.escape(c) for c in r] for r in _rows(net)]  # a row per leaf layer
     if net.is_container:
-        rows = [[html.escape(c) for c in r] for r in _rows(net)]
         parts.append(section("layers", html_table(rows, COLUMNS), shown=len(rows) <= 30))
     else:
         options = _options(net)
@@ -210,11 +195,11 @@ def net_html(net) -> str:
         if net.arrays:
             table = html_table(_array_rows(net), ("array", "shape", "type"))
             parts.append(section("arrays", table, shown=len(net.arrays) <= 6))
-    pic = picture(net)
+    pic = picture(net, len(rows))
     if pic:
         parts.append(section("graph", pic, shown=net.is_container))
     parts.append(f'<div style="margin-top:4px;color:#555">{html.escape(_footer(net))}</div>')
-    return box(type(net).__name__, *parts)
+    return html_box(type(net).__name__, *parts)
 
 
 def values_html(a: np.ndarray) -> str:
@@ -239,4 +224,4 @@ def state_html(so) -> str:
     else:
         body = "<div>zeros: the first call starts every recurrent state at zero</div>"
     head = f"<div><code>{html.escape(_header(so.net))}</code></div>"
-    return box("NetStateObject", head, section("states", body))
+    return html_box("NetStateObject", head, section("states", body))

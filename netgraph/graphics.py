@@ -122,18 +122,16 @@ def _columns(g: nx.DiGraph) -> dict:
     col = {}
     for n in nx.topological_sort(g):
         col[n] = max((col[p] + 1 for p in g.predecessors(n)), default=0)
-    last = max(col.values(), default=0)
+    last = max(col.values(), default=0)  # the inputs, sources, are in column 0 already
     for n, data in g.nodes(data=True):
         if data["kind"] == "output":
-            col[n] = max(last, col[n])
-        elif data["kind"] == "input":
-            col[n] = 0
+            col[n] = last
     return col
 
 
 def _routed(g: nx.DiGraph, col: dict):
-    """The graph with a route node in each column an edge passes over; and each edge of g
-    as its chain of nodes."""
+    """The graph with a route node in each column an edge passes over (their columns added
+    to ``col``); and each edge of g as its chain of nodes, with its label."""
     h = nx.DiGraph()
     h.add_nodes_from(g.nodes)
     chains = []
@@ -250,13 +248,20 @@ def _spread(d: Diagram, chains: list, *, out: bool) -> list[float]:
 # -- drawing with matplotlib ---------------------------------------------------------------
 
 
-def _matplotlib(what: str):
+def have_matplotlib() -> bool:
+    """Whether matplotlib (the optional ``[plot]`` extra) can be imported."""
     try:
         import matplotlib  # noqa: F401
     except ImportError:
+        return False
+    return True
+
+
+def need_matplotlib(what: str) -> None:
+    if not have_matplotlib():
         raise ImportError(
             f"{what} draws with matplotlib, which is not installed: pip install netgraph[plot]"
-        ) from None
+        )
 
 
 COLORS = {"layer": "#dce9f5", "input": "#f1f1f1", "output": "#f1f1f1"}
@@ -280,7 +285,7 @@ def picture_class():
 
 def diagram(g: nx.DiGraph, title: str = ""):
     """A matplotlib Figure of the layers graph, inputs on the left; 1 data unit = 1 point."""
-    _matplotlib('Information(net, "SummaryGraphic")')
+    need_matplotlib('Information(net, "SummaryGraphic")')
     from matplotlib.font_manager import FontProperties
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
     from matplotlib.path import Path
@@ -355,6 +360,13 @@ def plot_losses(ax, losses: list, validation: list, *, first: int = 1) -> None:
     ax.legend()
 
 
+def loss_figure(losses: list, validation: list, *, first: int = 1, size=(6, 3.5)):
+    """A Picture of ``plot_losses``: the "LossPlot" property and the training panel's curves."""
+    fig = picture_class()(figsize=size, layout="constrained")
+    plot_losses(fig.add_subplot(), losses, validation, first=first)
+    return fig
+
+
 def svg(fig, *, fit: bool = True) -> str:
     """A Figure as an inline ``<svg>`` element, its text kept as text. ``fit=False`` keeps
     its size where a page's style would shrink it to the width (its container scrolls)."""
@@ -368,4 +380,14 @@ def svg(fig, *, fit: bool = True) -> str:
     return text if fit else text.replace("<svg ", '<svg style="max-width:none" ', 1)
 
 
-__all__ = ["diagram", "layers_graph", "layout", "picture_class", "plot_losses", "svg"]
+__all__ = [
+    "diagram",
+    "have_matplotlib",
+    "layers_graph",
+    "layout",
+    "loss_figure",
+    "need_matplotlib",
+    "picture_class",
+    "plot_losses",
+    "svg",
+]

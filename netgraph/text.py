@@ -1,8 +1,10 @@
-"""Text helpers shared by every stage: the closest valid name, keyword checks, port keywords."""
+"""Text helpers shared by every stage: the closest valid name, keyword checks, port keywords,
+and the HTML tables and boxes of notebook summaries."""
 
 from __future__ import annotations
 
 import difflib
+import html
 import re
 
 
@@ -40,3 +42,17 @@ def html_table(rows, head=None) -> str:
         "<tr>" + "".join(f'<td style="{cell}">{c}</td>' for c in r) + "</tr>" for r in rows
     )
     return f'<table style="border-collapse:collapse;margin:2px 0">{"<tr>" + top + "</tr>" if top else ""}{body}</table>'
+
+
+BOX = (
+    "display:inline-block;border:1px solid #b8c4d0;border-radius:6px;padding:6px 10px;"
+    "font-family:sans-serif;font-size:13px;line-height:1.35;max-width:100%;box-sizing:border-box"
+)
+
+
+def html_box(title: str, *parts: str) -> str:
+    """A notebook summary box: a bold title, then its parts (HTML). Its class lets a page's
+    style sheet reach it (the documentation site undoes its theme's styling of sections)."""
+    return (
+        f'<div class="netgraph-box" style="{BOX}"><b>{html.escape(title)}</b>{"".join(parts)}</div>'
+    )

@@ -110,7 +110,7 @@ def test_a_state_object_shows_its_states():
     assert "zeros" in so._repr_html_()
     so(np.array([[1.0], [2.0]]))
     rows = Tables(so._repr_html_()).rows
-    state = dict(so.states)[NetPort("State")] if NetPort("State") in so.states else None
+    state = so.states[NetPort("State")]
     assert ["state", "shape", "values"] in rows
     (row,) = [r for r in rows if r[0] == "NetPort('State')"]
     assert row[1] == "(2,)"

@@ -10,6 +10,8 @@ from __future__ import annotations
 import html
 import sys
 
+from ..graphics import have_matplotlib, loss_figure, svg
+
 
 def reporter(spec):
     if spec is None:
@@ -132,16 +134,24 @@ class _Bar(_Silent):
         speed = ((rnd - 1) * per_round + seen) / elapsed if elapsed > 0 else 0.0
         return f"{speed:,.0f} ex/s"
 
-    def round(self, rnd, rounds, measured, validation, elapsed):
+    def _note(self, measured, validation) -> None:
+        """Keep the round's measurements and validation, as the line shows them."""
         v = "" if validation is None else f"  val {validation['Loss']:.4g}{brief(validation)}"
         self.measured = brief(measured) + v
+
+    def _ended(self, rnd, rounds, elapsed) -> tuple:
+        """The figures of round ``rnd`` ended: every example seen, the last batch's loss."""
+        per_round, loss = self.now[3], self.now[4]
+        return (rnd, rounds, per_round, per_round, loss, elapsed)
+
+    def round(self, rnd, rounds, measured, validation, elapsed):
+        self._note(measured, validation)
         if self.now is None:
             return
-        per_round, loss = self.now[3], self.now[4]
         if self.live:  # the round's end, drawn whatever the time since the last drawing
-            self._draw((rnd, rounds, per_round, per_round, loss, elapsed))
+            self._draw(self._ended(rnd, rounds, elapsed))
             return
-        speed = self._speed(rnd, per_round, per_round, elapsed)
+        speed = self._speed(rnd, self.now[3], self.now[3], elapsed)
         self.out.write(
             f"round {rnd}/{rounds}  loss {measured['Loss']:.4g}{self.measured}  {speed}  "
             f"{elapsed:.1f} s\n"
@@ -165,7 +175,7 @@ class _Panel(_Bar):
         from IPython.display import display
 
         super().__init__(None)
-        self.live, self.first, self.rnd = False, None, None
+        self.live, self.rnd = False, None  # the last round ended
         self.losses, self.validation, self.chart, self.charted = [], [], "", -1.0
         start = {"text/html": "<div>NetTrain: starting…</div>", "text/plain": "NetTrain: starting…"}
         self.handle = display(start, raw=True, display_id=True)
@@ -177,9 +187,7 @@ class _Panel(_Bar):
             self._show(self.now)
 
     def round(self, rnd, rounds, measured, validation, elapsed):
-        v = "" if validation is None else f"  val {validation['Loss']:.4g}{brief(validation)}"
-        self.measured = brief(measured) + v
-        self.first = rnd if self.first is None else self.first  # a resumed run starts later
+        self._note(measured, validation)
         self.rnd = rnd
         self.losses.append(float(measured["Loss"]))
         if validation is not None:
@@ -190,18 +198,13 @@ class _Panel(_Bar):
         if elapsed - self.charted >= 1.0:
             self.charted = elapsed
             self.chart = self._curves()
-        self._show((rnd, rounds, self.now[3], self.now[3], self.now[4], elapsed))
+        self._show(self._ended(rnd, rounds, elapsed))
 
     def _curves(self) -> str:
-        try:
-            from matplotlib.figure import Figure
-        except ImportError:
+        if not have_matplotlib():
             return ""
-        from ..graphics import plot_losses, svg
-
-        fig = Figure(figsize=(5, 2.6), layout="constrained")
-        plot_losses(fig.add_subplot(), self.losses, self.validation, first=self.first or 1)
-        return svg(fig)
+        first = self.rnd - len(self.losses) + 1  # a resumed run starts after round 1
+        return svg(loss_figure(self.losses, self.validation, first=first, size=(5, 2.6)))
 
     def _show(self, now: tuple, *, finished: bool = False) -> None:
         rnd, rounds, seen, per_round, loss, elapsed = now
@@ -224,8 +227,8 @@ class _Panel(_Bar):
         stopped in (the last whole round, or the one under way when it stopped early)."""
         if self.now is None:
             return
-        _, rounds, seen, per_round, loss, elapsed = self.now
+        last = self.now
         if self.rnd is not None:
             self.chart = self._curves()
-            seen = per_round
-        self._show((self.rnd or self.now[0], rounds, seen, per_round, loss, elapsed), finished=True)
+            last = self._ended(self.rnd, self.now[1], self.now[5])
+        self._show(last, finished=True)

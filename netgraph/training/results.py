@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import html
 
-from ..display import box, picture_of, section, values_html
-from ..graphics import picture_class, plot_losses
-from ..text import closest, html_table
+from ..display import picture_of, section, values_html
+from ..graphics import loss_figure, need_matplotlib
+from ..text import closest, html_box, html_table
 
 PROPERTIES = (
     "TrainedNet",
@@ -75,25 +75,14 @@ class NetTrainResultsObject:
         return self._values[name]
 
     def loss_plot(self):
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError as e:
-            raise ImportError(
-                'The "LossPlot" property needs matplotlib: pip install "netgraph[plot]".'
-            ) from e
-        fig = picture_class()(figsize=(6, 3.5), layout="constrained")
-        ax = fig.add_subplot()
-        plot_losses(ax, self._values["RoundLossList"], self._values["ValidationLossList"])
-        return fig
+        need_matplotlib('The "LossPlot" property')
+        return loss_figure(self._values["RoundLossList"], self._values["ValidationLossList"])
 
     def __repr__(self) -> str:
         v = self._values
-        last = v["RoundLossList"][-1] if v["RoundLossList"] else float("nan")
-        val = (
-            f", validation loss {v['ValidationLossList'][-1]:.4g}"
-            if v["ValidationLossList"]
-            else ""
-        )
+        last, validated = _last(v["RoundLossList"]), _last(v["ValidationLossList"])
+        last = float("nan") if last is None else last
+        val = "" if validated is None else f", validation loss {validated:.4g}"
         return (
             f"NetTrainResultsObject[{v['TotalRounds']} rounds, {v['TotalBatches']} batches, "
             f"final round loss {last:.4g}{val}, {v['TotalTrainingTime']:.2f} s, "
@@ -108,11 +97,8 @@ class NetTrainResultsObject:
             ("rounds", v["TotalRounds"]),
             ("batches", v["TotalBatches"]),
             ("examples", v["ExamplesProcessed"]),
-            ("final round loss", _number(v["RoundLossList"][-1] if v["RoundLossList"] else None)),
-            (
-                "final validation loss",
-                _number(v["ValidationLossList"][-1] if v["ValidationLossList"] else None),
-            ),
+            ("final round loss", _number(_last(v["RoundLossList"]))),
+            ("final validation loss", _number(_last(v["ValidationLossList"]))),
             ("trained net", f"round {v['TrainedNetRound']}"),
             ("time", f"{v['TotalTrainingTime']:.2f} s"),
             ("examples per second", f"{v['MeanExamplesPerSecond']:,.0f}"),
@@ -129,7 +115,11 @@ class NetTrainResultsObject:
         parts.append(
             section("properties", f'<div style="max-width:40em">{names}</div>', shown=False)
         )
-        return box("NetTrainResultsObject", *parts)
+        return html_box("NetTrainResultsObject", *parts)
+
+
+def _last(values: list):
+    return values[-1] if values else None
 
 
 def _number(x) -> str | None:
