@@ -71,7 +71,8 @@ class Team:
         self.MPI, self.comm = MPI, comm
         self.rank, self.size = comm.Get_rank(), comm.Get_size()
         local = comm.Split_type(MPI.COMM_TYPE_SHARED)  # the ranks on this machine
-        self.cores = share_of_cores(_my_cores(), local.allgather(_my_cores()))
+        mine = _my_cores()
+        self.cores = share_of_cores(mine, local.allgather(mine))
         local.Free()
 
     # -- before training ------------------------------------------------------------------
